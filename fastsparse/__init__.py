@@ -1,0 +1,10 @@
+"""fastsparse: certified L1, L2 and elastic-net linear models on huge sparse data.
+
+Coordinate descent in Numba on the CSC arrays of scipy.sparse matrices, with Gap Safe
+screening, working sets and a duality gap that certifies every solution.
+"""
+
+from .linear_model import ElasticNet, Lasso
+
+__all__ = ["ElasticNet", "Lasso"]
+__version__ = "0.1.0.dev0"

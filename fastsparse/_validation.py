@@ -1,0 +1,264 @@
+"""Input validation: turn user input into checked arrays the jitted kernels can trust.
+
+Numba does no bounds checking, so everything a kernel indexes with is checked here first:
+CSC structure (``indptr`` monotone and consistent with ``nnz``, ``indices`` in range), finite
+values, shapes, weights and parameter ranges. Every failure is a ``ValueError`` or
+``TypeError`` whose message names the problem.
+
+Copies are avoided wherever the input allows: a CSC matrix in canonical format (sorted
+indices, no duplicates) with a supported dtype is used as it is, read-only arrays included.
+Anything else is converted exactly once, and the caller's arrays are never written to.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import check_array
+
+SUPPORTED_DTYPES = (np.float64, np.float32)
+SUPPORTED_INDEX_DTYPES = (np.int32, np.int64)
+
+
+def check_csc(X, *, dtype=SUPPORTED_DTYPES, name="X"):
+    """Validate a design matrix and return it as a canonical CSC matrix.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix, sparse array} of shape (n_samples, n_features)
+        Input data. CSC input in canonical format with float32/float64 values is returned
+        without any copy; CSR, COO, other sparse formats and dense arrays are converted once.
+    dtype : dtype or tuple of dtypes, default=(np.float64, np.float32)
+        Accepted value dtypes. Float32 input stays float32; other dtypes are converted to
+        the first entry.
+    name : str, default="X"
+        Name used in error messages.
+
+    Returns
+    -------
+    X : scipy.sparse.csc_matrix or csc_array
+        Canonical CSC matrix (sorted indices, no duplicate entries, no explicit check
+        failures) with int32 or int64 index arrays.
+
+    Raises
+    ------
+    ValueError
+        If X is empty, has non-finite values, or its CSC structure is malformed.
+    TypeError
+        If X is not numeric.
+    """
+    if sp.issparse(X):
+        # scipy's compiled conversions trust the index arrays: check them first.
+        if X.format in ("csc", "csr"):
+            X = _check_compressed_structure(X, name)
+        elif X.format == "coo":
+            _check_coo_structure(X, name)
+        if X.format != "csc":
+            X = X.tocsc()  # the one conversion; tocsc() sums duplicates and sorts
+    X = check_array(
+        X,
+        accept_sparse="csc",
+        dtype=list(dtype) if isinstance(dtype, tuple) else dtype,
+        accept_large_sparse=True,
+        input_name=name,
+        ensure_2d=True,
+    )
+    if sp.issparse(X):
+        if not X.has_canonical_format:
+            # Duplicates or unsorted indices: canonicalise a copy, never the caller's arrays.
+            X = X.copy()
+            X.sum_duplicates()
+    else:
+        X = sp.csc_matrix(X)
+    if X.indices.dtype != X.indptr.dtype:
+        # The kernels take one index dtype; promote the narrower array (a copy of indptr
+        # or indices only, never of the data).
+        idx = np.result_type(X.indices.dtype, X.indptr.dtype)
+        X = _with_arrays(X, X.data, X.indices.astype(idx), X.indptr.astype(idx))
+    return X
+
+
+def _with_arrays(X, data, indices, indptr):
+    """Build a CSC container of X's type from arrays, without copying or re-checking them."""
+    out = X.__class__((data, indices, indptr), shape=X.shape, copy=False)
+    # scipy may downcast index arrays on construction; put the validated ones back.
+    out.indices, out.indptr = indices, indptr
+    return out
+
+
+def _check_coo_structure(X, name):
+    """Check COO coordinates before scipy's compiled conversion reads them."""
+    n_rows, n_cols = X.shape
+    row, col = X.coords if hasattr(X, "coords") else (X.row, X.col)
+    if row.shape != col.shape or row.shape[0] != X.data.shape[0]:
+        raise ValueError(f"{name} is malformed: row, col and data lengths differ.")
+    if row.size and (row.min() < 0 or row.max() >= n_rows):
+        raise ValueError(f"{name} is malformed: row index out of range [0, {n_rows}).")
+    if col.size and (col.min() < 0 or col.max() >= n_cols):
+        raise ValueError(f"{name} is malformed: column index out of range [0, {n_cols}).")
+
+
+def _check_compressed_structure(X, name):
+    """Check raw CSC/CSR arrays so that neither scipy nor a kernel reads out of bounds.
+
+    Returns X, or a view of it trimmed to ``nnz`` with supported index dtypes.
+    """
+    n_major, n_minor = X.shape[::-1] if X.format == "csc" else X.shape
+    major, minor = ("columns", "row") if X.format == "csc" else ("rows", "column")
+    data, indices, indptr = X.data, X.indices, X.indptr
+    if indptr.ndim != 1 or indptr.shape[0] != n_major + 1:
+        raise ValueError(
+            f"{name} is malformed: indptr has shape {indptr.shape}, expected "
+            f"({n_major + 1},) for {n_major} {major}."
+        )
+    if indices.dtype.type not in SUPPORTED_INDEX_DTYPES:
+        if not np.issubdtype(indices.dtype, np.integer):
+            raise TypeError(f"{name}.indices must be integer, got {indices.dtype}.")
+    if not np.issubdtype(indptr.dtype, np.integer):
+        raise TypeError(f"{name}.indptr must be integer, got {indptr.dtype}.")
+    if indptr[0] != 0:
+        raise ValueError(f"{name} is malformed: indptr[0] is {indptr[0]}, expected 0.")
+    nnz = indptr[-1]
+    if nnz > indices.shape[0] or nnz > data.shape[0]:
+        raise ValueError(
+            f"{name} is malformed: indptr[-1] = {nnz} exceeds the length of indices "
+            f"({indices.shape[0]}) or data ({data.shape[0]})."
+        )
+    if n_major > 0 and np.any(indptr[1:] < indptr[:-1]):
+        raise ValueError(f"{name} is malformed: indptr is not non-decreasing.")
+    if nnz > 0:
+        used = indices[:nnz]
+        lo, hi = used.min(), used.max()
+        if lo < 0 or hi >= n_minor:
+            raise ValueError(
+                f"{name} is malformed: {minor} indices must lie in [0, {n_minor}), "
+                f"found values in [{lo}, {hi}]."
+            )
+    if indices.shape[0] != nnz or data.shape[0] != nnz:
+        # Trailing storage beyond nnz: view only the used part (no copy).
+        X = _with_arrays(X, data[:nnz], indices[:nnz], indptr)
+    if indices.dtype.type not in SUPPORTED_INDEX_DTYPES or (
+        indptr.dtype.type not in SUPPORTED_INDEX_DTYPES
+    ):
+        idx = np.int64
+        X = _with_arrays(X, X.data, X.indices.astype(idx), indptr.astype(idx))
+    return X
+
+
+def check_target(y, n_samples, *, dtype=np.float64, name="y"):
+    """Validate a regression target: 1-D, finite, of length n_samples.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Target values.
+    n_samples : int
+        Number of rows of the design matrix.
+    dtype : dtype, default=np.float64
+        Dtype of the returned array.
+    name : str, default="y"
+        Name used in error messages.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+    """
+    y = check_array(y, ensure_2d=False, dtype=dtype, input_name=name)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {y.shape}.")
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {y.shape[0]} entries but X has {n_samples} rows."
+        )
+    return y
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Validate sample weights and rescale them to sum to n_samples.
+
+    The rescaling is the one scikit-learn applies in ``ElasticNet.fit``, so that ``alpha``
+    means the same in both libraries.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,) or None
+        Non-negative, finite weights, not all zero. None means all ones.
+    n_samples : int
+        Number of rows of the design matrix.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,) or None
+        Float64 weights summing to n_samples, or None for unit weights.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, Real):
+        return None  # a constant weight is rescaled to all ones
+    sw = np.asarray(sample_weight)
+    if sw.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must be numeric, got dtype {sw.dtype}.")
+    sw = sw.astype(np.float64)  # always a new array: we rescale it below
+    if sw.ndim != 1 or sw.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), got {sw.shape}."
+        )
+    if not np.all(np.isfinite(sw)):
+        raise ValueError("sample_weight contains NaN or infinity.")
+    if np.any(sw < 0):
+        raise ValueError("sample_weight must be non-negative.")
+    total = sw.sum()
+    if total <= 0:
+        raise ValueError("sample_weight must not be all zero.")
+    sw *= n_samples / total
+    return sw
+
+
+def check_penalty_factor(penalty_factor, n_features):
+    """Validate per-feature penalty factors.
+
+    Parameters
+    ----------
+    penalty_factor : array-like of shape (n_features,) or None
+        Finite, non-negative multipliers of the penalty of each feature (glmnet's
+        ``penalty.factor``); 0 leaves a feature unpenalized. None means all ones.
+    n_features : int
+        Number of columns of the design matrix.
+
+    Returns
+    -------
+    penalty_factor : ndarray of shape (n_features,)
+        Float64 copy of the factors.
+    """
+    if penalty_factor is None:
+        return np.ones(n_features)
+    v = np.asarray(penalty_factor)
+    if v.dtype.kind not in "biuf":
+        raise TypeError(f"penalty_factor must be numeric, got dtype {v.dtype}.")
+    v = np.array(v, dtype=np.float64)
+    if v.ndim != 1 or v.shape[0] != n_features:
+        raise ValueError(
+            f"penalty_factor must have shape ({n_features},), got {v.shape}."
+        )
+    if not np.all(np.isfinite(v)):
+        raise ValueError("penalty_factor contains NaN or infinity.")
+    if np.any(v < 0):
+        raise ValueError("penalty_factor must be non-negative.")
+    return v
+
+
+def check_scalar_param(value, name, *, low=None, high=None, integer=False):
+    """Check that a scalar parameter is a real (or integer) number within [low, high]."""
+    kind = Integral if integer else Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        what = "an integer" if integer else "a real number"
+        raise TypeError(f"{name} must be {what}, got {value!r}.")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}.")
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}.")
+    return value
