@@ -94,14 +94,63 @@ def add_columns(data, indices, indptr, cols, delta, xbar, fit_intercept, r_raw):
 
 
 @njit(**_JIT)
-def weighted_residual(r_raw, shift, sw, weighted, out):
-    """out = s * (r_raw + shift): the vector whose products with columns are gradients."""
-    if weighted:
-        for i in range(r_raw.shape[0]):
-            out[i] = sw[i] * (r_raw[i] + shift)
+def project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar, fit_intercept,
+                            sw, weighted, r, q):
+    """q = r minus its weighted projection on the centered unpenalized columns ``free``.
+
+    The dual constraint of an unpenalized feature is x_j^T theta = 0; projecting the
+    residual out of their span makes the dual point exactly feasible, so the gap stays a
+    certificate and the Gap Safe test stays safe. ``gram_pinv`` is the pseudo-inverse of
+    their weighted, centered Gram matrix. O(n + nnz of the free columns + |free|^2).
+    """
+    m = free.shape[0]
+    g = np.zeros(m)
+    for k in range(m):
+        j = free[k]
+        acc = 0.0
+        for kk in range(indptr[j], indptr[j + 1]):
+            i = indices[kk]
+            if weighted:
+                acc += data[kk] * sw[i] * r[i]
+            else:
+                acc += data[kk] * r[i]
+        g[k] = acc
+    a = gram_pinv @ g
+    q[:] = r
+    const = 0.0
+    for k in range(m):
+        j = free[k]
+        for kk in range(indptr[j], indptr[j + 1]):
+            q[indices[kk]] -= a[k] * data[kk]
+        if fit_intercept:
+            const += a[k] * xbar[j]
+    if const != 0.0:
+        for i in range(q.shape[0]):
+            q[i] += const
+
+
+@njit(**_JIT)
+def dual_gradient(data, indices, indptr, cols, r_raw, shift, sw, weighted, free,
+                  gram_pinv, xbar, fit_intercept, r, q, sq, grad):
+    """Materialise r = r_raw + shift, the dual direction q and grad = X[:, cols]^T (s q).
+
+    q is r itself, or r with the unpenalized columns projected out when ``free`` is not
+    empty. ``sq`` is scratch space of length n.
+    """
+    n = r_raw.shape[0]
+    for i in range(n):
+        r[i] = r_raw[i] + shift
+    if free.shape[0] > 0:
+        project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar,
+                                fit_intercept, sw, weighted, r, q)
     else:
-        for i in range(r_raw.shape[0]):
-            out[i] = r_raw[i] + shift
+        q[:] = r
+    if weighted:
+        for i in range(n):
+            sq[i] = sw[i] * q[i]
+    else:
+        sq[:] = q
+    xt_dot(data, indices, indptr, cols, sq, grad)
 
 
 @njit(**_JIT)
@@ -119,18 +168,18 @@ def conjugate_penalty(u, l1, l2, positive):
 
 
 @njit(**_JIT)
-def duality_gap(r_raw, shift, sw, weighted, y_c, grad, cols, w, l1, l2, positive):
+def duality_gap(r, q, sw, weighted, y_c, grad, cols, w, l1, l2, positive):
     """Primal, dual and gap of the (n-scaled) problem restricted to ``cols``.
 
-    ``grad[k]`` must hold x_j^T (s * r) for j = cols[k] at the current w, and every
-    non-zero w_j must have j in cols. The dual point is theta = t * r with the largest
-    t <= 1 that keeps |x_j^T theta| <= l1_j for the pure-L1 features (l2_j == 0, l1_j > 0);
-    features with l2_j > 0 need no scaling (their conjugate is finite) and unpenalized
-    features (l1_j == l2_j == 0) are not constrained.
+    ``r`` is the residual, ``q`` the dual direction (see :func:`dual_gradient`) and
+    ``grad[k]`` holds x_j^T (s * q) for j = cols[k]; every non-zero w_j must have j in
+    cols. The dual point is theta = t * q with the largest t <= 1 that keeps
+    |x_j^T theta| <= l1_j for the pure-L1 features (l2_j == 0, l1_j > 0); features with
+    l2_j > 0 need no scaling (their conjugate is finite) and unpenalized features are
+    feasible by construction of q.
 
     Returns (gap, primal, dual, t).
     """
-    # Dual scaling from the pure-L1 constraints.
     t = 1.0
     for k in range(cols.shape[0]):
         j = cols[k]
@@ -138,14 +187,14 @@ def duality_gap(r_raw, shift, sw, weighted, y_c, grad, cols, w, l1, l2, positive
             g = grad[k] if positive else abs(grad[k])
             if g * t > l1[j]:
                 t = l1[j] / g
-    # Quadratic parts: sum s r^2 and sum s (y_c - t r)^2 in one O(n) sweep.
+    # Quadratic parts: sum s r^2, sum s y^2 and sum s (y_c - t q)^2 in one O(n) sweep.
     rr = 0.0
     yy = 0.0
     dd = 0.0
-    for i in range(r_raw.shape[0]):
-        ri = r_raw[i] + shift
+    for i in range(r.shape[0]):
+        ri = r[i]
         yi = y_c[i]
-        di = yi - t * ri
+        di = yi - t * q[i]
         if weighted:
             si = sw[i]
             rr += si * ri * ri
@@ -161,7 +210,8 @@ def duality_gap(r_raw, shift, sw, weighted, y_c, grad, cols, w, l1, l2, positive
         j = cols[k]
         wj = w[j]
         pen += l1[j] * abs(wj) + 0.5 * l2[j] * wj * wj
-        conj += conjugate_penalty(t * grad[k], l1[j], l2[j], positive)
+        if l1[j] > 0.0 or l2[j] > 0.0:
+            conj += conjugate_penalty(t * grad[k], l1[j], l2[j], positive)
     primal = 0.5 * rr + pen
     dual = 0.5 * yy - 0.5 * dd - conj
     return primal - dual, primal, dual, t
@@ -293,14 +343,15 @@ def _anderson_weights(hist, n_hist):
 
 @njit(**_JIT)
 def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
-                colsum, xbar, lipschitz, l1, l2, positive, y_c, tol, max_epochs,
-                anderson_k, check_every):
+                colsum, xbar, lipschitz, l1, l2, positive, y_c, free, gram_pinv, tol,
+                max_epochs, anderson_k, check_every):
     """Coordinate descent on the working set until its restricted duality gap <= tol.
 
     Every ``anderson_k + 1`` epochs the last iterates are extrapolated (Anderson
     acceleration); the extrapolated point is kept only if it lowers the objective, so
     the iteration stays monotone. Every ``check_every`` epochs the gap of the problem
-    restricted to ws is computed (O(n + nnz(ws))).
+    restricted to ws is computed (O(n + nnz(ws))); ``free`` (unpenalized features, all
+    in ws) and ``gram_pinv`` define the dual point as in :func:`dual_gradient`.
 
     Returns (shift, n_epochs, gap).
     """
@@ -310,7 +361,9 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     hist = np.empty((anderson_k + 1 if use_anderson else 1, n_ws))
     n_hist = 0
     grad = np.empty(n_ws)
-    sr = np.empty(n)
+    r = np.empty(n)
+    q = np.empty(n)
+    sq = np.empty(n)
     r_trial = np.empty(n)
     w_trial = np.empty(n_ws)
     gap = np.inf
@@ -354,10 +407,9 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
                         for k in range(n_ws):
                             w[ws[k]] = w_trial[k]
         if epoch % check_every == 0 or epoch == max_epochs:
-            weighted_residual(r_raw, shift, sw, weighted, sr)
-            xt_dot(data, indices, indptr, ws, sr, grad)
-            gap = duality_gap(r_raw, shift, sw, weighted, y_c, grad, ws, w, l1, l2,
-                              positive)[0]
+            dual_gradient(data, indices, indptr, ws, r_raw, shift, sw, weighted, free,
+                          gram_pinv, xbar, fit_intercept, r, q, sq, grad)
+            gap = duality_gap(r, q, sw, weighted, y_c, grad, ws, w, l1, l2, positive)[0]
             if gap <= tol:
                 break
     return shift, epoch, gap

@@ -22,6 +22,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels as K
@@ -121,13 +122,44 @@ def prepare_problem(X, y, sample_weight, fit_intercept):
     )
 
 
-def _gradient(pb, r_raw, shift, cols, sr, out):
-    """out[k] = x_j^T (s * r) for j in cols (one pass over those columns of X)."""
-    K.weighted_residual(r_raw, shift, pb.sw, pb.weighted, sr)
-    K.xt_dot(pb.data, pb.indices, pb.indptr, cols, sr, out)
+MAX_UNPENALIZED = 2000
 
 
-def solve_enet(pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
+def unpenalized_gram_pinv(X, pb, free):
+    """Pseudo-inverse of the weighted, centered Gram matrix of the unpenalized columns.
+
+    Used to project the residual out of their span so that the dual point is feasible
+    (see :func:`fastsparse._kernels.project_out_unpenalized`).
+    """
+    m = free.shape[0]
+    if m == 0:
+        return np.zeros((0, 0))
+    if m > MAX_UNPENALIZED:
+        raise ValueError(
+            f"{m} features are unpenalized (penalty factor 0 or alpha=0); at most "
+            f"{MAX_UNPENALIZED} are supported, since certifying the solution needs "
+            "their Gram matrix. Use a small positive alpha or penalty factor instead."
+        )
+    Xf = X[:, free]
+    sw = pb.sw if pb.weighted else np.ones(pb.n_samples)
+    gram = np.asarray((Xf.T @ sp.diags(sw) @ Xf).todense(), dtype=np.float64)
+    if pb.fit_intercept:
+        xb = pb.xbar[free]
+        gram -= pb.n_samples * np.outer(xb, xb)
+    return np.linalg.pinv(gram, hermitian=True)
+
+
+def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, gram_pinv, buffers, grad):
+    """Gap over ``cols``: one pass over those columns; fills grad with x_j^T (s q)."""
+    r, q, sq = buffers
+    K.dual_gradient(pb.data, pb.indices, pb.indptr, cols, r_raw, shift, pb.sw,
+                    pb.weighted, free, gram_pinv, pb.xbar, pb.fit_intercept, r, q, sq, grad)
+    gap, primal, _, t = K.duality_gap(r, q, pb.sw, pb.weighted, pb.y_c, grad, cols, w,
+                                      l1, l2, positive)
+    return gap, primal, t
+
+
+def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
                max_iter=100, max_epochs=50_000, w_init=None, screening=True,
                p0=10, anderson_k=5, check_every=10, verbose=0):
     """Solve a weighted elastic net with working sets, Gap Safe screening and CD.
@@ -139,6 +171,9 @@ def solve_enet(pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
 
     Parameters
     ----------
+    X : scipy.sparse CSC matrix
+        The validated design matrix ``pb`` was built from (used only to form the Gram
+        matrix of unpenalized features, if any).
     pb : ProblemData
         From :func:`prepare_problem`.
     alpha : float
@@ -159,9 +194,7 @@ def solve_enet(pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
     w_init : ndarray of shape (n_features,) or None
         Starting point (warm start); copied, never modified.
     screening : bool, default=True
-        Use Gap Safe screening. It is switched off automatically when some feature is
-        unpenalized (penalty factor 0 or alpha = 0), because the dual point is then not
-        exactly feasible and the sphere test would not be safe.
+        Use Gap Safe screening.
     p0 : int, default=10
         Smallest working-set size.
     anderson_k : int, default=5
@@ -179,9 +212,9 @@ def solve_enet(pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
     lam = n * alpha
     l1 = lam * l1_ratio * penalty_factor
     l2 = lam * (1.0 - l1_ratio) * penalty_factor
-    unpenalized = (l1 == 0.0) & (l2 == 0.0)
-    if unpenalized.any():
-        screening = False
+    unpenalized = (l1 == 0.0) & (l2 == 0.0) & (pb.lipschitz > 0.0)
+    free = np.flatnonzero(unpenalized)
+    gram_pinv = unpenalized_gram_pinv(X, pb, free)
     tol_abs = tol * pb.null_deviance
 
     usable = pb.lipschitz > 0.0  # zero-norm (centered) columns can only be 0
@@ -190,7 +223,7 @@ def solve_enet(pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
     if positive:
         np.maximum(w, 0.0, out=w)
     r_raw = np.empty(n)
-    sr = np.empty(n)
+    r, q, sq = np.empty(n), np.empty(n), np.empty(n)
     args = (pb.data, pb.indices, pb.indptr)
 
     active = np.flatnonzero(usable)  # features still in play (not screened)
@@ -208,9 +241,8 @@ def solve_enet(pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
         it += 1
         shift = K.residual(*args, pb.y_c, w, pb.xbar, pb.fit_intercept, r_raw)
         g = grad[: active.shape[0]]
-        _gradient(pb, r_raw, shift, active, sr, g)
-        gap, primal, dual, t = K.duality_gap(r_raw, shift, pb.sw, pb.weighted, pb.y_c, g,
-                                             active, w, l1, l2, positive)
+        gap, primal, t = _gap(pb, active, w, r_raw, shift, l1, l2, positive, free,
+                              gram_pinv, (r, q, sq), g)
         if verbose:
             print(f"[fastsparse] iter {it:3d}  gap {gap / n:.3e}  primal {primal / n:.6e}"
                   f"  active {active.shape[0]}  ws {ws_size}  "
@@ -254,7 +286,8 @@ def solve_enet(pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
         tol_in = max(0.3 * gap, 0.5 * tol_abs)
         shift, ep, _ = K.inner_solve(*args, ws, w, r_raw, shift, pb.sw, pb.weighted,
                                      pb.fit_intercept, pb.colsum, pb.xbar, pb.lipschitz,
-                                     l1, l2, positive, pb.y_c, tol_in, max_epochs,
+                                     l1, l2, positive, pb.y_c, free, gram_pinv,
+                                     tol_in, max_epochs,
                                      anderson_k, check_every)
         n_epochs += ep
 
@@ -263,9 +296,8 @@ def solve_enet(pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
         shift = K.residual(*args, pb.y_c, w, pb.xbar, pb.fit_intercept, r_raw)
         cols = all_cols[usable]
         g = grad[: cols.shape[0]]
-        _gradient(pb, r_raw, shift, cols, sr, g)
-        gap, primal, dual, t = K.duality_gap(r_raw, shift, pb.sw, pb.weighted, pb.y_c, g,
-                                             cols, w, l1, l2, positive)
+        gap, primal, t = _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free,
+                              gram_pinv, (r, q, sq), g)
         converged = gap <= tol_abs
         if not converged:
             warnings.warn(

@@ -69,9 +69,8 @@ class _BaseElasticNet(RegressorMixin, BaseEstimator):
         v = check_penalty_factor(self.penalty_factor, n_features)
         if self.alpha == 0:
             warnings.warn(
-                "With alpha=0 the problem is ordinary least squares: the duality gap "
-                "certifies only first-order optimality and screening is disabled. "
-                "Prefer sklearn.linear_model.LinearRegression.",
+                "With alpha=0 the problem is ordinary least squares (at most 2000 "
+                "features are supported); prefer sklearn.linear_model.LinearRegression.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -81,7 +80,7 @@ class _BaseElasticNet(RegressorMixin, BaseEstimator):
                 w_init = self.coef_
         pb = prepare_problem(X, y, sw, self.fit_intercept)
         res = solve_enet(
-            pb, self.alpha, l1_ratio, v, positive=self.positive, tol=self.tol,
+            X, pb, self.alpha, l1_ratio, v, positive=self.positive, tol=self.tol,
             max_iter=self.max_iter, w_init=w_init, screening=self.screening,
             verbose=self.verbose,
         )
@@ -152,9 +151,9 @@ _COMMON_PARAMS = """\
         Constrain the coefficients to be non-negative.
     penalty_factor : array-like of shape (n_features,), default=None
         Per-feature multipliers of the penalty (glmnet's ``penalty.factor``); 0 leaves a
-        feature unpenalized. None means all ones. With any zero factor, Gap Safe
-        screening is switched off and the gap certifies optimality only up to the
-        (small) dual infeasibility along the unpenalized features.
+        feature unpenalized. None means all ones. The dual point is projected out of
+        the span of the unpenalized columns, so the gap remains a certificate; this needs
+        their Gram matrix, so at most 2000 features may have a zero factor.
     screening : bool, default=True
         Use Gap Safe screening to discard features that are provably zero.
     verbose : int, default=0

@@ -1,0 +1,255 @@
+"""Correctness of Lasso / ElasticNet against independent references.
+
+References: scikit-learn's coordinate descent run to tol=1e-12, the closed-form duality gap
+and KKT conditions of tests/reference.py, and exact identities (duplicated rows, column
+rescaling).
+"""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNet as SkElasticNet
+
+from fastsparse import ElasticNet, Lasso
+
+from conftest import make_regression_problem
+from reference import alpha_max, duality_gap, kkt_violation, objective
+
+
+def sklearn_fit(X, y, alpha, l1_ratio, fit_intercept, sample_weight=None, positive=False):
+    X64 = X.astype(np.float64)
+    model = SkElasticNet(alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+                         positive=positive, tol=1e-12, max_iter=1_000_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X64, y, sample_weight=sample_weight)
+    return model
+
+
+GRID = list(itertools.product(
+    [True, False],           # sparse X
+    [True, False],           # fit_intercept
+    [False, True],           # sample weights
+    [False, True],           # positive
+    [1.0, 0.5, 0.1],         # l1_ratio
+    [0.5, 0.1, 0.01],        # alpha / alpha_max
+))
+
+
+@pytest.mark.parametrize("sparse,fit_intercept,weighted,positive,l1_ratio,ratio", GRID)
+def test_objective_matches_sklearn(sparse, fit_intercept, weighted, positive, l1_ratio,
+                                   ratio):
+    X, y = make_regression_problem(seed=int(ratio * 100) + int(10 * l1_ratio))
+    rng = np.random.default_rng(1)
+    sw = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
+    alpha = ratio * alpha_max(X, y, l1_ratio, sw, fit_intercept)
+    Xin = X if sparse else X.toarray()
+    ours = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+                      positive=positive, tol=1e-12).fit(Xin, y, sample_weight=sw)
+    ref = sklearn_fit(X, y, alpha, l1_ratio, fit_intercept, sw, positive)
+    p_ours = objective(X, y, ours.coef_, ours.intercept_, alpha, l1_ratio, sw)
+    p_ref = objective(X, y, ref.coef_, ref.intercept_, alpha, l1_ratio, sw)
+    assert p_ours <= p_ref * (1 + 1e-7)
+    assert p_ref <= p_ours * (1 + 1e-7)
+    # The reported certificate bounds the suboptimality against the reference.
+    assert p_ours - p_ref <= ours.dual_gap_ + 1e-12 * abs(p_ref)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-5 * np.abs(ref.coef_).max())
+
+
+@pytest.mark.parametrize("dtype,index_dtype", list(itertools.product(
+    [np.float64, np.float32], [np.int32, np.int64])))
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_dtypes_and_index_types(dtype, index_dtype, l1_ratio):
+    X, y = make_regression_problem(n_samples=80, n_features=120, seed=3)
+    Xt = X.astype(dtype)
+    Xt.indices = Xt.indices.astype(index_dtype)
+    Xt.indptr = Xt.indptr.astype(index_dtype)
+    alpha = 0.05 * alpha_max(X, y, l1_ratio)
+    ours = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=1e-10).fit(Xt, y)
+    assert ours.coef_.dtype == dtype  # float32 stays float32
+    # Reference on the same values in float64.
+    X64 = sp.csc_matrix(Xt.astype(np.float64))
+    ref = sklearn_fit(X64, y, alpha, l1_ratio, True)
+    p_ours = objective(X64, y, ours.coef_, ours.intercept_, alpha, l1_ratio)
+    p_ref = objective(X64, y, ref.coef_, ref.intercept_, alpha, l1_ratio)
+    rtol = 1e-7 if dtype == np.float64 else 1e-5  # float32 coef_ is rounded on output
+    assert abs(p_ours - p_ref) <= rtol * p_ref
+
+
+def test_sample_weights_equal_duplicated_rows():
+    X, y = make_regression_problem(n_samples=50, n_features=70, seed=5)
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 4, X.shape[0])
+    counts[0] = 1  # at least one row
+    X_dup = sp.csc_matrix(X.toarray().repeat(counts, axis=0))
+    y_dup = y.repeat(counts)
+    alpha = 0.05 * alpha_max(X_dup, y_dup)
+    a = Lasso(alpha=alpha, tol=1e-12).fit(X, y, sample_weight=counts.astype(float))
+    b = Lasso(alpha=alpha, tol=1e-12).fit(X_dup, y_dup)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-8)
+
+
+def test_integer_penalty_factor_equals_column_rescaling():
+    # alpha * v_j |w_j| with x_j becomes alpha |u_j| with x_j / v_j and u_j = v_j w_j.
+    X, y = make_regression_problem(n_samples=60, n_features=40, seed=7)
+    v = np.random.default_rng(0).integers(1, 5, X.shape[1]).astype(float)
+    alpha = 0.05 * alpha_max(X, y)
+    a = Lasso(alpha=alpha, penalty_factor=v, tol=1e-12).fit(X, y)
+    b = Lasso(alpha=alpha, tol=1e-12).fit(sp.csc_matrix(X @ sp.diags(1 / v)), y)
+    np.testing.assert_allclose(a.coef_, b.coef_ / v, atol=1e-8)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_zero_penalty_factor_leaves_features_unpenalized(l1_ratio):
+    X, y = make_regression_problem(n_samples=60, n_features=40, seed=8)
+    v = np.ones(X.shape[1])
+    free = [0, 5, 17]
+    v[free] = 0.0
+    # Large alpha: every penalized feature is zero, the free ones are least squares.
+    alpha = 10 * alpha_max(X, y, l1_ratio)
+    model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, penalty_factor=v,
+                       tol=1e-12).fit(X, y)
+    assert np.all(model.coef_[v > 0] == 0)
+    Xf = X[:, free].toarray()
+    A = np.column_stack([Xf, np.ones(X.shape[0])])
+    ls = np.linalg.lstsq(A, y, rcond=None)[0]
+    np.testing.assert_allclose(model.coef_[free], ls[:-1], rtol=1e-6)
+    np.testing.assert_allclose(model.intercept_, ls[-1], rtol=1e-6)
+    # And at a moderate alpha, the KKT conditions hold with the free features.
+    alpha = 0.05 * alpha_max(X, y, l1_ratio)
+    model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, penalty_factor=v,
+                       tol=1e-12).fit(X, y)
+    assert kkt_violation(X, y, model.coef_, alpha, l1_ratio, penalty_factor=v) < 1e-5
+
+
+@pytest.mark.parametrize("fit_intercept,weighted,positive,l1_ratio", list(itertools.product(
+    [True, False], [False, True], [False, True], [1.0, 0.5, 0.1])))
+def test_reported_gap_and_kkt(fit_intercept, weighted, positive, l1_ratio):
+    X, y = make_regression_problem(n_samples=70, n_features=90, seed=11)
+    sw = np.random.default_rng(2).uniform(0.5, 2, X.shape[0]) if weighted else None
+    alpha = 0.05 * alpha_max(X, y, l1_ratio, sw, fit_intercept)
+    kw = dict(alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+              positive=positive)
+    # Loose tolerance: the gap is then large enough to compare meaningfully.
+    loose = ElasticNet(tol=1e-3, **kw).fit(X, y, sample_weight=sw)
+    indep = duality_gap(X, y, loose.coef_, alpha, l1_ratio, sw, fit_intercept,
+                        positive=positive)
+    np.testing.assert_allclose(loose.dual_gap_, indep, rtol=1e-6, atol=1e-14)
+    # The intercept is the optimal one for coef_.
+    s = np.ones(len(y)) if sw is None else sw
+    if fit_intercept:
+        expect = np.average(y - X @ loose.coef_, weights=s)
+        np.testing.assert_allclose(loose.intercept_, expect, rtol=1e-10, atol=1e-12)
+    tight = ElasticNet(tol=1e-12, **kw).fit(X, y, sample_weight=sw)
+    assert kkt_violation(X, y, tight.coef_, alpha, l1_ratio, sw, fit_intercept,
+                         positive=positive) < 1e-5
+    null_dev = np.sum(s * (y - (np.average(y, weights=s) if fit_intercept else 0)) ** 2)
+    assert tight.dual_gap_ <= 1e-12 * null_dev / len(y)
+
+
+def test_screening_on_and_off_agree():
+    X, y = make_regression_problem(n_samples=100, n_features=400, density=0.05, seed=13)
+    alpha = 0.1 * alpha_max(X, y)
+    on = Lasso(alpha=alpha, tol=1e-12, screening=True).fit(X, y)
+    off = Lasso(alpha=alpha, tol=1e-12, screening=False).fit(X, y)
+    assert on.n_screened_ > 0  # the test means something only if screening acted
+    assert off.n_screened_ <= on.n_screened_
+    np.testing.assert_allclose(on.coef_, off.coef_, atol=1e-9)
+    np.testing.assert_allclose(on.intercept_, off.intercept_, atol=1e-9)
+
+
+def test_alpha_above_alpha_max_gives_zero():
+    X, y = make_regression_problem(seed=2)
+    model = Lasso(alpha=1.01 * alpha_max(X, y)).fit(X, y)
+    assert np.all(model.coef_ == 0)
+    np.testing.assert_allclose(model.intercept_, y.mean())
+
+
+def test_warm_start_reuses_solution():
+    X, y = make_regression_problem(n_samples=100, n_features=300, seed=4)
+    alpha = 0.02 * alpha_max(X, y)
+    model = Lasso(alpha=alpha, tol=1e-10, warm_start=True).fit(X, y)
+    first = model.coef_.copy()
+    model.fit(X, y)
+    assert model.n_epochs_ == 0  # already optimal: certified without any CD epoch
+    np.testing.assert_allclose(model.coef_, first, atol=1e-12)
+
+
+def test_convergence_warning_reports_gap():
+    X, y = make_regression_problem(n_samples=100, n_features=300, seed=4)
+    alpha = 0.001 * alpha_max(X, y)
+    with pytest.warns(ConvergenceWarning, match="duality gap"):
+        Lasso(alpha=alpha, tol=1e-15, max_iter=1).fit(X, y)
+
+
+def test_input_not_modified_and_read_only_ok():
+    X, y = make_regression_problem(seed=6)
+    data, indices, indptr, yc = (X.data.copy(), X.indices.copy(), X.indptr.copy(),
+                                 y.copy())
+    for arr in (X.data, X.indices, X.indptr, y):
+        arr.flags.writeable = False
+    sw = np.linspace(1, 2, len(y))
+    sw_copy = sw.copy()
+    Lasso(alpha=0.01, warm_start=True).fit(X, y, sample_weight=sw)
+    np.testing.assert_array_equal(X.data, data)
+    np.testing.assert_array_equal(X.indices, indices)
+    np.testing.assert_array_equal(X.indptr, indptr)
+    np.testing.assert_array_equal(y, yc)
+    np.testing.assert_array_equal(sw, sw_copy)
+
+
+def test_non_canonical_matrix_gives_canonical_answer():
+    X, y = make_regression_problem(seed=9)
+    coo = X.tocoo()
+    # Split every entry in two halves (duplicates) and shuffle the order.
+    rng = np.random.default_rng(0)
+    order = rng.permutation(2 * coo.nnz)
+    rows = np.concatenate([coo.row, coo.row])[order]
+    cols = np.concatenate([coo.col, coo.col])[order]
+    vals = np.concatenate([coo.data / 2, coo.data / 2])[order]
+    dup = sp.coo_matrix((vals, (rows, cols)), shape=X.shape)
+    # A CSC with duplicates and unsorted indices, built without canonicalising.
+    order_c = np.lexsort((rng.random(len(cols)), cols))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=X.shape[1]))])
+    messy = sp.csc_matrix((vals[order_c], rows[order_c], indptr), shape=X.shape)
+    assert not messy.has_canonical_format
+    snapshot = messy.data.copy(), messy.indices.copy()
+    alpha = 0.05 * alpha_max(X, y)
+    ref = Lasso(alpha=alpha, tol=1e-12).fit(X, y)
+    for Xin in (dup, messy, dup.tocsr()):
+        model = Lasso(alpha=alpha, tol=1e-12).fit(Xin, y)
+        np.testing.assert_allclose(model.coef_, ref.coef_, atol=1e-10)
+    np.testing.assert_array_equal(messy.data, snapshot[0])  # caller's arrays untouched
+    np.testing.assert_array_equal(messy.indices, snapshot[1])
+
+
+def test_intercept_with_large_offset():
+    # Lazy centering must give the same intercept as explicit centering, even when the
+    # mean dwarfs the signal.
+    X, y = make_regression_problem(seed=10, offset=1e4)
+    alpha = 0.05 * alpha_max(X, y)
+    ours = Lasso(alpha=alpha, tol=1e-12).fit(X, y)
+    ref = sklearn_fit(X, y, alpha, 1.0, True)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-10)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6)
+
+
+def test_empty_and_constant_columns():
+    X, y = make_regression_problem(seed=12)
+    X = X.tolil()
+    X[:, 3] = 0.0
+    X[:, 4] = 1.0  # constant: zero norm once centered
+    X = X.tocsc()
+    alpha = 0.01 * alpha_max(X, y)
+    model = Lasso(alpha=alpha, tol=1e-12).fit(X, y)
+    assert model.coef_[3] == 0 and model.coef_[4] == 0
+    ref = sklearn_fit(X, y, alpha, 1.0, True)
+    p_ours = objective(X, y, model.coef_, model.intercept_, alpha)
+    p_ref = objective(X, y, ref.coef_, ref.intercept_, alpha)
+    assert abs(p_ours - p_ref) <= 1e-7 * p_ref
