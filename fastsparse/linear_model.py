@@ -110,7 +110,7 @@ class _BaseElasticNet(RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=True, reset=False,
+        X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False,
                           accept_large_sparse=True)
         return np.asarray(safe_sparse_dot(X, self.coef_)).ravel() + self.intercept_
 
