@@ -138,8 +138,8 @@ PRESETS = {
         ),
         DatasetPreset(
             "url", 2_396_130, 3_231_961, 277_058_644, "classification",
-            "Shape of libsvm url_combined. About 3.3 GiB in float64 and around 10 GiB at "
-            "peak while generating; needs a machine with tens of GiB. Not for tests.",
+            "Shape of libsvm url_combined: 3.1 GiB in float64 and about 7 GiB at peak "
+            "while generating (extrapolated); use a machine with 16 GiB or more. Not for tests.",
         ),
     )
 }
@@ -175,7 +175,8 @@ def make_sparse_data(
         Number of columns (terms).
     density : float, default=None
         Requested fraction of stored entries, in ``(0, 0.5]``. Give either ``density`` or
-        ``nnz``; if neither is given, ``density=0.01``.
+        ``nnz``; if neither is given, 1% of the entries are stored, and at least one per
+        row.
     nnz : int, default=None
         Requested number of stored entries, between ``n_samples`` (every row non-empty) and
         ``0.5 * n_samples * n_features``. The result is within a few percent of it.
@@ -231,8 +232,9 @@ def make_sparse_data(
     Notes
     -----
     The model is described in the module docstring. Generation is vectorised and works on
-    chunks of about two million tokens, so temporary memory stays a small multiple of the
-    size of ``X``; the news20 preset (9 M non-zeros) takes a few seconds.
+    chunks of about two million tokens, so the peak memory of the arrays stays near twice
+    the size of ``X``. The news20 preset (9 M non-zeros) takes about a second and finance
+    (20 M non-zeros) a few seconds, on a single core.
 
     Rows must draw tokens until they reach enough distinct columns, so the cost grows with
     ``zipf_exponent``: about 2 tokens per stored entry at the default 1.1, but hundreds at
@@ -273,7 +275,7 @@ def make_sparse_data(
     data = _tfidf_values(counts, indices, indptr, df)
     del counts
     X_csr = sp.csr_matrix((data, indices, indptr), shape=(n_samples, n_features))
-    del data, indices, indptr  # X_csr holds the only references, so del X_csr frees them
+    del data, indices, indptr  # owned by X_csr from here on
 
     w_true = _make_ground_truth(rng, df, n_samples, n_informative)
     y = _make_target(rng, X_csr @ w_true, noise, task)
@@ -287,8 +289,10 @@ def _resolve_nnz(n_samples, n_features, density, nnz):
     _check_positive_int(n_features, "n_features")
     if density is not None and nnz is not None:
         raise ValueError("Give either density or nnz, not both.")
+    if density is None and nnz is None:
+        # 1% like a typical text matrix, but never fewer entries than rows
+        return max(n_samples, round(0.01 * n_samples * n_features))
     if nnz is None:
-        density = 0.01 if density is None else density
         if not isinstance(density, Real) or not 0.0 < density <= _MAX_ROW_FILL:
             raise ValueError(f"density must be in (0, {_MAX_ROW_FILL}], got {density!r}.")
         nnz = round(density * n_samples * n_features)
@@ -326,15 +330,18 @@ def _resolve_n_informative(n_features, n_informative):
 
 def _draw_row_targets(rng, n_samples, nnz_target, max_row):
     """Draw the target number of distinct terms of each row (log-normal, summing to nnz)."""
-    targets = rng.lognormal(mean=0.0, sigma=_ROW_LENGTH_SIGMA, size=n_samples)
-    # Clipping to [1, max_row] moves the total away from nnz_target. Rescaling and clipping
-    # again converges quickly: only the rows pinned at a bound resist the rescaling.
-    for _ in range(50):
-        targets *= nnz_target / targets.sum()
-        np.clip(targets, 1.0, max_row, out=targets)
-        if abs(targets.sum() - nnz_target) <= 1e-9 * nnz_target:
-            break
-    return targets
+    raw = rng.lognormal(mean=0.0, sigma=_ROW_LENGTH_SIGMA, size=n_samples)
+    # Find the scale c with sum(clip(c * raw, 1, max_row)) == nnz_target. The clipping makes
+    # a plain rescaling miss the total, but the sum grows monotonically with c, from
+    # n_samples (every row at 1) to n_samples * max_row, so bisection always converges.
+    low, high = 0.0, max_row / raw.min()
+    for _ in range(100):
+        mid = 0.5 * (low + high)
+        if np.clip(mid * raw, 1.0, max_row).sum() <= nnz_target:
+            low = mid
+        else:
+            high = mid
+    return np.clip(low * raw, 1.0, max_row)
 
 
 def _tokens_for_targets(rng, targets, n_features, exponent):
@@ -353,8 +360,8 @@ def _calibration_bins(n_features, exponent):
 
     Returns the bin widths and the mean token probability of a rank in each bin. The first
     bins hold a single rank each (they carry most of the mass); later ones widen
-    geometrically, and the probability varies by under 1% inside a bin, so averaging it
-    costs no accuracy while reducing millions of ranks to about two thousand bins.
+    geometrically by under 1%, so the probability barely varies inside a bin and averaging
+    it costs no accuracy while reducing millions of ranks to about two thousand bins.
     """
     edges = np.geomspace(1, n_features + 1, _N_CALIBRATION_EDGES)
     edges = np.unique(np.round(edges).astype(np.int64))
@@ -537,8 +544,8 @@ def _informative_pool(df, n_samples, n_informative):
 def _make_target(rng, linear, noise, task):
     """Noisy regression target, or labels from thresholding it at its median."""
     scale = linear.std()
-    # A zero ground truth (or rows missing its support) gives a constant predictor; the
-    # noise level is then taken in absolute terms.
+    # A zero ground truth, or one whose support no row touches, gives a constant predictor;
+    # the noise level is then taken in absolute terms.
     if scale == 0.0:
         scale = 1.0
     target = linear + noise * scale * rng.standard_normal(linear.size)
@@ -608,8 +615,9 @@ def make_preset(name, task=None, *, dtype=np.float64, random_state=0):
 
     Notes
     -----
-    The ``"url"`` preset has 277 M non-zeros: the result alone takes about 3.3 GiB in
-    float64, and generating it needs several times that. Use it on a large machine only.
+    The ``"url"`` preset has 277 M non-zeros: the result alone takes 3.1 GiB in float64
+    with int32 indices, and generating it peaks at roughly twice that (extrapolated from
+    the smaller presets, about a minute of work). Use it on a machine with 16 GiB or more.
 
     Examples
     --------
@@ -909,7 +917,7 @@ def load_npz(path, target_path=None):
     path = _existing_file(path)
     try:
         X = sp.load_npz(path)
-    except (OSError, ValueError, KeyError, AttributeError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
         # np.load raises all of these depending on how the file is broken
         raise ValueError(f"Cannot read {path} as a scipy.sparse .npz file: {exc!r}") from exc
     X = _as_canonical_csc(X)
