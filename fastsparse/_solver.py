@@ -246,7 +246,8 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         if verbose:
             print(f"[fastsparse] iter {it:3d}  gap {gap / n:.3e}  primal {primal / n:.6e}"
                   f"  active {active.shape[0]}  ws {ws_size}  "
-                  f"nnz {np.count_nonzero(w)}  {time.perf_counter() - t_start:.2f}s")
+                  f"nnz {np.count_nonzero(w)}  epochs {n_epochs}  "
+                  f"{time.perf_counter() - t_start:.2f}s")
         if gap <= tol_abs:
             if active.shape[0] == usable.sum() or final_check:
                 converged = True
