@@ -168,17 +168,13 @@ def conjugate_penalty(u, l1, l2, positive):
 
 
 @njit(**_JIT)
-def duality_gap(r, q, sw, weighted, y_c, grad, cols, w, l1, l2, positive):
-    """Primal, dual and gap of the (n-scaled) problem restricted to ``cols``.
+def dual_value(q, sw, weighted, y_c, grad, cols, l1, l2, positive):
+    """Dual objective (n-scaled) at theta = t * q, and the scaling t used.
 
-    ``r`` is the residual, ``q`` the dual direction (see :func:`dual_gradient`) and
-    ``grad[k]`` holds x_j^T (s * q) for j = cols[k]; every non-zero w_j must have j in
-    cols. The dual point is theta = t * q with the largest t <= 1 that keeps
-    |x_j^T theta| <= l1_j for the pure-L1 features (l2_j == 0, l1_j > 0); features with
-    l2_j > 0 need no scaling (their conjugate is finite) and unpenalized features are
-    feasible by construction of q.
-
-    Returns (gap, primal, dual, t).
+    ``grad[k]`` holds x_j^T (s * q) for j = cols[k]. t is the largest value <= 1 that
+    keeps |x_j^T theta| <= l1_j for the pure-L1 features (l2_j == 0, l1_j > 0); features
+    with l2_j > 0 need no scaling (their conjugate is finite) and unpenalized features are
+    feasible by construction of q (see :func:`dual_gradient`).
     """
     t = 1.0
     for k in range(cols.shape[0]):
@@ -187,33 +183,36 @@ def duality_gap(r, q, sw, weighted, y_c, grad, cols, w, l1, l2, positive):
             g = grad[k] if positive else abs(grad[k])
             if g * t > l1[j]:
                 t = l1[j] / g
-    # Quadratic parts: sum s r^2, sum s y^2 and sum s (y_c - t q)^2 in one O(n) sweep.
-    rr = 0.0
     yy = 0.0
     dd = 0.0
-    for i in range(r.shape[0]):
-        ri = r[i]
+    for i in range(q.shape[0]):
         yi = y_c[i]
         di = yi - t * q[i]
         if weighted:
-            si = sw[i]
-            rr += si * ri * ri
-            yy += si * yi * yi
-            dd += si * di * di
+            yy += sw[i] * yi * yi
+            dd += sw[i] * di * di
         else:
-            rr += ri * ri
             yy += yi * yi
             dd += di * di
-    pen = 0.0
     conj = 0.0
     for k in range(cols.shape[0]):
         j = cols[k]
-        wj = w[j]
-        pen += l1[j] * abs(wj) + 0.5 * l2[j] * wj * wj
         if l1[j] > 0.0 or l2[j] > 0.0:
             conj += conjugate_penalty(t * grad[k], l1[j], l2[j], positive)
-    primal = 0.5 * rr + pen
-    dual = 0.5 * yy - 0.5 * dd - conj
+    return 0.5 * yy - 0.5 * dd - conj, t
+
+
+@njit(**_JIT)
+def duality_gap(r, q, sw, weighted, y_c, grad, cols, w, l1, l2, positive):
+    """Primal, dual and gap of the (n-scaled) problem restricted to ``cols``.
+
+    ``r`` is the residual, ``q`` the dual direction and ``grad[k]`` = x_j^T (s * q) for
+    j = cols[k] (see :func:`dual_value`); every non-zero w_j must have j in cols.
+
+    Returns (gap, primal, dual, t).
+    """
+    primal = primal_value(r, 0.0, sw, weighted, cols, w, l1, l2)
+    dual, t = dual_value(q, sw, weighted, y_c, grad, cols, l1, l2, positive)
     return primal - dual, primal, dual, t
 
 
@@ -342,74 +341,136 @@ def _anderson_weights(hist, n_hist):
 
 
 @njit(**_JIT)
+def _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw, weighted, free,
+                       gram_pinv, xbar, fit_intercept, y_c, l1, l2, positive, r_acc,
+                       q_acc, sq, grad):
+    """Dual extrapolation (celer): a dual direction from the last residuals.
+
+    Once the support is identified, coordinate descent makes the residuals follow a
+    linear recursion, so the Anderson combination of the last few residuals lands much
+    closer to the optimal residual (= optimal dual point) than the last residual does.
+    Fills q_acc and grad (= X_ws^T (s q_acc)); returns the dual value, or -inf when the
+    extrapolation is degenerate.
+    """
+    coef = _anderson_weights(hist_r, n_hist)
+    if coef.shape[0] == 0:
+        return -np.inf
+    n = r_acc.shape[0]
+    r_acc[:] = 0.0
+    for m in range(coef.shape[0]):
+        c = coef[m]
+        for i in range(n):
+            r_acc[i] += c * hist_r[m + 1, i]
+    if free.shape[0] > 0:
+        project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar,
+                                fit_intercept, sw, weighted, r_acc, q_acc)
+    else:
+        q_acc[:] = r_acc
+    if weighted:
+        for i in range(n):
+            sq[i] = sw[i] * q_acc[i]
+    else:
+        sq[:] = q_acc
+    xt_dot(data, indices, indptr, ws, sq, grad)
+    return dual_value(q_acc, sw, weighted, y_c, grad, ws, l1, l2, positive)[0]
+
+
+@njit(**_JIT)
 def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
                 colsum, xbar, lipschitz, l1, l2, positive, y_c, free, gram_pinv, tol,
-                max_epochs, anderson_k, check_every):
+                max_epochs, anderson_k, dual_extrapolation, q_best):
     """Coordinate descent on the working set until its restricted duality gap <= tol.
 
-    Every ``anderson_k + 1`` epochs the last iterates are extrapolated (Anderson
-    acceleration); the extrapolated point is kept only if it lowers the objective, so
-    the iteration stays monotone. Every ``check_every`` epochs the gap of the problem
-    restricted to ws is computed (O(n + nnz(ws))); ``free`` (unpenalized features, all
-    in ws) and ``gram_pinv`` define the dual point as in :func:`dual_gradient`.
+    Epochs run in cycles of ``anderson_k + 1``. At the end of each cycle:
 
-    Returns (shift, n_epochs, gap).
+    - the gap of the problem restricted to ws is computed (O(n + nnz(ws))), with the
+      best of two dual points: the rescaled current residual and, if
+      ``dual_extrapolation``, the extrapolation of the cycle's residuals;
+    - the cycle's iterates are extrapolated (Anderson acceleration of the primal); the
+      extrapolated point is kept only if it lowers the objective, so the iteration stays
+      monotone.
+
+    ``free`` (unpenalized features, all in ws) and ``gram_pinv`` define the dual point as
+    in :func:`dual_gradient`. The best dual direction found (unscaled) is written to
+    ``q_best`` so that the outer loop can try it over all features.
+
+    Returns (shift, n_epochs, gap, found) with found True when q_best was written.
     """
     n_ws = ws.shape[0]
     n = r_raw.shape[0]
-    use_anderson = anderson_k > 0 and n_ws > 0
-    hist = np.empty((anderson_k + 1 if use_anderson else 1, n_ws))
+    cycle = max(anderson_k, 1) + 1
+    hist_w = np.empty((cycle, n_ws))
+    hist_r = np.empty((cycle if dual_extrapolation else 1, n))
     n_hist = 0
     grad = np.empty(n_ws)
+    grad_acc = np.empty(n_ws)
     r = np.empty(n)
     q = np.empty(n)
     sq = np.empty(n)
     r_trial = np.empty(n)
+    q_acc = np.empty(n)
     w_trial = np.empty(n_ws)
     gap = np.inf
+    best_dual = -np.inf
+    found = False
     epoch = 0
     for epoch in range(1, max_epochs + 1):
         shift = cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                          fit_intercept, colsum, xbar, lipschitz, l1, l2, positive)
-        if use_anderson:
-            for k in range(n_ws):
-                hist[n_hist, k] = w[ws[k]]
-            n_hist += 1
-            if n_hist == anderson_k + 1:
-                coef = _anderson_weights(hist, n_hist)
-                n_hist = 0
-                if coef.shape[0] > 0:
-                    # Extrapolated point from the last anderson_k iterates.
-                    for k in range(n_ws):
+        for k in range(n_ws):
+            hist_w[n_hist, k] = w[ws[k]]
+        if dual_extrapolation:
+            for i in range(n):
+                hist_r[n_hist, i] = r_raw[i] + shift
+        n_hist += 1
+        if n_hist < cycle and epoch < max_epochs:
+            continue
+        # End of a cycle: certificate first, then primal extrapolation.
+        dual_gradient(data, indices, indptr, ws, r_raw, shift, sw, weighted, free,
+                      gram_pinv, xbar, fit_intercept, r, q, sq, grad)
+        gap, primal, dual, _ = duality_gap(r, q, sw, weighted, y_c, grad, ws, w, l1, l2,
+                                           positive)
+        if dual > best_dual:
+            best_dual = dual
+            q_best[:] = q
+            found = True
+        if dual_extrapolation and n_hist == cycle:
+            d_acc = _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw,
+                                       weighted, free, gram_pinv, xbar, fit_intercept,
+                                       y_c, l1, l2, positive, r_trial, q_acc, sq,
+                                       grad_acc)
+            if d_acc > best_dual:
+                best_dual = d_acc
+                q_best[:] = q_acc
+        # The primal only decreases, so the best dual seen so far stays a valid bound.
+        gap = primal - best_dual
+        if gap <= tol:
+            break
+        if anderson_k > 0 and n_hist == cycle:
+            coef = _anderson_weights(hist_w, n_hist)
+            if coef.shape[0] > 0:
+                for k in range(n_ws):
+                    acc = 0.0
+                    for m in range(coef.shape[0]):
+                        acc += coef[m] * hist_w[m + 1, k]
+                    if positive and acc < 0.0:
                         acc = 0.0
-                        for m in range(anderson_k):
-                            acc += coef[m] * hist[m + 1, k]
-                        if positive and acc < 0.0:
-                            acc = 0.0
-                        w_trial[k] = acc - w[ws[k]]  # step from the current iterate
-                    r_trial[:] = r_raw
-                    dshift = add_columns(data, indices, indptr, ws, w_trial, xbar,
-                                         fit_intercept, r_trial)
-                    p_now = primal_value(r_raw, shift, sw, weighted, ws, w, l1, l2)
+                    w_trial[k] = acc - w[ws[k]]  # step from the current iterate
+                r_trial[:] = r_raw
+                dshift = add_columns(data, indices, indptr, ws, w_trial, xbar,
+                                     fit_intercept, r_trial)
+                # Evaluate the trial in place: swap it into w, swap back if rejected.
+                for k in range(n_ws):
+                    tmp = w[ws[k]]
+                    w[ws[k]] = tmp + w_trial[k]
+                    w_trial[k] = tmp
+                p_acc = primal_value(r_trial, shift + dshift, sw, weighted, ws, w, l1,
+                                     l2)
+                if p_acc < primal:
+                    r_raw[:] = r_trial
+                    shift += dshift
+                else:
                     for k in range(n_ws):
-                        w_trial[k] += w[ws[k]]
-                    # primal_value reads w through ws: evaluate the trial in place.
-                    for k in range(n_ws):
-                        tmp = w[ws[k]]
                         w[ws[k]] = w_trial[k]
-                        w_trial[k] = tmp
-                    p_acc = primal_value(r_trial, shift + dshift, sw, weighted, ws, w,
-                                         l1, l2)
-                    if p_acc < p_now:
-                        r_raw[:] = r_trial
-                        shift += dshift
-                    else:
-                        for k in range(n_ws):
-                            w[ws[k]] = w_trial[k]
-        if epoch % check_every == 0 or epoch == max_epochs:
-            dual_gradient(data, indices, indptr, ws, r_raw, shift, sw, weighted, free,
-                          gram_pinv, xbar, fit_intercept, r, q, sq, grad)
-            gap = duality_gap(r, q, sw, weighted, y_c, grad, ws, w, l1, l2, positive)[0]
-            if gap <= tol:
-                break
-    return shift, epoch, gap
+        n_hist = 0
+    return shift, epoch, gap, found

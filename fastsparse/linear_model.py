@@ -87,6 +87,7 @@ class _BaseElasticNet(RegressorMixin, BaseEstimator):
         self.coef_ = res.coef.astype(X.dtype, copy=False)
         self.intercept_ = float(res.intercept)
         self.dual_gap_ = res.dual_gap
+        self.dual_point_ = res.dual_point
         self.n_iter_ = res.n_iter
         self.n_epochs_ = res.n_epochs
         self.n_screened_ = res.n_screened
@@ -169,6 +170,12 @@ _ATTRIBUTES = """\
     dual_gap_ : float
         Duality gap of the returned solution over all features, in units of the
         objective above: an upper bound on its suboptimality.
+    dual_point_ : ndarray of shape (n_samples,)
+        Dual-feasible point theta that certifies ``dual_gap_``: with the objective
+        multiplied by n and r = y - Xw - b, the dual objective is
+        ``1/2 sum s y_c^2 - 1/2 sum s (y_c - theta)^2 - sum_j h_j*(x_c,j^T (s theta))``
+        (y_c, x_c centered when fitting an intercept; h_j* the conjugate of feature j's
+        penalty). At the optimum theta equals the residual.
     n_iter_ : int
         Number of outer (working-set) iterations.
     n_epochs_ : int

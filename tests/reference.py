@@ -104,3 +104,34 @@ def alpha_max(X, y, l1_ratio=1.0, sample_weight=None, fit_intercept=True):
     Xc, yc, s = centered(X, y, sample_weight, fit_intercept)
     n = Xc.shape[0]
     return np.abs(Xc.T @ (s * yc)).max() / (n * l1_ratio)
+
+
+def gap_from_dual_point(X, y, coef, theta, alpha, l1_ratio=1.0, sample_weight=None,
+                        fit_intercept=True, penalty_factor=None, positive=False):
+    """P(coef) - D(theta) / n for a given dual point, after checking it is feasible.
+
+    theta is in the n-scaled convention (the optimal theta is the residual). Raises
+    AssertionError if theta violates a dual constraint (beyond rounding).
+    """
+    Xc, yc, s = centered(X, y, sample_weight, fit_intercept)
+    n, p = Xc.shape
+    v = np.ones(p) if penalty_factor is None else np.asarray(penalty_factor, float)
+    lam = n * alpha
+    l1 = lam * l1_ratio * v
+    l2 = lam * (1 - l1_ratio) * v
+    w = np.asarray(coef, dtype=np.float64)
+    u = Xc.T @ (s * theta)
+    us = u if positive else np.abs(u)
+    scale = np.abs(Xc).sum(axis=0) * np.abs(theta).max() + 1.0
+    pure_l1 = (l2 == 0) & (l1 > 0)
+    assert np.all(us[pure_l1] <= l1[pure_l1] + 1e-9 * scale[pure_l1]), "infeasible theta"
+    free = (l1 == 0) & (l2 == 0)
+    assert np.all(np.abs(u[free]) <= 1e-9 * scale[free]), "theta not orthogonal to free"
+    if fit_intercept:
+        assert abs(np.sum(s * theta)) <= 1e-9 * np.abs(theta).sum() + 1e-12
+    has_l2 = l2 > 0
+    conj = np.sum(np.maximum(us[has_l2] - l1[has_l2], 0) ** 2 / (2 * l2[has_l2]))
+    r = yc - Xc @ w
+    primal = 0.5 * np.sum(s * r ** 2) + np.sum(l1 * np.abs(w) + 0.5 * l2 * w ** 2)
+    dual = 0.5 * np.sum(s * yc ** 2) - 0.5 * np.sum(s * (yc - theta) ** 2) - conj
+    return (primal - dual) / n

@@ -17,7 +17,8 @@ from sklearn.linear_model import ElasticNet as SkElasticNet
 from fastsparse import ElasticNet, Lasso
 
 from conftest import make_regression_problem
-from reference import alpha_max, duality_gap, kkt_violation, objective
+from reference import (alpha_max, duality_gap, gap_from_dual_point, kkt_violation,
+                       objective)
 
 
 def sklearn_fit(X, y, alpha, l1_ratio, fit_intercept, sample_weight=None, positive=False):
@@ -138,9 +139,17 @@ def test_reported_gap_and_kkt(fit_intercept, weighted, positive, l1_ratio):
               positive=positive)
     # Loose tolerance: the gap is then large enough to compare meaningfully.
     loose = ElasticNet(tol=1e-3, **kw).fit(X, y, sample_weight=sw)
-    indep = duality_gap(X, y, loose.coef_, alpha, l1_ratio, sw, fit_intercept,
-                        positive=positive)
+    # The reported gap is P(coef) - D(dual_point_), recomputed here in dense numpy (with
+    # a feasibility check of the dual point) ...
+    indep = gap_from_dual_point(X, y, loose.coef_, loose.dual_point_, alpha, l1_ratio,
+                                sw, fit_intercept, positive=positive)
     np.testing.assert_allclose(loose.dual_gap_, indep, rtol=1e-6, atol=1e-14)
+    # ... and is at least as tight as the gap of the rescaled residual.
+    resid = duality_gap(X, y, loose.coef_, alpha, l1_ratio, sw, fit_intercept,
+                        positive=positive)
+    # (up to the rounding of a difference of two objective-sized numbers)
+    p_loose = objective(X, y, loose.coef_, loose.intercept_, alpha, l1_ratio, sw)
+    assert loose.dual_gap_ <= resid + 1e-12 * p_loose
     # The intercept is the optimal one for coef_.
     s = np.ones(len(y)) if sw is None else sw
     if fit_intercept:
@@ -175,10 +184,14 @@ def test_warm_start_reuses_solution():
     X, y = make_regression_problem(n_samples=100, n_features=300, seed=4)
     alpha = 0.02 * alpha_max(X, y)
     model = Lasso(alpha=alpha, tol=1e-10, warm_start=True).fit(X, y)
-    first = model.coef_.copy()
+    first, first_epochs = model.coef_.copy(), model.n_epochs_
     model.fit(X, y)
-    assert model.n_epochs_ == 0  # already optimal: certified without any CD epoch
-    np.testing.assert_allclose(model.coef_, first, atol=1e-12)
+    # Already optimal: certified after at most one cycle of epochs (the residual's dual
+    # point may need one cycle to match the extrapolated one the first fit stopped on).
+    assert model.n_iter_ <= 2 and model.n_epochs_ <= 6 < first_epochs
+    np.testing.assert_allclose(model.coef_, first, atol=1e-9)
+    cold = Lasso(alpha=alpha, tol=1e-10).fit(X, y)
+    assert cold.n_epochs_ == first_epochs
 
 
 def test_convergence_warning_reports_gap():
