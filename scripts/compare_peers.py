@@ -1,0 +1,906 @@
+#!/usr/bin/env python
+"""Compare fastsparse with scikit-learn, skglm and celer at equal accuracy.
+
+Speed is only comparable at equal accuracy, and every solver means something different by
+its ``tol``. So this script does not trust any solver's own stopping rule: for each solver
+it walks a ladder of that solver's tolerance parameter, from loose to tight, and computes
+the relative duality gap of every returned ``(coef_, intercept_)`` itself (see
+:func:`relative_gap`). The first rung whose gap is within ``--rel-gap`` is the solver's
+result; its wall time (``time.perf_counter`` around ``fit`` only) is the reported time.
+All rungs together give the suboptimality-versus-time curves of ``--plot``.
+
+Every solver runs in child processes of this script (``--worker``), which load the data
+from the on-disk cache of :func:`fastsparse.datasets.fetch_preset`:
+
+- the *ladder* process warms the solver up on a small slice of the same data (so JIT
+  compilation is not timed), then fits each rung. The parent kills it when one fit takes
+  longer than ``--timeout``, and the solver is reported as ``> timeout``. For fastsparse
+  this process starts with an empty Numba cache, so its warm-up measures the real
+  import + compile + first fit cost, reported separately;
+- a fresh *memory* process refits the chosen rung alone and measures the increase of the
+  peak resident set size during that fit (Linux: peak RSS reset through
+  ``/proc/self/clear_refs`` just before the fit; elsewhere ``ru_maxrss`` after minus
+  before, a lower bound). Its warm-up time is fastsparse's first fit with the on-disk
+  Numba cache.
+
+Run ``python scripts/compare_peers.py --help`` for the options and an example.
+"""
+
+import argparse
+import gc
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import queue
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+# --------------------------------------------------------------------------------------
+# Problem: data, alpha_max and the script's own duality gap
+# --------------------------------------------------------------------------------------
+
+#: Presets whose default target is the +-1 labels used as a regression target, the way
+#: the celer and skglm papers benchmark the Lasso on rcv1 and news20.
+_LABEL_PRESETS = ("rcv1", "news20", "url")
+
+
+def default_target(preset):
+    """Target kind used when ``--target`` is not given.
+
+    Parameters
+    ----------
+    preset : str
+        Name of a :data:`fastsparse.datasets.PRESETS` entry.
+
+    Returns
+    -------
+    target : {"labels", "regression"}
+        ``"labels"`` for the classification-shaped presets, else ``"regression"``.
+    """
+    return "labels" if preset in _LABEL_PRESETS else "regression"
+
+
+def load_problem(preset, target, cache_dir=None):
+    """Load a preset from the disk cache and build the regression target.
+
+    Parameters
+    ----------
+    preset : str
+        Name of a :data:`fastsparse.datasets.PRESETS` entry.
+    target : {"regression", "labels"}
+        ``"labels"`` uses the classification labels mapped from {0, 1} to {-1, +1} as a
+        least-squares target.
+    cache_dir : str or path-like, default=None
+        Cache directory of :func:`fastsparse.datasets.fetch_preset`.
+
+    Returns
+    -------
+    X : scipy.sparse.csc_matrix of shape (n_samples, n_features)
+        Design matrix.
+    y : ndarray of shape (n_samples,)
+        Target.
+    """
+    from fastsparse.datasets import fetch_preset
+
+    task = "classification" if target == "labels" else "regression"
+    X, y, _ = fetch_preset(preset, task, cache_dir=cache_dir)
+    if target == "labels":
+        y = 2.0 * y - 1.0
+    return X, np.asarray(y, dtype=np.float64)
+
+
+def matrix_nbytes(X):
+    """Bytes held by the ``data``, ``indices`` and ``indptr`` arrays of a CSC matrix."""
+    return int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
+
+
+def alpha_max(X, y, l1_ratio=1.0, fit_intercept=True):
+    """Smallest ``alpha`` for which all coefficients are zero.
+
+    Parameters
+    ----------
+    X : scipy.sparse matrix of shape (n_samples, n_features)
+        Design matrix. It is never densified or centered.
+    y : ndarray of shape (n_samples,)
+        Target.
+    l1_ratio : float, default=1.0
+        Share of the L1 penalty, in (0, 1].
+    fit_intercept : bool, default=True
+        Whether the intercept is fitted, i.e. whether X and y are implicitly centered.
+
+    Returns
+    -------
+    alpha_max : float
+        ``||X_c^T y_c||_inf / (n * l1_ratio)``.
+    """
+    n = X.shape[0]
+    y = np.asarray(y, dtype=np.float64)
+    grad = np.asarray(X.T @ y, dtype=np.float64).ravel()
+    if fit_intercept:
+        # X_c^T y_c = X^T y - xbar * sum(y): the centered product from the sparse one.
+        xbar = np.asarray(X.sum(axis=0), dtype=np.float64).ravel() / n
+        grad -= xbar * y.sum()
+    return float(np.max(np.abs(grad)) / (n * l1_ratio))
+
+
+def primal_dual(X, y, coef, intercept, alpha, l1_ratio=1.0, fit_intercept=True):
+    """Primal and dual objective values of a returned solution.
+
+    Parameters
+    ----------
+    X : scipy.sparse matrix of shape (n_samples, n_features)
+        Design matrix, never densified.
+    y : ndarray of shape (n_samples,)
+        Target.
+    coef : array-like of shape (n_features,)
+        Returned coefficients.
+    intercept : float
+        Returned intercept (ignored by the dual when ``fit_intercept=False``).
+    alpha : float
+        Regularization strength.
+    l1_ratio : float, default=1.0
+        Share of the L1 penalty, in (0, 1].
+    fit_intercept : bool, default=True
+        Whether the intercept was fitted.
+
+    Returns
+    -------
+    primal : float
+        ``1/(2n) ||y - Xw - b||^2 + alpha (l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2)``
+        with the returned ``b``.
+    dual : float
+        Dual objective (also divided by n) at the dual point built from the residual.
+
+    Notes
+    -----
+    With an intercept the dual point must sum to zero, so the residual is centered; this
+    also makes ``X^T theta`` equal to the centered product, so no centering of X is needed.
+    For the Lasso the point is rescaled into the dual feasible set and
+    ``D = (||y_c||^2 - ||y_c - theta||^2) / (2n)``. For the elastic net the conjugate of the
+    penalty is finite everywhere, so no rescaling is needed and
+    ``D = (||y_c||^2 - ||y_c - theta||^2) / (2n)
+    - sum_j max(|x_j^T theta| - n alpha rho, 0)^2 / (2 n^2 alpha (1 - rho))``,
+    the Lasso dual of the augmented design of DESIGN.md section 2 after optimizing out the
+    extra dual coordinates.
+    """
+    n = X.shape[0]
+    y = np.asarray(y, dtype=np.float64)
+    w = np.asarray(coef, dtype=np.float64).ravel()
+    residual = y - np.asarray(X @ w, dtype=np.float64).ravel() - float(intercept)
+    penalty = l1_ratio * np.abs(w).sum() + 0.5 * (1.0 - l1_ratio) * (w @ w)
+    primal = 0.5 * (residual @ residual) / n + alpha * penalty
+
+    if fit_intercept:
+        theta = residual - residual.mean()
+        y_c = y - y.mean()
+    else:
+        theta = residual
+        y_c = y
+    correlations = np.asarray(X.T @ theta, dtype=np.float64).ravel()
+    lam_l1 = n * alpha * l1_ratio
+    if l1_ratio >= 1.0:
+        scale = max(1.0, np.max(np.abs(correlations), initial=0.0) / lam_l1)
+        theta = theta / scale
+        conjugate = 0.0
+    else:
+        excess = np.maximum(np.abs(correlations) - lam_l1, 0.0)
+        conjugate = (excess @ excess) / (2.0 * n * alpha * (1.0 - l1_ratio))
+    diff = y_c - theta
+    dual = 0.5 * ((y_c @ y_c) - (diff @ diff)) / n - conjugate / n
+    return float(primal), float(dual)
+
+
+def relative_gap(X, y, coef, intercept, alpha, l1_ratio=1.0, fit_intercept=True):
+    """Relative duality gap ``(P - D) / P`` of a returned solution.
+
+    Computed independently of the solver that produced ``coef``, from the residual only:
+    see :func:`primal_dual` for the formulas. Parameters are those of :func:`primal_dual`.
+
+    Returns
+    -------
+    gap : float
+        Relative duality gap, an upper bound on the relative suboptimality
+        ``(P - P*) / P``. Values of about ``-1e-16`` are round-off of an exact solution.
+    """
+    primal, dual = primal_dual(X, y, coef, intercept, alpha, l1_ratio, fit_intercept)
+    if primal <= 0.0:
+        return 0.0
+    return (primal - dual) / primal
+
+
+# --------------------------------------------------------------------------------------
+# Solvers
+# --------------------------------------------------------------------------------------
+
+#: Module that must be importable for each solver.
+SOLVER_MODULES = {
+    "fastsparse": "fastsparse",
+    "sklearn": "sklearn",
+    "skglm": "skglm",
+    "celer": "celer",
+}
+
+#: Default tolerance ladder, loose to tight, shared by all solvers.
+DEFAULT_TOLS = tuple(10.0 ** -k for k in range(2, 13))
+
+
+def installed_solvers():
+    """Solvers whose package can be imported here, in display order."""
+    return [name for name, module in SOLVER_MODULES.items()
+            if importlib.util.find_spec(module) is not None]
+
+
+def make_estimator(solver, model, alpha, l1_ratio, fit_intercept, tol):
+    """Build a solver's estimator for one rung of the ladder.
+
+    Parameters
+    ----------
+    solver : {"fastsparse", "sklearn", "skglm", "celer"}
+        Which library.
+    model : {"lasso", "enet"}
+        Lasso or elastic net.
+    alpha, l1_ratio : float
+        Penalty, with the scikit-learn parametrization (all four libraries share it).
+    fit_intercept : bool
+        Whether to fit an intercept.
+    tol : float
+        The solver's own tolerance parameter.
+
+    Returns
+    -------
+    estimator : object
+        Unfitted estimator with a scikit-learn ``fit`` method.
+
+    Notes
+    -----
+    Iteration caps are raised far above the defaults so that only ``tol`` decides when a
+    solver stops; the ladder and ``--timeout`` bound the work instead.
+    """
+    kwargs = dict(alpha=alpha, tol=tol, fit_intercept=fit_intercept)
+    if model == "enet":
+        kwargs["l1_ratio"] = l1_ratio
+    if solver == "fastsparse":
+        import fastsparse as lib
+        kwargs["max_iter"] = 10_000  # outer working-set iterations
+    elif solver == "sklearn":
+        import sklearn.linear_model as lib
+        kwargs["max_iter"] = 10**6  # epochs over all features
+    elif solver == "skglm":
+        import skglm as lib
+        kwargs["max_iter"] = 10_000  # outer working-set iterations
+    elif solver == "celer":
+        import celer as lib
+        kwargs["max_iter"] = 10_000  # outer working-set iterations
+    else:
+        raise ValueError(f"unknown solver {solver!r}; choose from {sorted(SOLVER_MODULES)}")
+    cls = lib.Lasso if model == "lasso" else lib.ElasticNet
+    return cls(**kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# Worker: runs in a child process, reports JSON events on stdout
+# --------------------------------------------------------------------------------------
+
+_EVENT_PREFIX = "@@compare_peers "
+
+
+def _emit(event, **fields):
+    """Send one event to the parent (a marked stdout line; other output is ignored)."""
+    print(_EVENT_PREFIX + json.dumps(dict(event=event, **fields)), flush=True)
+
+
+def _status_kib(field):
+    """A ``Vm*`` field of ``/proc/self/status`` in KiB, or None off Linux."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _maxrss_kib():
+    """Peak RSS of this process so far, in KiB (``ru_maxrss`` is bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 if sys.platform == "darwin" else peak
+
+
+def _reset_peak_rss():
+    """Reset the kernel's peak RSS mark to the current RSS; False if unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")  # "5" resets VmHWM (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+class PeakMemory:
+    """Context manager measuring the increase of peak RSS over the enclosed block.
+
+    Attributes
+    ----------
+    extra_mib : float
+        Peak RSS during the block minus RSS at its start, in MiB.
+    method : str
+        ``"hwm-reset"`` (exact) or ``"ru_maxrss"`` (a lower bound: an earlier, higher peak
+        of the process hides part of the block's).
+    """
+
+    def __enter__(self):
+        gc.collect()
+        if _reset_peak_rss() and _status_kib("VmRSS") is not None:
+            self.method = "hwm-reset"
+            self._before = _status_kib("VmRSS")
+        else:
+            self.method = "ru_maxrss"
+            self._before = _maxrss_kib()
+        return self
+
+    def __exit__(self, *exc):
+        after = _status_kib("VmHWM") if self.method == "hwm-reset" else _maxrss_kib()
+        self.extra_mib = max(after - self._before, 0) / 1024
+        return False
+
+
+def _warm_up_problem(X, y, fit_intercept, l1_ratio):
+    """A small slice of the real data (same dtypes, so the same JIT specializations)."""
+    X_small = X[: min(X.shape[0], 300)][:, : min(X.shape[1], 1000)].tocsc()
+    X_small.sort_indices()
+    y_small = y[: X_small.shape[0]]
+    alpha = alpha_max(X_small, y_small, l1_ratio, fit_intercept) / 10
+    return X_small, y_small, (alpha if alpha > 0 else 1e-3)
+
+
+def _timed_fit(spec, X, y, tol):
+    """Fit one rung; return the estimator, its wall time and the warnings it raised."""
+    est = make_estimator(spec["solver"], spec["model"], spec["alpha"], spec["l1_ratio"],
+                         spec["fit_intercept"], tol)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with PeakMemory() as memory:
+            start = time.perf_counter()
+            est.fit(X, y)
+            seconds = time.perf_counter() - start
+    messages = sorted({f"{w.category.__name__}: {str(w.message)[:120]}" for w in caught})
+    return est, seconds, memory, messages
+
+
+def run_worker(spec):
+    """Child-process entry point: warm up, then fit each rung of ``spec["tols"]``.
+
+    Parameters
+    ----------
+    spec : dict
+        ``solver, model, alpha, l1_ratio, fit_intercept, tols, rel_gap, preset, target,
+        cache_dir`` and optionally ``repeat`` (fits per rung; the best time is kept). Stops
+        after the first rung whose relative gap is within ``rel_gap``.
+    """
+    # Import + first fit on a small problem, so that no timed fit pays for JIT compiling.
+    # The import is timed before loading the data, which imports fastsparse too.
+    start = time.perf_counter()
+    importlib.import_module(SOLVER_MODULES[spec["solver"]])
+    import_seconds = time.perf_counter() - start
+    X, y = load_problem(spec["preset"], spec["target"], spec["cache_dir"])
+    start = time.perf_counter()
+    X_w, y_w, alpha_w = _warm_up_problem(X, y, spec["fit_intercept"], spec["l1_ratio"])
+    est = make_estimator(spec["solver"], spec["model"], alpha_w, spec["l1_ratio"],
+                         spec["fit_intercept"], 1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X_w, y_w)
+    _emit("warmup", seconds=import_seconds + time.perf_counter() - start)
+
+    for tol in spec["tols"]:
+        _emit("start", tol=tol)
+        est, seconds, memory, messages = _timed_fit(spec, X, y, tol)
+        for _ in range(spec.get("repeat", 1) - 1):
+            # Best of several identical fits: fits of milliseconds are noisy.
+            seconds = min(seconds, _timed_fit(spec, X, y, tol)[1])
+        coef = np.asarray(est.coef_, dtype=np.float64).ravel()
+        intercept = float(np.ravel(est.intercept_)[0]) if spec["fit_intercept"] else 0.0
+        primal, dual = primal_dual(X, y, coef, intercept, spec["alpha"], spec["l1_ratio"],
+                                   spec["fit_intercept"])
+        gap = (primal - dual) / primal if primal > 0 else 0.0
+        _emit("point", tol=tol, seconds=seconds, primal=primal, dual=dual, rel_gap=gap,
+              nnz=int(np.count_nonzero(coef)), intercept=intercept,
+              peak_extra_mib=memory.extra_mib, memory_method=memory.method,
+              warnings=messages)
+        if gap <= spec["rel_gap"]:
+            break
+
+
+# --------------------------------------------------------------------------------------
+# Parent: drive the workers with a timeout
+# --------------------------------------------------------------------------------------
+
+#: Bound on loading + warm-up of a worker (compiling skglm takes several seconds).
+_STARTUP_TIMEOUT = 600.0
+
+
+def _read_events(stream, events):
+    """Reader thread: forward parsed events, then None at end of stream."""
+    for line in stream:
+        if line.startswith(_EVENT_PREFIX):
+            events.put(json.loads(line[len(_EVENT_PREFIX):]))
+    events.put(None)
+
+
+def _kill(proc):
+    """Kill the worker's whole process group (it was started in its own session)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def run_solver_process(spec, timeout, env=None):
+    """Run one worker and collect its events, killing it when a fit exceeds ``timeout``.
+
+    Parameters
+    ----------
+    spec : dict
+        Worker specification, see :func:`run_worker`.
+    timeout : float
+        Longest allowed single fit, in seconds.
+    env : dict, default=None
+        Environment of the child; None inherits this one.
+
+    Returns
+    -------
+    result : dict
+        ``status`` ("ok", "timeout" or "error"), ``warmup_seconds``, ``points`` (one dict
+        per completed rung), and ``timeout_tol`` or ``error`` where relevant.
+    """
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
+    with tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                env=env, start_new_session=True)
+        events = queue.Queue()
+        reader = threading.Thread(target=_read_events, args=(proc.stdout, events),
+                                  daemon=True)
+        reader.start()
+        result = dict(status="ok", warmup_seconds=None, points=[])
+        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        current_tol = None
+        while True:
+            try:
+                event = events.get(timeout=max(deadline - time.monotonic(), 0.0))
+            except queue.Empty:
+                _kill(proc)
+                if current_tol is None:
+                    result.update(status="error", error="worker start-up timed out")
+                else:
+                    result.update(status="timeout", timeout_tol=current_tol)
+                break
+            if event is None:
+                break
+            if event["event"] == "warmup":
+                result["warmup_seconds"] = event["seconds"]
+            elif event["event"] == "start":
+                current_tol = event["tol"]
+                deadline = time.monotonic() + timeout
+            elif event["event"] == "point":
+                result["points"].append(event)
+                current_tol = None
+                # Until the next "start" the worker only computes a gap: no real bound.
+                deadline = time.monotonic() + _STARTUP_TIMEOUT
+        returncode = proc.wait()
+        reader.join(timeout=5)
+        if result["status"] == "ok" and returncode != 0:
+            stderr.seek(0)
+            tail = stderr.read().strip().splitlines()[-1:] or [f"exit code {returncode}"]
+            result.update(status="error", error=tail[0])
+    return result
+
+
+def _cold_numba_env(tmpdir):
+    """Environment whose Numba on-disk cache is empty, to time a real first compile."""
+    env = dict(os.environ)
+    env["NUMBA_CACHE_DIR"] = str(tmpdir)
+    return env
+
+
+def _chosen_point(points, rel_gap):
+    """First rung of the ladder within the requested gap, or None."""
+    return next((p for p in points if p["rel_gap"] <= rel_gap), None)
+
+
+def compare_solver(solver, base_spec, args, cold_compile):
+    """Ladder run plus isolated memory run of one solver at one alpha.
+
+    Parameters
+    ----------
+    solver : str
+        Solver name.
+    base_spec : dict
+        Worker specification without ``solver`` and ``tols``.
+    args : argparse.Namespace
+        Parsed options (``tols``, ``timeout``, ``memory_run``).
+    cold_compile : bool
+        Run the ladder with an empty Numba cache (fastsparse only).
+
+    Returns
+    -------
+    summary : dict
+        The ladder result of :func:`run_solver_process` plus ``chosen`` (the rung that
+        reached the gap, or None) and ``memory`` (the isolated run's point, or None).
+    """
+    spec = dict(base_spec, solver=solver, tols=list(args.tols))
+    if cold_compile:
+        with tempfile.TemporaryDirectory(prefix="numba-cold-") as tmpdir:
+            ladder = run_solver_process(spec, args.timeout, env=_cold_numba_env(tmpdir))
+    else:
+        ladder = run_solver_process(spec, args.timeout)
+    ladder["cold_compile"] = cold_compile
+    ladder["chosen"] = _chosen_point(ladder["points"], spec["rel_gap"])
+    ladder["memory"] = None
+    ladder["memory_warmup_seconds"] = None
+    if ladder["chosen"] is not None and args.memory_run:
+        # A fresh process, so that nothing left by the earlier rungs hides the peak.
+        mem = run_solver_process(dict(spec, tols=[ladder["chosen"]["tol"]]),
+                                 2 * args.timeout)
+        if mem["points"]:
+            ladder["memory"] = mem["points"][0]
+            ladder["memory_warmup_seconds"] = mem["warmup_seconds"]
+    return ladder
+
+
+# --------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------
+
+
+def _git_revision():
+    """Short commit of the checkout this script lives in, with a dirty marker."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (rev + ("-dirty" if dirty else "")) or None
+
+
+def _cpu_model():
+    """CPU model name from /proc/cpuinfo, else platform.processor()."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_info():
+    """Machine, CPU count and package versions, as a JSON-serialisable dict."""
+    versions = {}
+    for package in ("fastsparse", "numpy", "scipy", "scikit-learn", "numba", "skglm",
+                    "celer"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return dict(platform=platform.platform(), cpu=_cpu_model(), cpu_count=os.cpu_count(),
+                usable_cpus=usable, python=platform.python_version(), versions=versions,
+                fastsparse_git=_git_revision())
+
+
+def format_machine(info):
+    """One Markdown paragraph describing the machine."""
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v is not None)
+    git = f" (git {info['fastsparse_git']})" if info["fastsparse_git"] else ""
+    return (f"Machine: {info['platform']}, {info['cpu']}, {info['cpu_count']} logical CPUs "
+            f"({info['usable_cpus']} usable), Python {info['python']}.  \n"
+            f"Packages: {versions}{git}.")
+
+
+def _fmt_mib(value):
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _solver_row(name, res, fs_seconds, x_mib, timeout, bold):
+    """Cells of one table row."""
+    chosen = res["chosen"]
+    shown = chosen or (min(res["points"], key=lambda p: p["rel_gap"]) if res["points"]
+                       else None)
+    if chosen is not None:
+        time_cell = f"{chosen['seconds']:.3f}"
+        ratio = f"{chosen['seconds'] / fs_seconds:.2f}" if fs_seconds else "-"
+        tol_cell = f"{chosen['tol']:.0e}"
+    elif res["status"] == "timeout":
+        time_cell, ratio = f"> {timeout:g}", "-"
+        tol_cell = f"{res['timeout_tol']:.0e} timed out"
+    elif res["status"] == "error":
+        time_cell, ratio, tol_cell = "error", "-", res.get("error", "")[:60]
+    else:
+        time_cell, ratio, tol_cell = "not reached", "-", "ladder exhausted"
+    memory = res["memory"] or chosen
+    peak = memory["peak_extra_mib"] if memory else None
+    cells = [
+        name, time_cell, ratio,
+        f"{shown['primal']:.10g}" if shown else "-",
+        f"{shown['rel_gap']:.1e}" if shown else "-",
+        str(shown["nnz"]) if shown else "-",
+        _fmt_mib(peak),
+        f"{peak / x_mib:.2f}" if peak is not None and x_mib > 0 else "-",
+        tol_cell,
+    ]
+    if bold:
+        cells[0], cells[1] = f"**{cells[0]}**", f"**{cells[1]}**"
+    return cells
+
+
+def fastest_peer(results):
+    """Name of the fastest solver other than fastsparse that reached the gap, or None."""
+    peers = {name: res["chosen"]["seconds"] for name, res in results.items()
+             if name != "fastsparse" and res["chosen"] is not None}
+    return min(peers, key=peers.get) if peers else None
+
+
+def format_table(results, x_mib, timeout):
+    """Markdown table of one alpha, followed by the speed-up line.
+
+    Parameters
+    ----------
+    results : dict
+        Solver name -> summary from :func:`compare_solver`.
+    x_mib : float
+        Size of X in MiB (data + indices + indptr).
+    timeout : float
+        The per-fit timeout, shown for timed-out solvers.
+
+    Returns
+    -------
+    text : str
+        The table and the summary lines.
+    """
+    header = ["solver", "time (s)", "ratio to fastsparse", "objective", "rel gap (script)",
+              "nnz", "peak extra memory (MiB)", "peak / size of X", "tol used"]
+    fs = results.get("fastsparse")
+    fs_seconds = fs["chosen"]["seconds"] if fs and fs["chosen"] else None
+    best = fastest_peer(results)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, res in results.items():
+        cells = _solver_row(name, res, fs_seconds, x_mib, timeout, bold=name == best)
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    if fs_seconds is None:
+        lines.append("fastsparse did not reach the requested gap: no speed-up to report.")
+    elif best is None:
+        lines.append("No peer reached the requested gap: no speed-up to report.")
+    else:
+        speedup = results[best]["chosen"]["seconds"] / fs_seconds
+        lines.append(f"Speed-up of fastsparse over the fastest peer ({best}): "
+                     f"**{speedup:.2f}x**" + (" (fastsparse is slower)" if speedup < 1 else ""))
+    if fs is not None:
+        lines.append(_compile_line(fs))
+    return "\n".join(lines)
+
+
+def _compile_line(fs):
+    """fastsparse's first-fit costs, which the timed fits exclude."""
+    cold = "empty Numba cache" if fs["cold_compile"] else "Numba cache as found"
+    parts = []
+    if fs["warmup_seconds"] is not None:
+        parts.append(f"{fs['warmup_seconds']:.2f} s ({cold})")
+    if fs["memory_warmup_seconds"] is not None:
+        parts.append(f"{fs['memory_warmup_seconds']:.2f} s (on-disk Numba cache)")
+    if not parts:
+        return "fastsparse first fit: not measured."
+    return ("fastsparse load + import + JIT + first fit on a small slice, excluded from "
+            "the times above: " + "; ".join(parts) + ".")
+
+
+def plot_curves(all_results, rel_gap, path):
+    """Suboptimality versus time, one panel per alpha and one curve per solver.
+
+    The suboptimality of a rung is ``(P - D_best) / P`` with ``D_best`` the best dual value
+    any solver reached at that alpha: a certified upper bound on ``(P - P*) / P``, and
+    positive, so it fits a log scale.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(all_results), figsize=(5.5 * len(all_results), 4.2),
+                             squeeze=False)
+    for ax, entry in zip(axes[0], all_results):
+        points = [p for res in entry["solvers"].values() for p in res["points"]]
+        if not points:
+            continue
+        best_dual = max(p["dual"] for p in points)
+        for name, res in entry["solvers"].items():
+            if not res["points"]:
+                continue
+            # Each rung is a separate run: order them by time to draw a curve.
+            ordered = sorted(res["points"], key=lambda p: p["seconds"])
+            t = [p["seconds"] for p in ordered]
+            sub = [max((p["primal"] - best_dual) / p["primal"], 1e-16) for p in ordered]
+            ax.loglog(t, sub, marker="o", label=name)
+        ax.axhline(rel_gap, color="grey", linestyle=":", label="requested rel gap")
+        ax.set_xlabel("fit time (s)")
+        ax.set_ylabel("(P - D_best) / P")
+        ax.set_title(f"alpha = alpha_max / {entry['alpha_ratio']:g}")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------
+
+_EXAMPLE = """\
+example:
+  FASTSPARSE_CACHE_DIR=/tmp/fs-cache python scripts/compare_peers.py \\
+      --preset rcv1 --model lasso --alpha-ratio 10 100 --rel-gap 1e-6 \\
+      --solvers fastsparse sklearn skglm celer --timeout 300 \\
+      --plot rcv1.png --json rcv1.json
+"""
+
+
+def build_parser():
+    """The argparse parser of the command line."""
+    from fastsparse.datasets import PRESETS
+
+    parser = argparse.ArgumentParser(
+        description="Time fastsparse against scikit-learn, skglm and celer at equal "
+                    "accuracy (relative duality gap computed by this script).",
+        epilog=_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="rcv1", choices=sorted(PRESETS),
+                        help="dataset preset (default: rcv1)")
+    parser.add_argument("--model", default="lasso", choices=["lasso", "enet"])
+    parser.add_argument("--l1-ratio", type=float, default=0.5,
+                        help="l1_ratio of --model enet, in (0, 1] (default: 0.5)")
+    parser.add_argument("--alpha-ratio", type=float, nargs="+", default=[10.0, 100.0],
+                        help="alpha = alpha_max / ratio; several allowed (default: 10 100)")
+    parser.add_argument("--target", choices=["regression", "labels"], default=None,
+                        help="regression target, or classification labels in {-1, +1} used "
+                             "as a regression target (default: labels for rcv1/news20/url, "
+                             "regression otherwise)")
+    parser.add_argument("--fit-intercept", action=argparse.BooleanOptionalAction,
+                        default=True, help="fit an intercept (default: yes)")
+    parser.add_argument("--rel-gap", type=float, default=1e-6,
+                        help="required relative duality gap (default: 1e-6)")
+    parser.add_argument("--solvers", nargs="+", choices=sorted(SOLVER_MODULES),
+                        default=None, help="solvers to compare (default: all installed)")
+    parser.add_argument("--tols", type=float, nargs="+", default=list(DEFAULT_TOLS),
+                        help="tolerance ladder, loose to tight (default: 1e-2 ... 1e-12)")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="seconds one fit may take before the solver is reported as "
+                             "'> timeout' (default: 300)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="fits per rung, keeping the best time; use 3-5 when fits take "
+                             "milliseconds (default: 1)")
+    parser.add_argument("--cold-compile", action=argparse.BooleanOptionalAction,
+                        default=True, help="time fastsparse's first fit with an empty "
+                                           "Numba cache (default: yes)")
+    parser.add_argument("--memory-run", action=argparse.BooleanOptionalAction, default=True,
+                        help="measure peak memory in a fresh process refitting the chosen "
+                             "rung (default: yes; otherwise the ladder's measurement)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="dataset cache (default: $FASTSPARSE_CACHE_DIR or "
+                             "~/.cache/fastsparse)")
+    parser.add_argument("--plot", metavar="PNG", help="save suboptimality-vs-time curves")
+    parser.add_argument("--json", metavar="PATH", help="save all measurements as JSON")
+    parser.add_argument("--worker", metavar="SPEC", help=argparse.SUPPRESS)
+    return parser
+
+
+def _check_args(parser, args):
+    """Validate option values argparse cannot check by itself."""
+    if not 0.0 < args.l1_ratio <= 1.0:
+        parser.error("--l1-ratio must be in (0, 1]")
+    if any(r <= 0 for r in args.alpha_ratio):
+        parser.error("--alpha-ratio values must be positive")
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1")
+    if args.rel_gap <= 0 or args.timeout <= 0 or any(t <= 0 for t in args.tols):
+        parser.error("--rel-gap, --timeout and --tols must be positive")
+    args.tols = sorted(set(args.tols), reverse=True)  # loose to tight
+    args.solvers = args.solvers or installed_solvers()
+    missing = [s for s in args.solvers if importlib.util.find_spec(SOLVER_MODULES[s]) is None]
+    if missing:
+        parser.error(f"not installed: {', '.join(missing)}")
+    if "fastsparse" in args.solvers:  # it is the reference of the ratio column: first
+        args.solvers = ["fastsparse"] + [s for s in args.solvers if s != "fastsparse"]
+    args.target = args.target or default_target(args.preset)
+
+
+def _describe_problem(args, X, y):
+    """Dataset facts for the report."""
+    return dict(preset=args.preset, target=args.target, n_samples=X.shape[0],
+                n_features=X.shape[1], nnz=int(X.nnz), dtype=str(X.dtype),
+                index_dtype=str(X.indices.dtype), x_bytes=matrix_nbytes(X),
+                model=args.model, l1_ratio=args.l1_ratio if args.model == "enet" else 1.0,
+                fit_intercept=args.fit_intercept, rel_gap=args.rel_gap)
+
+
+def run_comparison(args):
+    """Run every (alpha, solver) comparison and print the report.
+
+    Returns
+    -------
+    report : dict
+        Machine, problem and per-alpha results (what ``--json`` writes).
+    """
+    l1_ratio = args.l1_ratio if args.model == "enet" else 1.0
+    X, y = load_problem(args.preset, args.target, args.cache_dir)  # generates once
+    problem = _describe_problem(args, X, y)
+    a_max = alpha_max(X, y, l1_ratio, args.fit_intercept)
+    del X, y  # the workers load their own copy; do not hold a second one meanwhile
+
+    info = machine_info()
+    print(format_machine(info) + "\n")
+    x_mib = problem["x_bytes"] / 2**20
+    print(f"Data: preset {problem['preset']} ({problem['target']} target), "
+          f"{problem['n_samples']} x {problem['n_features']}, nnz {problem['nnz']}, "
+          f"{problem['dtype']}/{problem['index_dtype']}, X = {x_mib:.1f} MiB. "
+          f"Model {args.model} (l1_ratio {l1_ratio:g}), fit_intercept={args.fit_intercept}, "
+          f"alpha_max = {a_max:.6g}, required relative gap {args.rel_gap:g}.\n", flush=True)
+
+    entries = []
+    cold_pending = args.cold_compile
+    for ratio in args.alpha_ratio:
+        alpha = a_max / ratio
+        base = dict(model=args.model, alpha=alpha, l1_ratio=l1_ratio,
+                    fit_intercept=args.fit_intercept, rel_gap=args.rel_gap,
+                    repeat=args.repeat, preset=args.preset, target=args.target,
+                    cache_dir=args.cache_dir)
+        solvers = {}
+        for solver in args.solvers:
+            cold = cold_pending and solver == "fastsparse"
+            solvers[solver] = compare_solver(solver, base, args, cold)
+            cold_pending = cold_pending and not cold  # one cold compile per run is enough
+        entries.append(dict(alpha_ratio=ratio, alpha=alpha, solvers=solvers))
+        print(f"### alpha = alpha_max / {ratio:g} = {alpha:.6g}\n")
+        print(format_table(solvers, x_mib, args.timeout) + "\n", flush=True)
+
+    report = dict(machine=info, problem=problem, alpha_max=a_max, tols=args.tols,
+                  timeout=args.timeout, results=entries)
+    if args.plot:
+        plot_curves(entries, args.rel_gap, args.plot)
+        print(f"Plot written to {args.plot}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"JSON written to {args.json}")
+    return report
+
+
+def main(argv=None):
+    """Command-line entry point."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.worker is not None:
+        run_worker(json.loads(args.worker))
+        return 0
+    _check_args(parser, args)
+    run_comparison(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Tests of scripts/compare_peers.py: its duality gap, alpha_max and an end-to-end run."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.linear_model import ElasticNet
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "compare_peers.py"
+
+
+def _load_script():
+    """Import the script as a module (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("compare_peers", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+cp = _load_script()
+
+
+def _problem(seed=0, n=40, p=60):
+    """Tiny sparse problem with a non-zero mean, so that the intercept matters."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=0.15, format="csc", random_state=rng,
+                  data_rvs=lambda k: rng.uniform(0.1, 2.0, k))
+    w = np.zeros(p)
+    w[:5] = rng.standard_normal(5) * 2
+    y = X @ w + 2.0 + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def _dense_gap(X, y, coef, intercept, alpha, l1_ratio, fit_intercept):
+    """Relative gap from dense, explicitly centered arrays.
+
+    The elastic-net conjugate is evaluated as a supremum at its maximiser
+    ``w* = S(u, l1) / l2`` (``S`` soft-thresholding) instead of the closed form used by
+    the script, so the two computations share no formula.
+    """
+    A = X.toarray()
+    n = A.shape[0]
+    r = y - A @ coef - intercept
+    primal = r @ r / (2 * n) + alpha * (l1_ratio * np.abs(coef).sum()
+                                        + (1 - l1_ratio) / 2 * coef @ coef)
+    if fit_intercept:
+        A = A - A.mean(axis=0)
+        y = y - y.mean()
+    theta = y - A @ coef  # the optimal intercept's residual, centered when fitted
+    u = A.T @ theta
+    l1, l2 = n * alpha * l1_ratio, n * alpha * (1 - l1_ratio)
+    if l1_ratio == 1.0:
+        theta = theta * min(1.0, l1 / np.abs(u).max())
+        conj = 0.0
+    else:
+        w_star = np.sign(u) * np.maximum(np.abs(u) - l1, 0) / l2
+        conj = np.sum(u * w_star - l1 * np.abs(w_star) - l2 / 2 * w_star ** 2)
+    dual = (y @ y - (y - theta) @ (y - theta)) / (2 * n) - conj / n
+    return (primal - dual) / primal
+
+
+def _sklearn_fit(X, y, alpha, l1_ratio, fit_intercept, tol=1e-12):
+    return ElasticNet(alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept, tol=tol,
+                      max_iter=100_000).fit(X, y)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_relative_gap_tight_and_perturbed(fit_intercept, l1_ratio):
+    X, y = _problem()
+    alpha = cp.alpha_max(X, y, l1_ratio, fit_intercept) / 10
+    model = _sklearn_fit(X, y, alpha, l1_ratio, fit_intercept)
+    args = (alpha, l1_ratio, fit_intercept)
+
+    tight = cp.relative_gap(X, y, model.coef_, model.intercept_, *args)
+    assert abs(tight) < 1e-9
+
+    coef = model.coef_.copy()
+    coef[np.argmax(np.abs(coef))] *= 1.2
+    perturbed = cp.relative_gap(X, y, coef, model.intercept_, *args)
+    assert perturbed > 1e-4
+    # Weak duality: the gap bounds the true relative suboptimality.
+    p_star = cp.primal_dual(X, y, model.coef_, model.intercept_, *args)[0]
+    p_pert = cp.primal_dual(X, y, coef, model.intercept_, *args)[0]
+    assert perturbed >= (p_pert - p_star) / p_pert
+
+    if fit_intercept:  # a wrong intercept raises the primal, hence the gap
+        assert cp.relative_gap(X, y, model.coef_, model.intercept_ + 0.1, *args) > 1e-4
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_relative_gap_matches_dense_computation(fit_intercept, l1_ratio):
+    X, y = _problem(seed=1)
+    alpha = cp.alpha_max(X, y, l1_ratio, fit_intercept) / 5
+    # A loose fit, so that the gap is far from zero and the comparison means something.
+    model = _sklearn_fit(X, y, alpha, l1_ratio, fit_intercept, tol=1e-1)
+    coef = model.coef_ + 0.05 * (model.coef_ != 0)
+    intercept = model.intercept_ + 0.01 if fit_intercept else 0.0
+    ours = cp.relative_gap(X, y, coef, intercept, alpha, l1_ratio, fit_intercept)
+    dense = _dense_gap(X, y, coef, intercept, alpha, l1_ratio, fit_intercept)
+    assert ours > 1e-3
+    np.testing.assert_allclose(ours, dense, rtol=1e-10)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_alpha_max_is_the_smallest_all_zero_alpha(fit_intercept):
+    X, y = _problem(seed=2)
+    a_max = cp.alpha_max(X, y, 1.0, fit_intercept)
+    assert not _sklearn_fit(X, y, a_max * 1.001, 1.0, fit_intercept).coef_.any()
+    assert _sklearn_fit(X, y, a_max * 0.99, 1.0, fit_intercept).coef_.any()
+
+
+def test_script_end_to_end_on_small(tmp_path):
+    env = dict(os.environ, FASTSPARSE_CACHE_DIR=str(tmp_path / "cache"))
+    out_json = tmp_path / "out.json"
+    cmd = [sys.executable, str(SCRIPT), "--preset", "small", "--alpha-ratio", "10",
+           "--solvers", "fastsparse", "sklearn", "--rel-gap", "1e-6",
+           "--no-cold-compile", "--timeout", "60", "--json", str(out_json)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "| solver | time (s) | ratio to fastsparse |" in out
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert any(row.startswith("| fastsparse | ") for row in rows)
+    assert any("sklearn" in row for row in rows[1:])
+    assert "Speed-up of fastsparse over the fastest peer (sklearn)" in out
+    assert "numpy" in out and "logical CPUs" in out
+
+    report = json.loads(out_json.read_text())
+    for name, res in report["results"][0]["solvers"].items():
+        assert res["status"] == "ok", (name, res)
+        assert res["chosen"]["rel_gap"] <= 1e-6
+        assert res["memory"]["peak_extra_mib"] >= 0
+
+
+def test_help_shows_an_example():
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "example:" in proc.stdout and "--alpha-ratio" in proc.stdout
