@@ -13,7 +13,11 @@ r = y_c - X_c w, X_c = X - 1 xbar^T. X_c is never formed; the kernels keep the u
 residual ``r_raw = y_c - X w`` and one scalar ``shift = xbar^T w`` with r = r_raw + shift,
 so one coordinate update costs O(nnz of the column). The centered gradient of column j is
 x_j^T (s * r) (the weighted residual sums to zero, so the xbar_j term vanishes), which in
-terms of r_raw is x_j^T (s * r_raw) + shift * colsum_j, colsum_j = sum_i s_i x_ij.
+terms of r_raw is x_j^T (s * r_raw) + shift * n * xbar_j (the weights sum to n).
+
+Per-feature arrays may be zero-stride views (``np.broadcast_to``) when they are constant
+(uniform penalty, no intercept), so that a problem with millions of features does not
+pay millions of floats for them.
 
 Sample weights: when ``weighted`` is False the weight array is a placeholder of length 1
 and is never read, so the unweighted loops read one array less.
@@ -26,10 +30,16 @@ _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 
 @njit(**_JIT)
-def column_stats(data, indices, indptr, sw, weighted):
-    """Weighted column sums sum_i s_i x_ij and squared norms sum_i s_i x_ij^2."""
+def column_stats(data, indices, indptr, n_rows, sw, weighted, fit_intercept):
+    """Weighted column means xbar_j and squared norms of the (centered) columns.
+
+    The norm is sum_i s_i (x_ij - xbar_j)^2 = sum_i s_i x_ij^2 - n xbar_j^2 with an
+    intercept, sum_i s_i x_ij^2 without. When the subtraction cancels to rounding level,
+    the column is constant on the weighted rows and its norm is set to exactly 0. Without
+    intercept the returned xbar is empty (the caller uses a zero-stride array of zeros).
+    """
     p = indptr.shape[0] - 1
-    colsum = np.zeros(p)
+    xbar = np.zeros(p if fit_intercept else 0)
     sqnorm = np.zeros(p)
     for j in range(p):
         a = 0.0
@@ -43,9 +53,14 @@ def column_stats(data, indices, indptr, sw, weighted):
             else:
                 a += x
                 b += x * x
-        colsum[j] = a
-        sqnorm[j] = b
-    return colsum, sqnorm
+        if fit_intercept:
+            mean = a / n_rows  # weights sum to n_rows
+            xbar[j] = mean
+            c = b - a * mean
+            sqnorm[j] = c if c > 1e-12 * b else 0.0
+        else:
+            sqnorm[j] = b
+    return xbar, sqnorm
 
 
 @njit(**_JIT)
@@ -235,7 +250,7 @@ def primal_value(r_raw, shift, sw, weighted, cols, w, l1, l2):
 
 @njit(**_JIT)
 def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
-             colsum, xbar, lipschitz, l1, l2, positive):
+             xbar, lipschitz, l1, l2, positive):
     """One cyclic coordinate-descent pass over the working set ``ws``.
 
     Each update is exact minimisation along coordinate j: a soft-thresholding for the L1
@@ -244,6 +259,7 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
 
     Returns the new shift.
     """
+    nf = np.float64(r_raw.shape[0])
     for jj in range(ws.shape[0]):
         j = ws[jj]
         lj = lipschitz[j]
@@ -260,7 +276,7 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
             for k in range(start, end):
                 g += data[k] * r_raw[indices[k]]
         if fit_intercept:
-            g += shift * colsum[j]
+            g += shift * nf * xbar[j]  # shift * sum_i s_i x_ij
         old = w[j]
         z = old * lj + g
         if positive:
@@ -377,8 +393,8 @@ def _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw, weighted, 
 
 @njit(**_JIT)
 def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
-                colsum, xbar, lipschitz, l1, l2, positive, y_c, free, gram_pinv, tol,
-                max_epochs, anderson_k, dual_extrapolation, q_best):
+                xbar, lipschitz, l1, l2, positive, y_c, free, gram_pinv, tol, max_epochs,
+                anderson_k, dual_extrapolation, q_best):
     """Coordinate descent on the working set until its restricted duality gap <= tol.
 
     Epochs run in cycles of ``anderson_k + 1``. At the end of each cycle:
@@ -416,7 +432,7 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     epoch = 0
     for epoch in range(1, max_epochs + 1):
         shift = cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
-                         fit_intercept, colsum, xbar, lipschitz, l1, l2, positive)
+                         fit_intercept, xbar, lipschitz, l1, l2, positive)
         for k in range(n_ws):
             hist_w[n_hist, k] = w[ws[k]]
         if dual_extrapolation:
@@ -474,3 +490,86 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
                         w[ws[k]] = w_trial[k]
         n_hist = 0
     return shift, epoch, gap, found
+
+
+@njit(**_JIT)
+def screen_and_score(active, n_active, grad, t, radius, lipschitz, l1, l2, w, positive,
+                     screening):
+    """Gap Safe test and working-set scores, in place and without temporaries.
+
+    For k < n_active, j = active[k] and grad[k] = x_j^T (s q): feature j is provably zero
+    at the optimum when |t grad[k]| + radius ||x_j|| < l1_j (Gap Safe sphere test); such
+    features are removed from ``active`` (compacted in place) and set to 0 in w. The
+    others get the score (l1_j - |x_j^T theta|) / ||x_j||, their distance to the dual
+    constraint (non-zero and unpenalized features get -inf so they are always picked),
+    written into grad in the compacted order.
+
+    Returns (new n_active, whether some non-zero coefficient was zeroed).
+    """
+    m = 0
+    zeroed = False
+    for k in range(n_active):
+        j = active[k]
+        c = t * grad[k]
+        if not positive:
+            c = abs(c)
+        nrm = np.sqrt(lipschitz[j])
+        if screening and c + radius * nrm < l1[j]:
+            if w[j] != 0.0:
+                w[j] = 0.0
+                zeroed = True
+            continue
+        if w[j] != 0.0 or (l1[j] == 0.0 and l2[j] == 0.0):
+            score = -np.inf
+        else:
+            score = (l1[j] - c) / nrm
+        active[m] = j
+        grad[m] = score
+        m += 1
+    return m, zeroed
+
+
+@njit(**_JIT)
+def smallest_k(score, cols, n, k):
+    """The entries of cols[:n] with the k smallest scores, in increasing column order.
+
+    A bounded max-heap: O(n log k) time and O(k) memory (an argpartition would allocate
+    n 64-bit indices, a lot when n is millions).
+    """
+    heap_s = np.empty(k)
+    heap_c = np.empty(k, dtype=cols.dtype)
+    size = 0
+    for idx in range(n):
+        s = score[idx]
+        if size < k:
+            # Sift up.
+            pos = size
+            size += 1
+            while pos > 0:
+                parent = (pos - 1) // 2
+                if heap_s[parent] >= s:
+                    break
+                heap_s[pos] = heap_s[parent]
+                heap_c[pos] = heap_c[parent]
+                pos = parent
+            heap_s[pos] = s
+            heap_c[pos] = cols[idx]
+        elif s < heap_s[0]:
+            # Replace the root (largest kept score) and sift down.
+            pos = 0
+            while True:
+                child = 2 * pos + 1
+                if child >= k:
+                    break
+                if child + 1 < k and heap_s[child + 1] > heap_s[child]:
+                    child += 1
+                if heap_s[child] <= s:
+                    break
+                heap_s[pos] = heap_s[child]
+                heap_c[pos] = heap_c[child]
+                pos = child
+            heap_s[pos] = s
+            heap_c[pos] = cols[idx]
+    out = heap_c[:size].copy()
+    out.sort()
+    return out

@@ -81,7 +81,6 @@ class ProblemData:
     sw: np.ndarray
     weighted: bool
     fit_intercept: bool
-    colsum: np.ndarray
     xbar: np.ndarray
     lipschitz: np.ndarray
     null_deviance: float
@@ -104,24 +103,19 @@ def prepare_problem(X, y, sample_weight, fit_intercept):
     n, p = X.shape
     weighted = sample_weight is not None
     sw = sample_weight if weighted else np.ones(1)
-    colsum, sqnorm = K.column_stats(X.data, X.indices, X.indptr, sw, weighted)
+    xbar, lipschitz = K.column_stats(X.data, X.indices, X.indptr, n, sw, weighted,
+                                     fit_intercept)
     if fit_intercept:
         y_offset = float(np.average(y, weights=sample_weight))
-        xbar = colsum / n
-        # Squared norm of the weighted, centered column: sum s x^2 - n xbar^2. Relative
-        # cancellation means the column is constant on the weighted rows: treat as zero.
-        lipschitz = sqnorm - n * xbar * xbar
-        lipschitz[lipschitz <= 1e-12 * sqnorm] = 0.0
     else:
         y_offset = 0.0
-        xbar = np.zeros(p)
-        lipschitz = sqnorm
+        xbar = np.broadcast_to(np.float64(0.0), (p,))  # zero-stride: no memory
     y_c = y - y_offset
     null_dev = float(np.dot(sample_weight * y_c, y_c) if weighted else np.dot(y_c, y_c))
     return ProblemData(
         data=X.data, indices=X.indices, indptr=X.indptr, n_samples=n, n_features=p,
         y_c=y_c, y_offset=y_offset, sw=sw, weighted=weighted,
-        fit_intercept=fit_intercept, colsum=colsum, xbar=xbar, lipschitz=lipschitz,
+        fit_intercept=fit_intercept, xbar=xbar, lipschitz=lipschitz,
         null_deviance=null_dev,
     )
 
@@ -151,6 +145,12 @@ def unpenalized_gram_pinv(X, pb, free):
         xb = pb.xbar[free]
         gram -= pb.n_samples * np.outer(xb, xb)
     return np.linalg.pinv(gram, hermitian=True)
+
+
+def _usable_features(pb):
+    """Indices of the columns with non-zero (centered) norm, int32 when p allows it."""
+    cols = np.flatnonzero(pb.lipschitz > 0.0)
+    return cols.astype(np.int32) if pb.n_features < 2**31 - 1 else cols
 
 
 def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, gram_pinv, buffers, grad,
@@ -200,8 +200,9 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         Regularization strength, >= 0.
     l1_ratio : float
         Mix between L1 (1) and L2 (0).
-    penalty_factor : ndarray of shape (n_features,)
-        Per-feature multipliers v_j >= 0.
+    penalty_factor : ndarray of shape (n_features,) or None
+        Per-feature multipliers v_j >= 0; None means all ones (and saves two arrays of
+        n_features floats).
     positive : bool, default=False
         Constrain w >= 0.
     tol : float, default=1e-4
@@ -234,26 +235,32 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     """
     n, p = pb.n_samples, pb.n_features
     lam = n * alpha
-    l1 = lam * l1_ratio * penalty_factor
-    l2 = lam * (1.0 - l1_ratio) * penalty_factor
-    unpenalized = (l1 == 0.0) & (l2 == 0.0) & (pb.lipschitz > 0.0)
-    free = np.flatnonzero(unpenalized)
+    if penalty_factor is None:
+        # Uniform penalty: zero-stride views instead of two arrays of n_features floats.
+        l1 = np.broadcast_to(np.float64(lam * l1_ratio), (p,))
+        l2 = np.broadcast_to(np.float64(lam * (1.0 - l1_ratio)), (p,))
+    else:
+        l1 = lam * l1_ratio * penalty_factor
+        l2 = lam * (1.0 - l1_ratio) * penalty_factor
+    if penalty_factor is not None or alpha == 0:
+        free = np.flatnonzero((l1 == 0.0) & (l2 == 0.0) & (pb.lipschitz > 0.0))
+    else:
+        free = np.zeros(0, dtype=np.int64)
     gram_pinv = unpenalized_gram_pinv(X, pb, free)
     tol_abs = tol * pb.null_deviance
 
-    usable = pb.lipschitz > 0.0  # zero-norm (centered) columns can only be 0
     w = np.zeros(p) if w_init is None else np.array(w_init, dtype=np.float64)
-    w[~usable] = 0.0
+    w[pb.lipschitz == 0.0] = 0.0  # zero-norm (centered) columns can only be 0
     if positive:
         np.maximum(w, 0.0, out=w)
     r_raw = np.empty(n)
     r, q, sq = np.empty(n), np.empty(n), np.empty(n)
     args = (pb.data, pb.indices, pb.indptr)
 
-    active = np.flatnonzero(usable)  # features still in play (not screened)
-    all_cols = np.arange(p)
-    grad = np.empty(p)
-    grad_cand = np.empty(p)
+    active = _usable_features(pb)  # features still in play (not screened)
+    n_usable = n_active = active.shape[0]
+    grad = np.empty(n_usable)
+    grad_cand = np.empty(n_usable) if dual_extrapolation else None
     q_cand = np.empty(n)
     have_cand = False
     ws_size = 0
@@ -263,72 +270,57 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     it = 0
     t_start = time.perf_counter()
     final_check = False
-    n_screened = p - active.shape[0]
+    n_screened = p - n_active
     while it < max_iter:
         it += 1
         shift = K.residual(*args, pb.y_c, w, pb.xbar, pb.fit_intercept, r_raw)
-        g = grad[: active.shape[0]]
-        gap, primal, t, q_kept = _gap(pb, active, w, r_raw, shift, l1, l2, positive,
+        cols, g = active[:n_active], grad[:n_active]
+        gap, primal, t, q_kept = _gap(pb, cols, w, r_raw, shift, l1, l2, positive,
                                       free, gram_pinv, (r, q, sq), g,
-                              q_cand if have_cand else None,
-                              grad_cand[: active.shape[0]])
+                                      q_cand if have_cand and dual_extrapolation else None,
+                                      None if grad_cand is None else grad_cand[:n_active])
         if verbose:
             print(f"[fastsparse] iter {it:3d}  gap {gap / n:.3e}  primal {primal / n:.10e}"
-                  f"  active {active.shape[0]}  ws {ws_size}  "
+                  f"  active {n_active}  ws {ws_size}  "
                   f"nnz {np.count_nonzero(w)}  epochs {n_epochs}  "
                   f"{time.perf_counter() - t_start:.2f}s")
         if gap <= tol_abs:
-            if active.shape[0] == usable.sum() or final_check:
+            if n_active == n_usable or final_check:
                 converged = True
                 break
             # Converged on the screened problem: certify once over every feature.
-            n_screened = p - active.shape[0]
-            active = np.flatnonzero(usable)
+            n_screened = p - n_active
+            active = _usable_features(pb)
+            n_active = n_usable
             final_check = True
             it -= 1  # the certification pass is not an extra iteration
             continue
         final_check = False
-        tg = t * g
-        corr = tg if positive else np.abs(tg)
-        norms = np.sqrt(pb.lipschitz[active])
-        if screening:
-            radius = np.sqrt(2.0 * max(gap, 0.0))
-            keep = corr + radius * norms >= l1[active]
-            if not keep.all():
-                dropped = active[~keep]
-                nz = dropped[w[dropped] != 0.0]
-                if nz.size:
-                    w[nz] = 0.0  # provably zero at the optimum
-                    shift = K.residual(*args, pb.y_c, w, pb.xbar, pb.fit_intercept,
-                                       r_raw)
-                active, corr, norms = active[keep], corr[keep], norms[keep]
-        # Working-set scores: distance of x_j^T theta to the constraint boundary.
-        score = (l1[active] - corr) / norms
-        score[w[active] != 0.0] = -np.inf
-        score[unpenalized[active]] = -np.inf
+        radius = np.sqrt(2.0 * max(gap, 0.0))
+        n_active, zeroed = K.screen_and_score(active, n_active, grad, t, radius,
+                                              pb.lipschitz, l1, l2, w, positive,
+                                              screening)
+        if zeroed:
+            shift = K.residual(*args, pb.y_c, w, pb.xbar, pb.fit_intercept, r_raw)
+        # Working set: the features closest to (or beyond) their dual constraint, which
+        # always include the non-zero and the unpenalized ones (score -inf).
         nnz = int(np.count_nonzero(w))
-        ws_size = min(active.shape[0], max(p0, 2 * nnz))
-        if ws_size < active.shape[0]:
-            ws = active[np.argpartition(score, ws_size - 1)[:ws_size]]
-            ws.sort()  # column order: friendlier memory access
-        else:
-            ws = active
+        ws_size = min(n_active, max(p0, 2 * nnz, nnz + free.shape[0]))
+        ws = K.smallest_k(grad, active, n_active, ws_size)
         tol_in = max(0.3 * gap, 0.5 * tol_abs)
         shift, ep, _, have_cand = K.inner_solve(
-            *args, ws, w, r_raw, shift, pb.sw, pb.weighted, pb.fit_intercept, pb.colsum,
-            pb.xbar, pb.lipschitz, l1, l2, positive, pb.y_c, free, gram_pinv, tol_in,
-            max_epochs, anderson_k, dual_extrapolation, q_cand)
+            *args, ws, w, r_raw, shift, pb.sw, pb.weighted, pb.fit_intercept, pb.xbar,
+            pb.lipschitz, l1, l2, positive, pb.y_c, free, gram_pinv, tol_in, max_epochs,
+            anderson_k, dual_extrapolation, q_cand)
         n_epochs += ep
 
     if not converged:
         # Report the certificate over all features, even when stopping early.
         shift = K.residual(*args, pb.y_c, w, pb.xbar, pb.fit_intercept, r_raw)
-        cols = all_cols[usable]
-        g = grad[: cols.shape[0]]
+        cols = _usable_features(pb)
         gap, primal, t, q_kept = _gap(pb, cols, w, r_raw, shift, l1, l2, positive,
-                                      free, gram_pinv, (r, q, sq), g,
-                                      q_cand if have_cand else None,
-                                      grad_cand[: cols.shape[0]])
+                                      free, gram_pinv, (r, q, sq), grad,
+                                      q_cand if have_cand and dual_extrapolation else None, grad_cand)
         converged = gap <= tol_abs
         if not converged:
             warnings.warn(
@@ -342,6 +334,6 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     return EnetResult(
         coef=w, intercept=intercept, dual_gap=max(gap, 0.0) / n, primal=primal / n,
         dual_point=t * q_kept, n_iter=it, n_epochs=n_epochs,
-        n_screened=int(max(n_screened, p - active.shape[0])),
+        n_screened=int(max(n_screened, p - n_active)),
         converged=converged,
     )

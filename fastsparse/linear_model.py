@@ -66,7 +66,8 @@ class _BaseElasticNet(RegressorMixin, BaseEstimator):
         y = check_target(y, X.shape[0])
         n_samples, n_features = X.shape
         sw = check_sample_weight(sample_weight, n_samples)
-        v = check_penalty_factor(self.penalty_factor, n_features)
+        v = (None if self.penalty_factor is None
+             else check_penalty_factor(self.penalty_factor, n_features))
         if self.alpha == 0:
             warnings.warn(
                 "With alpha=0 the problem is ordinary least squares (at most 2000 "
