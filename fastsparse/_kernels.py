@@ -536,6 +536,8 @@ def smallest_k(score, cols, n, k):
     A bounded max-heap: O(n log k) time and O(k) memory (an argpartition would allocate
     n 64-bit indices, a lot when n is millions).
     """
+    if k <= 0:
+        return np.empty(0, dtype=cols.dtype)
     heap_s = np.empty(k)
     heap_c = np.empty(k, dtype=cols.dtype)
     size = 0

@@ -262,7 +262,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     grad = np.empty(n_usable)
     grad_cand = np.empty(n_usable) if dual_extrapolation else None
     q_cand = np.empty(n)
-    have_cand = False
+    have_cand = False  # q_cand holds an extrapolated dual direction worth trying
     ws_size = 0
     n_epochs = 0
     gap = np.inf
@@ -277,7 +277,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         cols, g = active[:n_active], grad[:n_active]
         gap, primal, t, q_kept = _gap(pb, cols, w, r_raw, shift, l1, l2, positive,
                                       free, gram_pinv, (r, q, sq), g,
-                                      q_cand if have_cand and dual_extrapolation else None,
+                                      q_cand if have_cand else None,
                                       None if grad_cand is None else grad_cand[:n_active])
         if verbose:
             print(f"[fastsparse] iter {it:3d}  gap {gap / n:.3e}  primal {primal / n:.10e}"
@@ -312,6 +312,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
             *args, ws, w, r_raw, shift, pb.sw, pb.weighted, pb.fit_intercept, pb.xbar,
             pb.lipschitz, l1, l2, positive, pb.y_c, free, gram_pinv, tol_in, max_epochs,
             anderson_k, dual_extrapolation, q_cand)
+        have_cand = have_cand and dual_extrapolation
         n_epochs += ep
 
     if not converged:
@@ -320,7 +321,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         cols = _usable_features(pb)
         gap, primal, t, q_kept = _gap(pb, cols, w, r_raw, shift, l1, l2, positive,
                                       free, gram_pinv, (r, q, sq), grad,
-                                      q_cand if have_cand and dual_extrapolation else None, grad_cand)
+                                      q_cand if have_cand else None, grad_cand)
         converged = gap <= tol_abs
         if not converged:
             warnings.warn(

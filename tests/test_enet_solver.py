@@ -266,3 +266,29 @@ def test_empty_and_constant_columns():
     p_ours = objective(X, y, model.coef_, model.intercept_, alpha)
     p_ref = objective(X, y, ref.coef_, ref.intercept_, alpha)
     assert abs(p_ours - p_ref) <= 1e-7 * p_ref
+
+
+def test_tol_zero_runs_to_max_iter_without_crashing():
+    # tol=0 can never be certified; every feature may end up screened (empty working
+    # set): the solver must stop at max_iter with a warning, not crash.
+    X, y = make_regression_problem(seed=14)
+    alpha = 2 * alpha_max(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = Lasso(alpha=alpha, tol=0.0, max_iter=5).fit(X, y)
+    assert np.all(model.coef_ == 0) and model.n_iter_ <= 5
+
+
+def test_working_set_selection_matches_argsort():
+    from fastsparse._kernels import smallest_k
+
+    rng = np.random.default_rng(0)
+    score = rng.standard_normal(1000)
+    score[::7] = -np.inf
+    cols = np.arange(5, 1005, dtype=np.int32)
+    for k in (0, 1, 10, 143, 500, 1000):
+        got = smallest_k(score, cols, 1000, k)
+        expect = np.sort(cols[np.argsort(score, kind="stable")[:k]])
+        if k and np.sum(score <= np.sort(score)[k - 1]) == k:  # no ties at the cut
+            np.testing.assert_array_equal(got, expect)
+        assert got.shape == (k,) and np.all(np.diff(got) > 0)
