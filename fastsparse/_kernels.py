@@ -152,16 +152,23 @@ def dual_gradient(data, indices, indptr, cols, r_raw, shift, sw, weighted, free,
     q is r itself, or r with the unpenalized columns projected out when ``free`` is not
     empty. ``sq`` is scratch space of length n.
     """
-    n = r_raw.shape[0]
-    for i in range(n):
+    for i in range(r_raw.shape[0]):
         r[i] = r_raw[i] + shift
+    direction_gradient(data, indices, indptr, cols, r, sw, weighted, free, gram_pinv,
+                       xbar, fit_intercept, q, sq, grad)
+
+
+@njit(**_JIT)
+def direction_gradient(data, indices, indptr, cols, r, sw, weighted, free, gram_pinv,
+                       xbar, fit_intercept, q, sq, grad):
+    """Dual direction q from a residual r (projected if ``free``) and X[:, cols]^T (s q)."""
     if free.shape[0] > 0:
         project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar,
                                 fit_intercept, sw, weighted, r, q)
     else:
         q[:] = r
     if weighted:
-        for i in range(n):
+        for i in range(q.shape[0]):
             sq[i] = sw[i] * q[i]
     else:
         sq[:] = q
@@ -377,17 +384,8 @@ def _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw, weighted, 
         c = coef[m]
         for i in range(n):
             r_acc[i] += c * hist_r[m + 1, i]
-    if free.shape[0] > 0:
-        project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar,
-                                fit_intercept, sw, weighted, r_acc, q_acc)
-    else:
-        q_acc[:] = r_acc
-    if weighted:
-        for i in range(n):
-            sq[i] = sw[i] * q_acc[i]
-    else:
-        sq[:] = q_acc
-    xt_dot(data, indices, indptr, ws, sq, grad)
+    direction_gradient(data, indices, indptr, ws, r_acc, sw, weighted, free, gram_pinv,
+                       xbar, fit_intercept, q_acc, sq, grad)
     return dual_value(q_acc, sw, weighted, y_c, grad, ws, l1, l2, positive)[0]
 
 

@@ -292,3 +292,23 @@ def test_working_set_selection_matches_argsort():
         if k and np.sum(score <= np.sort(score)[k - 1]) == k:  # no ties at the cut
             np.testing.assert_array_equal(got, expect)
         assert got.shape == (k,) and np.all(np.diff(got) > 0)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+@pytest.mark.parametrize("free", [False, True])
+def test_dual_extrapolation_option_gives_a_valid_certificate(l1_ratio, free):
+    from fastsparse._solver import prepare_problem, solve_enet
+
+    X, y = make_regression_problem(n_samples=80, n_features=100, seed=3)
+    v = None
+    if free:
+        v = np.ones(X.shape[1])
+        v[[1, 7]] = 0.0
+    alpha = 0.05 * alpha_max(X, y, l1_ratio)
+    pb = prepare_problem(X, y, None, True)
+    res = solve_enet(X, pb, alpha, l1_ratio, v, tol=1e-10, dual_extrapolation=True)
+    assert res.converged
+    indep = gap_from_dual_point(X, y, res.coef, res.dual_point, alpha, l1_ratio,
+                                penalty_factor=v)
+    np.testing.assert_allclose(res.dual_gap, indep, rtol=1e-4, atol=1e-14)
+    assert kkt_violation(X, y, res.coef, alpha, l1_ratio, penalty_factor=v) < 1e-4
