@@ -30,37 +30,71 @@ _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 
 @njit(**_JIT)
-def column_stats(data, indices, indptr, n_rows, sw, weighted, fit_intercept):
-    """Weighted column means xbar_j and squared norms of the (centered) columns.
+def _column_moments(data, indices, indptr, j, sw, weighted):
+    """sum_i s_i x_ij and sum_i s_i x_ij^2 of column j."""
+    a = 0.0
+    b = 0.0
+    for k in range(indptr[j], indptr[j + 1]):
+        x = np.float64(data[k])
+        if weighted:
+            sx = sw[indices[k]] * x
+            a += sx
+            b += sx * x
+        else:
+            a += x
+            b += x * x
+    return a, b
 
-    The norm is sum_i s_i (x_ij - xbar_j)^2 = sum_i s_i x_ij^2 - n xbar_j^2 with an
-    intercept, sum_i s_i x_ij^2 without. When the subtraction cancels to rounding level,
-    the column is constant on the weighted rows and its norm is set to exactly 0. Without
-    intercept the returned xbar is empty (the caller uses a zero-stride array of zeros).
+
+@njit(**_JIT)
+def _centered_sqnorm(a, b, n_rows, fit_intercept):
+    """sum s (x - xbar)^2 = b - a^2 / n, or b without intercept; exact 0 on cancellation.
+
+    When the subtraction cancels to rounding level the column is constant on the
+    weighted rows, so its centered norm is exactly 0.
+    """
+    if not fit_intercept:
+        return b
+    c = b - a * (a / n_rows)
+    return c if c > 1e-12 * b else 0.0
+
+
+@njit(**_JIT)
+def column_stats(data, indices, indptr, cols, n_rows, sw, weighted, fit_intercept):
+    """Weighted means xbar_j and centered squared norms L_j of the columns in ``cols``.
+
+    Returned aligned with cols (float64). Computed for the working set at each outer
+    iteration (O(nnz of the working set)) rather than stored for every feature.
+    """
+    m = cols.shape[0]
+    xbar = np.zeros(m)
+    sqnorm = np.zeros(m)
+    for k in range(m):
+        a, b = _column_moments(data, indices, indptr, cols[k], sw, weighted)
+        if fit_intercept:
+            xbar[k] = a / n_rows  # the weights sum to n_rows
+        sqnorm[k] = _centered_sqnorm(a, b, n_rows, fit_intercept)
+    return xbar, sqnorm
+
+
+@njit(**_JIT)
+def column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted, fit_intercept):
+    """Centered squared norms of every column as float32, rounded up.
+
+    Used by Gap Safe screening and working-set scores only, where an overestimate is
+    safe (a larger sphere test radius discards less). Float32 halves the memory of the
+    one array every feature needs besides the coefficients.
     """
     p = indptr.shape[0] - 1
-    xbar = np.zeros(p if fit_intercept else 0)
-    sqnorm = np.zeros(p)
+    out = np.zeros(p, dtype=np.float32)
+    tiny = np.float32(1.4e-45)  # smallest positive float32: never round a norm to 0
     for j in range(p):
-        a = 0.0
-        b = 0.0
-        for k in range(indptr[j], indptr[j + 1]):
-            x = np.float64(data[k])
-            if weighted:
-                sx = sw[indices[k]] * x
-                a += sx
-                b += sx * x
-            else:
-                a += x
-                b += x * x
-        if fit_intercept:
-            mean = a / n_rows  # weights sum to n_rows
-            xbar[j] = mean
-            c = b - a * mean
-            sqnorm[j] = c if c > 1e-12 * b else 0.0
-        else:
-            sqnorm[j] = b
-    return xbar, sqnorm
+        a, b = _column_moments(data, indices, indptr, j, sw, weighted)
+        c = _centered_sqnorm(a, b, n_rows, fit_intercept)
+        if c > 0.0:
+            f = np.float32(c * (1.0 + 2.0 ** -20))  # > c despite float32 rounding
+            out[j] = max(f, tiny)
+    return out
 
 
 @njit(**_JIT)
@@ -75,27 +109,35 @@ def xt_dot(data, indices, indptr, cols, v, out):
 
 
 @njit(**_JIT)
-def residual(data, indices, indptr, y_c, w, xbar, fit_intercept, r_raw):
+def residual(data, indices, indptr, y_c, w, sw, weighted, fit_intercept, r_raw):
     """Recompute r_raw = y_c - X w from scratch (only non-zero w are visited).
 
-    Returns the shift xbar^T w, so that the centered residual is r_raw + shift. Called once
+    Returns the shift xbar^T w (column means computed on the fly for the non-zero w), so
+    that the centered residual is r_raw + shift. Called once
     per outer iteration so that rounding errors of incremental updates never accumulate.
     """
     r_raw[:] = y_c
+    n = r_raw.shape[0]
     shift = 0.0
     for j in range(w.shape[0]):
         wj = w[j]
         if wj != 0.0:
+            colsum = 0.0
             for k in range(indptr[j], indptr[j + 1]):
-                r_raw[indices[k]] -= wj * data[k]
+                i = indices[k]
+                r_raw[i] -= wj * data[k]
+                colsum += sw[i] * data[k] if weighted else data[k]
             if fit_intercept:
-                shift += xbar[j] * wj
+                shift += (colsum / n) * wj
     return shift
 
 
 @njit(**_JIT)
 def add_columns(data, indices, indptr, cols, delta, xbar, fit_intercept, r_raw):
-    """r_raw -= X[:, cols] @ delta; return the matching change of the shift xbar^T w."""
+    """r_raw -= X[:, cols] @ delta; return the change of the shift xbar^T w.
+
+    ``xbar[k]`` is the mean of column cols[k].
+    """
     dshift = 0.0
     for k in range(cols.shape[0]):
         d = delta[k]
@@ -104,7 +146,7 @@ def add_columns(data, indices, indptr, cols, delta, xbar, fit_intercept, r_raw):
             for kk in range(indptr[j], indptr[j + 1]):
                 r_raw[indices[kk]] -= d * data[kk]
             if fit_intercept:
-                dshift += xbar[j] * d
+                dshift += xbar[k] * d
     return dshift
 
 
@@ -116,7 +158,8 @@ def project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar, fit_in
     The dual constraint of an unpenalized feature is x_j^T theta = 0; projecting the
     residual out of their span makes the dual point exactly feasible, so the gap stays a
     certificate and the Gap Safe test stays safe. ``gram_pinv`` is the pseudo-inverse of
-    their weighted, centered Gram matrix. O(n + nnz of the free columns + |free|^2).
+    their weighted, centered Gram matrix and ``xbar[k]`` the mean of column free[k].
+    O(n + nnz of the free columns + |free|^2).
     """
     m = free.shape[0]
     g = np.zeros(m)
@@ -138,7 +181,7 @@ def project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar, fit_in
         for kk in range(indptr[j], indptr[j + 1]):
             q[indices[kk]] -= a[k] * data[kk]
         if fit_intercept:
-            const += a[k] * xbar[j]
+            const += a[k] * xbar[k]
     if const != 0.0:
         for i in range(q.shape[0]):
             q[i] += const
@@ -263,13 +306,15 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
     Each update is exact minimisation along coordinate j: a soft-thresholding for the L1
     part and a shrinkage by (L_j + l2_j) for the L2 part. Costs O(nnz) of the columns in
     ws; the intercept is handled by the scalar shift, never by an O(n) loop.
+    ``xbar`` and ``lipschitz`` are aligned with ws (column means and centered squared
+    norms of the working-set columns).
 
     Returns the new shift.
     """
     nf = np.float64(r_raw.shape[0])
     for jj in range(ws.shape[0]):
         j = ws[jj]
-        lj = lipschitz[j]
+        lj = lipschitz[jj]
         if lj <= 0.0:
             continue
         start = indptr[j]
@@ -283,7 +328,7 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
             for k in range(start, end):
                 g += data[k] * r_raw[indices[k]]
         if fit_intercept:
-            g += shift * nf * xbar[j]  # shift * sum_i s_i x_ij
+            g += shift * nf * xbar[jj]  # shift * sum_i s_i x_ij
         old = w[j]
         z = old * lj + g
         if positive:
@@ -300,7 +345,7 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
             for k in range(start, end):
                 r_raw[indices[k]] -= d * data[k]
             if fit_intercept:
-                shift += xbar[j] * d
+                shift += xbar[jj] * d
     return shift
 
 
@@ -391,8 +436,8 @@ def _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw, weighted, 
 
 @njit(**_JIT)
 def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
-                xbar, lipschitz, l1, l2, positive, y_c, free, gram_pinv, tol, max_epochs,
-                anderson_k, dual_extrapolation, q_best):
+                xbar, lipschitz, l1, l2, positive, y_c, free, xbar_free, gram_pinv, tol,
+                max_epochs, anderson_k, dual_extrapolation, q_best):
     """Coordinate descent on the working set until its restricted duality gap <= tol.
 
     Epochs run in cycles of ``anderson_k + 1``. At the end of each cycle:
@@ -404,8 +449,9 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
       extrapolated point is kept only if it lowers the objective, so the iteration stays
       monotone.
 
-    ``free`` (unpenalized features, all in ws) and ``gram_pinv`` define the dual point as
-    in :func:`dual_gradient`. The best dual direction found (unscaled) is written to
+    ``xbar`` and ``lipschitz`` are aligned with ws. ``free`` (unpenalized features, all
+    in ws), their means ``xbar_free`` and ``gram_pinv`` define the dual point as in
+    :func:`dual_gradient`. The best dual direction found (unscaled) is written to
     ``q_best`` so that the outer loop can try it over all features.
 
     Returns (shift, n_epochs, gap, found) with found True when q_best was written.
@@ -441,7 +487,7 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
             continue
         # End of a cycle: certificate first, then primal extrapolation.
         dual_gradient(data, indices, indptr, ws, r_raw, shift, sw, weighted, free,
-                      gram_pinv, xbar, fit_intercept, r, q, sq, grad)
+                      gram_pinv, xbar_free, fit_intercept, r, q, sq, grad)
         gap, primal, dual, _ = duality_gap(r, q, sw, weighted, y_c, grad, ws, w, l1, l2,
                                            positive)
         if dual > best_dual:
@@ -450,7 +496,8 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
             found = True
         if dual_extrapolation and n_hist == cycle:
             d_acc = _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw,
-                                       weighted, free, gram_pinv, xbar, fit_intercept,
+                                       weighted, free, gram_pinv, xbar_free,
+                                       fit_intercept,
                                        y_c, l1, l2, positive, r_trial, q_acc, sq,
                                        grad_acc)
             if d_acc > best_dual:
@@ -491,12 +538,13 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
 
 
 @njit(**_JIT)
-def screen_and_score(active, n_active, grad, t, radius, lipschitz, l1, l2, w, positive,
+def screen_and_score(active, n_active, grad, t, radius, sqnorm_f32, l1, l2, w, positive,
                      screening):
     """Gap Safe test and working-set scores, in place and without temporaries.
 
     For k < n_active, j = active[k] and grad[k] = x_j^T (s q): feature j is provably zero
-    at the optimum when |t grad[k]| + radius ||x_j|| < l1_j (Gap Safe sphere test); such
+    at the optimum when |t grad[k]| + radius ||x_j|| < l1_j (Gap Safe sphere test, with
+    the rounded-up norms of :func:`column_sqnorms_f32`, which keeps it safe); such
     features are removed from ``active`` (compacted in place) and set to 0 in w. The
     others get the score (l1_j - |x_j^T theta|) / ||x_j||, their distance to the dual
     constraint (non-zero and unpenalized features get -inf so they are always picked),
@@ -511,7 +559,7 @@ def screen_and_score(active, n_active, grad, t, radius, lipschitz, l1, l2, w, po
         c = t * grad[k]
         if not positive:
             c = abs(c)
-        nrm = np.sqrt(lipschitz[j])
+        nrm = np.sqrt(np.float64(sqnorm_f32[j]))
         if screening and c + radius * nrm < l1[j]:
             if w[j] != 0.0:
                 w[j] = 0.0
@@ -573,3 +621,18 @@ def smallest_k(score, cols, n, k):
     out = heap_c[:size].copy()
     out.sort()
     return out
+
+
+@njit(**_JIT)
+def positive_entries(values, out):
+    """Write the indices of the positive entries of ``values`` into ``out``; return count.
+
+    Avoids np.flatnonzero's int64 result and boolean mask (both as long as the number
+    of features) and lets the caller reuse one index buffer.
+    """
+    count = 0
+    for j in range(values.shape[0]):
+        if values[j] > 0:
+            out[count] = j
+            count += 1
+    return count

@@ -69,6 +69,9 @@ class ProblemData:
     """Everything the kernels need about (X, y, weights), computed once per fit.
 
     Holding these separately from the penalty lets a path or CV reuse them across alphas.
+    Per-feature storage is deliberately minimal (one float32 per feature: the rounded-up
+    centered squared norms for screening); column means and exact norms are computed
+    for the working set when needed, so the workspace stays small next to X.
     """
 
     data: np.ndarray
@@ -81,8 +84,7 @@ class ProblemData:
     sw: np.ndarray
     weighted: bool
     fit_intercept: bool
-    xbar: np.ndarray
-    lipschitz: np.ndarray
+    sqnorm_f32: np.ndarray
     null_deviance: float
 
 
@@ -103,27 +105,29 @@ def prepare_problem(X, y, sample_weight, fit_intercept):
     n, p = X.shape
     weighted = sample_weight is not None
     sw = sample_weight if weighted else np.ones(1)
-    xbar, lipschitz = K.column_stats(X.data, X.indices, X.indptr, n, sw, weighted,
-                                     fit_intercept)
-    if fit_intercept:
-        y_offset = float(np.average(y, weights=sample_weight))
-    else:
-        y_offset = 0.0
-        xbar = np.broadcast_to(np.float64(0.0), (p,))  # zero-stride: no memory
+    y_offset = float(np.average(y, weights=sample_weight)) if fit_intercept else 0.0
     y_c = y - y_offset
     null_dev = float(np.dot(sample_weight * y_c, y_c) if weighted else np.dot(y_c, y_c))
     return ProblemData(
         data=X.data, indices=X.indices, indptr=X.indptr, n_samples=n, n_features=p,
         y_c=y_c, y_offset=y_offset, sw=sw, weighted=weighted,
-        fit_intercept=fit_intercept, xbar=xbar, lipschitz=lipschitz,
+        fit_intercept=fit_intercept,
+        sqnorm_f32=K.column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,
+                                        fit_intercept),
         null_deviance=null_dev,
     )
+
+
+def column_stats(pb, cols):
+    """Float64 means and centered squared norms of the columns ``cols`` (aligned)."""
+    return K.column_stats(pb.data, pb.indices, pb.indptr, cols, pb.n_samples, pb.sw,
+                          pb.weighted, pb.fit_intercept)
 
 
 MAX_UNPENALIZED = 2000
 
 
-def unpenalized_gram_pinv(X, pb, free):
+def unpenalized_gram_pinv(X, pb, free, xbar_free):
     """Pseudo-inverse of the weighted, centered Gram matrix of the unpenalized columns.
 
     Used to project the residual out of their span so that the dual point is feasible
@@ -142,19 +146,24 @@ def unpenalized_gram_pinv(X, pb, free):
     sw = pb.sw if pb.weighted else np.ones(pb.n_samples)
     gram = np.asarray((Xf.T @ sp.diags(sw) @ Xf).todense(), dtype=np.float64)
     if pb.fit_intercept:
-        xb = pb.xbar[free]
-        gram -= pb.n_samples * np.outer(xb, xb)
+        gram -= pb.n_samples * np.outer(xbar_free, xbar_free)
     return np.linalg.pinv(gram, hermitian=True)
 
 
-def _usable_features(pb):
-    """Indices of the columns with non-zero (centered) norm, int32 when p allows it."""
-    cols = np.flatnonzero(pb.lipschitz > 0.0)
-    return cols.astype(np.int32) if pb.n_features < 2**31 - 1 else cols
+def _usable_features(pb, out=None):
+    """Indices of the columns with non-zero (centered) norm, int32 when p allows it.
+
+    Written into ``out`` (reused, no new allocation) when given.
+    """
+    if out is None:
+        dtype = np.int32 if pb.n_features < 2**31 - 1 else np.int64
+        out = np.empty(int(np.count_nonzero(pb.sqnorm_f32)), dtype=dtype)
+    K.positive_entries(pb.sqnorm_f32, out)
+    return out
 
 
-def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, gram_pinv, buffers, grad,
-         q_cand=None, grad_cand=None):
+def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv, buffers,
+         grad, q_cand=None, grad_cand=None):
     """Gap over ``cols``: one pass over those columns; fills grad with x_j^T (s q).
 
     The dual point is the best of the rescaled current residual and, when given, the
@@ -165,7 +174,8 @@ def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, gram_pinv, buffers, 
     """
     r, q, sq = buffers
     K.dual_gradient(pb.data, pb.indices, pb.indptr, cols, r_raw, shift, pb.sw,
-                    pb.weighted, free, gram_pinv, pb.xbar, pb.fit_intercept, r, q, sq, grad)
+                    pb.weighted, free, gram_pinv, xbar_free, pb.fit_intercept, r, q, sq,
+                    grad)
     gap, primal, dual, t = K.duality_gap(r, q, pb.sw, pb.weighted, pb.y_c, grad, cols, w,
                                          l1, l2, positive)
     if q_cand is not None:
@@ -243,16 +253,20 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         l1 = lam * l1_ratio * penalty_factor
         l2 = lam * (1.0 - l1_ratio) * penalty_factor
     if penalty_factor is not None or alpha == 0:
-        free = np.flatnonzero((l1 == 0.0) & (l2 == 0.0) & (pb.lipschitz > 0.0))
+        free = np.flatnonzero((l1 == 0.0) & (l2 == 0.0) & (pb.sqnorm_f32 > 0.0))
     else:
         free = np.zeros(0, dtype=np.int64)
-    gram_pinv = unpenalized_gram_pinv(X, pb, free)
+    xbar_free = column_stats(pb, free)[0]
+    gram_pinv = unpenalized_gram_pinv(X, pb, free, xbar_free)
     tol_abs = tol * pb.null_deviance
 
-    w = np.zeros(p) if w_init is None else np.array(w_init, dtype=np.float64)
-    w[pb.lipschitz == 0.0] = 0.0  # zero-norm (centered) columns can only be 0
-    if positive:
-        np.maximum(w, 0.0, out=w)
+    if w_init is None:
+        w = np.zeros(p)
+    else:
+        w = np.array(w_init, dtype=np.float64)
+        w[pb.sqnorm_f32 == 0.0] = 0.0  # zero-norm (centered) columns can only be 0
+        if positive:
+            np.maximum(w, 0.0, out=w)
     r_raw = np.empty(n)
     r, q, sq = np.empty(n), np.empty(n), np.empty(n)
     args = (pb.data, pb.indices, pb.indptr)
@@ -273,10 +287,10 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     n_screened = p - n_active
     while it < max_iter:
         it += 1
-        shift = K.residual(*args, pb.y_c, w, pb.xbar, pb.fit_intercept, r_raw)
+        shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
         cols, g = active[:n_active], grad[:n_active]
         gap, primal, t, q_kept = _gap(pb, cols, w, r_raw, shift, l1, l2, positive,
-                                      free, gram_pinv, (r, q, sq), g,
+                                      free, xbar_free, gram_pinv, (r, q, sq), g,
                                       q_cand if have_cand else None,
                                       None if grad_cand is None else grad_cand[:n_active])
         if verbose:
@@ -290,7 +304,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
                 break
             # Converged on the screened problem: certify once over every feature.
             n_screened = p - n_active
-            active = _usable_features(pb)
+            active = _usable_features(pb, out=active)
             n_active = n_usable
             final_check = True
             it -= 1  # the certification pass is not an extra iteration
@@ -298,29 +312,30 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         final_check = False
         radius = np.sqrt(2.0 * max(gap, 0.0))
         n_active, zeroed = K.screen_and_score(active, n_active, grad, t, radius,
-                                              pb.lipschitz, l1, l2, w, positive,
+                                              pb.sqnorm_f32, l1, l2, w, positive,
                                               screening)
         if zeroed:
-            shift = K.residual(*args, pb.y_c, w, pb.xbar, pb.fit_intercept, r_raw)
+            shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
         # Working set: the features closest to (or beyond) their dual constraint, which
         # always include the non-zero and the unpenalized ones (score -inf).
         nnz = int(np.count_nonzero(w))
         ws_size = min(n_active, max(p0, 2 * nnz, nnz + free.shape[0]))
         ws = K.smallest_k(grad, active, n_active, ws_size)
+        xbar_ws, sqnorm_ws = column_stats(pb, ws)
         tol_in = max(0.3 * gap, 0.5 * tol_abs)
         shift, ep, _, have_cand = K.inner_solve(
-            *args, ws, w, r_raw, shift, pb.sw, pb.weighted, pb.fit_intercept, pb.xbar,
-            pb.lipschitz, l1, l2, positive, pb.y_c, free, gram_pinv, tol_in, max_epochs,
-            anderson_k, dual_extrapolation, q_cand)
+            *args, ws, w, r_raw, shift, pb.sw, pb.weighted, pb.fit_intercept, xbar_ws,
+            sqnorm_ws, l1, l2, positive, pb.y_c, free, xbar_free, gram_pinv, tol_in,
+            max_epochs, anderson_k, dual_extrapolation, q_cand)
         have_cand = have_cand and dual_extrapolation
         n_epochs += ep
 
     if not converged:
         # Report the certificate over all features, even when stopping early.
-        shift = K.residual(*args, pb.y_c, w, pb.xbar, pb.fit_intercept, r_raw)
-        cols = _usable_features(pb)
+        shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
+        cols = _usable_features(pb, out=active)
         gap, primal, t, q_kept = _gap(pb, cols, w, r_raw, shift, l1, l2, positive,
-                                      free, gram_pinv, (r, q, sq), grad,
+                                      free, xbar_free, gram_pinv, (r, q, sq), grad,
                                       q_cand if have_cand else None, grad_cand)
         converged = gap <= tol_abs
         if not converged:
@@ -331,7 +346,9 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
                 ConvergenceWarning,
                 stacklevel=3,
             )
-    intercept = pb.y_offset - float(pb.xbar @ w) if pb.fit_intercept else 0.0
+    # b = ybar - xbar^T w, and the residual kernel returns exactly xbar^T w.
+    shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
+    intercept = pb.y_offset - shift if pb.fit_intercept else 0.0
     return EnetResult(
         coef=w, intercept=intercept, dual_gap=max(gap, 0.0) / n, primal=primal / n,
         dual_point=t * q_kept, n_iter=it, n_epochs=n_epochs,
