@@ -190,7 +190,7 @@ def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv
 
 
 def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
-               max_iter=100, max_epochs=50_000, w_init=None, screening=True,
+               max_iter=100, max_epochs=50_000, w_init=None, ws_init=None, screening=True,
                p0=10, anderson_k=5, dual_extrapolation=False, verbose=0):
     """Solve a weighted elastic net with working sets, Gap Safe screening and CD.
 
@@ -224,6 +224,10 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         Maximum coordinate-descent epochs per working-set solve.
     w_init : ndarray of shape (n_features,) or None
         Starting point (warm start); copied, never modified.
+    ws_init : array-like of int or None
+        Features forced into the first working set (e.g. the strong-rule set along a
+        path). Only a seed: the global gap still decides convergence, so a wrong guess
+        costs time, never correctness.
     screening : bool, default=True
         Use Gap Safe screening.
     p0 : int, default=10
@@ -321,6 +325,12 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         nnz = int(np.count_nonzero(w))
         ws_size = min(n_active, max(p0, 2 * nnz, nnz + free.shape[0]))
         ws = K.smallest_k(grad, active, n_active, ws_size)
+        if ws_init is not None:
+            # Seed the first working set (strong rule along a path), minus the screened.
+            seed = np.asarray(ws_init, dtype=ws.dtype)
+            seed = seed[np.isin(seed, active[:n_active])]
+            ws = np.union1d(ws, seed).astype(ws.dtype, copy=False)
+            ws_init = None
         xbar_ws, sqnorm_ws = column_stats(pb, ws)
         tol_in = max(0.3 * gap, 0.5 * tol_abs)
         shift, ep, _, have_cand = K.inner_solve(

@@ -312,3 +312,19 @@ def test_dual_extrapolation_option_gives_a_valid_certificate(l1_ratio, free):
                                 penalty_factor=v)
     np.testing.assert_allclose(res.dual_gap, indep, rtol=1e-4, atol=1e-14)
     assert kkt_violation(X, y, res.coef, alpha, l1_ratio, penalty_factor=v) < 1e-4
+
+
+def test_ws_init_seed_does_not_change_the_solution():
+    from fastsparse._solver import prepare_problem, solve_enet
+
+    X, y = make_regression_problem(n_samples=80, n_features=300, density=0.1, seed=21)
+    alpha = 0.05 * alpha_max(X, y)
+    pb = prepare_problem(X, y, None, True)
+    ref = solve_enet(X, pb, alpha, 1.0, None, tol=1e-12)
+    # A seed that is wrong on purpose (features far from the support) and a good one.
+    wrong = np.argsort(np.abs(ref.coef))[:50]
+    good = np.flatnonzero(ref.coef)
+    for seed in (wrong, good):
+        res = solve_enet(X, pb, alpha, 1.0, None, tol=1e-12, ws_init=seed)
+        np.testing.assert_allclose(res.coef, ref.coef, atol=1e-9)
+        assert res.dual_gap <= 1e-12 * np.sum((y - y.mean()) ** 2) / len(y)
