@@ -448,6 +448,35 @@ def _kill(proc):
     proc.wait()
 
 
+def _collect_events(proc, events, timeout):
+    """Gather a worker's events until it exits, killing it when a fit exceeds ``timeout``."""
+    result = dict(status="ok", warmup_seconds=None, points=[])
+    deadline = time.monotonic() + _STARTUP_TIMEOUT
+    current_tol = None
+    while True:
+        try:
+            event = events.get(timeout=max(deadline - time.monotonic(), 0.0))
+        except queue.Empty:
+            _kill(proc)
+            if current_tol is None:
+                result.update(status="error", error="worker start-up timed out")
+            else:
+                result.update(status="timeout", timeout_tol=current_tol)
+            return result
+        if event is None:  # end of the worker's output
+            return result
+        if event["event"] == "warmup":
+            result["warmup_seconds"] = event["seconds"]
+        elif event["event"] == "start":
+            current_tol = event["tol"]
+            deadline = time.monotonic() + timeout
+        elif event["event"] == "point":
+            result["points"].append(event)
+            current_tol = None
+            # Until the next "start" the worker only computes a gap: no real bound.
+            deadline = time.monotonic() + _STARTUP_TIMEOUT
+
+
 def run_solver_process(spec, timeout, env=None):
     """Run one worker and collect its events, killing it when a fit exceeds ``timeout``.
 
@@ -468,39 +497,22 @@ def run_solver_process(spec, timeout, env=None):
     """
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
     with tempfile.TemporaryFile("w+") as stderr:
+        # Own session: a timeout kills the worker and anything it started, nothing else.
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True,
                                 env=env, start_new_session=True)
-        events = queue.Queue()
-        reader = threading.Thread(target=_read_events, args=(proc.stdout, events),
-                                  daemon=True)
-        reader.start()
-        result = dict(status="ok", warmup_seconds=None, points=[])
-        deadline = time.monotonic() + _STARTUP_TIMEOUT
-        current_tol = None
-        while True:
-            try:
-                event = events.get(timeout=max(deadline - time.monotonic(), 0.0))
-            except queue.Empty:
+        try:
+            events = queue.Queue()
+            reader = threading.Thread(target=_read_events, args=(proc.stdout, events),
+                                      daemon=True)
+            reader.start()
+            result = _collect_events(proc, events, timeout)
+            returncode = proc.wait()
+            reader.join(timeout=5)
+        finally:
+            # Ctrl-C or an error here: the worker, in its own session, would not get the
+            # SIGINT and would keep running.
+            if proc.poll() is None:
                 _kill(proc)
-                if current_tol is None:
-                    result.update(status="error", error="worker start-up timed out")
-                else:
-                    result.update(status="timeout", timeout_tol=current_tol)
-                break
-            if event is None:
-                break
-            if event["event"] == "warmup":
-                result["warmup_seconds"] = event["seconds"]
-            elif event["event"] == "start":
-                current_tol = event["tol"]
-                deadline = time.monotonic() + timeout
-            elif event["event"] == "point":
-                result["points"].append(event)
-                current_tol = None
-                # Until the next "start" the worker only computes a gap: no real bound.
-                deadline = time.monotonic() + _STARTUP_TIMEOUT
-        returncode = proc.wait()
-        reader.join(timeout=5)
         if result["status"] == "ok" and returncode != 0:
             stderr.seek(0)
             tail = stderr.read().strip().splitlines()[-1:] or [f"exit code {returncode}"]
@@ -685,7 +697,9 @@ def format_table(results, x_mib, timeout):
         cells = _solver_row(name, res, fs_seconds, x_mib, timeout, bold=name == best)
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    if fs_seconds is None:
+    if fs is None:
+        lines.append("fastsparse was not run: no speed-up to report.")
+    elif fs_seconds is None:
         lines.append("fastsparse did not reach the requested gap: no speed-up to report.")
     elif best is None:
         lines.append("No peer reached the requested gap: no speed-up to report.")
@@ -717,7 +731,9 @@ def plot_curves(all_results, rel_gap, path):
 
     The suboptimality of a rung is ``(P - D_best) / P`` with ``D_best`` the best dual value
     any solver reached at that alpha: a certified upper bound on ``(P - P*) / P``, and
-    positive, so it fits a log scale.
+    positive, so it fits a log scale. Each rung is a separate run, so timing noise can
+    make a looser rung slower than a tighter one: the markers show every run and the line
+    the best suboptimality reached by any run of at most that duration.
     """
     import matplotlib
 
@@ -734,12 +750,15 @@ def plot_curves(all_results, rel_gap, path):
         for name, res in entry["solvers"].items():
             if not res["points"]:
                 continue
-            # Each rung is a separate run: order them by time to draw a curve.
             ordered = sorted(res["points"], key=lambda p: p["seconds"])
-            t = [p["seconds"] for p in ordered]
-            sub = [max((p["primal"] - best_dual) / p["primal"], 1e-16) for p in ordered]
-            ax.loglog(t, sub, marker="o", label=name)
+            t = np.array([p["seconds"] for p in ordered])
+            sub = np.array([max((p["primal"] - best_dual) / p["primal"], 1e-16)
+                            for p in ordered])
+            line, = ax.step(t, np.minimum.accumulate(sub), where="post", label=name)
+            ax.plot(t, sub, "o", color=line.get_color(), alpha=0.6)
         ax.axhline(rel_gap, color="grey", linestyle=":", label="requested rel gap")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
         ax.set_xlabel("fit time (s)")
         ax.set_ylabel("(P - D_best) / P")
         ax.set_title(f"alpha = alpha_max / {entry['alpha_ratio']:g}")
