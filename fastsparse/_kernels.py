@@ -197,14 +197,15 @@ def dual_gradient(data, indices, indptr, cols, r_raw, shift, sw, weighted, free,
     """
     for i in range(r_raw.shape[0]):
         r[i] = r_raw[i] + shift
-    direction_gradient(data, indices, indptr, cols, r, sw, weighted, free, gram_pinv,
-                       xbar, fit_intercept, q, sq, grad)
+    dual_direction(data, indices, indptr, r, sw, weighted, free, gram_pinv, xbar,
+                   fit_intercept, q, sq)
+    xt_dot(data, indices, indptr, cols, sq, grad)
 
 
 @njit(**_JIT)
-def direction_gradient(data, indices, indptr, cols, r, sw, weighted, free, gram_pinv,
-                       xbar, fit_intercept, q, sq, grad):
-    """Dual direction q from a residual r (projected if ``free``) and X[:, cols]^T (s q)."""
+def dual_direction(data, indices, indptr, r, sw, weighted, free, gram_pinv, xbar,
+                   fit_intercept, q, sq):
+    """Dual direction q from a residual r (projected if ``free``) and sq = s * q."""
     if free.shape[0] > 0:
         project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar,
                                 fit_intercept, sw, weighted, r, q)
@@ -215,7 +216,6 @@ def direction_gradient(data, indices, indptr, cols, r, sw, weighted, free, gram_
             sq[i] = sw[i] * q[i]
     else:
         sq[:] = q
-    xt_dot(data, indices, indptr, cols, sq, grad)
 
 
 @njit(**_JIT)
@@ -429,8 +429,9 @@ def _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw, weighted, 
         c = coef[m]
         for i in range(n):
             r_acc[i] += c * hist_r[m + 1, i]
-    direction_gradient(data, indices, indptr, ws, r_acc, sw, weighted, free, gram_pinv,
-                       xbar, fit_intercept, q_acc, sq, grad)
+    dual_direction(data, indices, indptr, r_acc, sw, weighted, free, gram_pinv, xbar,
+                   fit_intercept, q_acc, sq)
+    xt_dot(data, indices, indptr, ws, sq, grad)
     return dual_value(q_acc, sw, weighted, y_c, grad, ws, l1, l2, positive)[0]
 
 

@@ -173,9 +173,10 @@ def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv
     Returns (gap, primal, t, q_kept): the dual point is t * q_kept.
     """
     r, q, sq = buffers
-    K.dual_gradient(pb.data, pb.indices, pb.indptr, cols, r_raw, shift, pb.sw,
-                    pb.weighted, free, gram_pinv, xbar_free, pb.fit_intercept, r, q, sq,
-                    grad)
+    np.add(r_raw, shift, out=r)
+    K.dual_direction(pb.data, pb.indices, pb.indptr, r, pb.sw, pb.weighted, free,
+                     gram_pinv, xbar_free, pb.fit_intercept, q, sq)
+    K.xt_dot(pb.data, pb.indices, pb.indptr, cols, sq, grad)  # the full pass
     gap, primal, dual, t = K.duality_gap(r, q, pb.sw, pb.weighted, pb.y_c, grad, cols, w,
                                          l1, l2, positive)
     if q_cand is not None:
