@@ -5,6 +5,9 @@ screening, working sets and a duality gap that certifies every solution.
 """
 
 from .linear_model import ElasticNet, Lasso
+from .path import PathResult, alpha_grid, enet_path, lasso_path
 
-__all__ = ["ElasticNet", "Lasso"]
+__all__ = [
+    "ElasticNet", "Lasso", "PathResult", "alpha_grid", "enet_path", "lasso_path",
+]
 __version__ = "0.1.0.dev0"

@@ -1,0 +1,572 @@
+"""Regularization paths: Lasso / elastic net over a decreasing grid of alphas.
+
+One validated problem (:func:`fastsparse._solver.prepare_problem`) serves the whole path.
+Each alpha is solved by :func:`fastsparse._solver.solve_enet`, warm-started from the
+previous solution, with its first working set seeded by the sequential strong rule
+(Tibshirani et al., JRSS-B 2012): feature j is kept when
+
+    |x_c,j^T (s r_prev)| / n >= l1_ratio * v_j * (2 alpha_k - alpha_{k-1}),
+
+r_prev the residual at alpha_{k-1}, plus the previous support. The strong rule is a
+heuristic and can miss a feature that becomes active; that costs time, never accuracy,
+because ``solve_enet`` stops on the duality gap over *all* features, so every alpha of the
+path is certified by its own gap (``dual_gaps``).
+
+Automatic grid (:func:`alpha_grid`): ``alpha_max`` is the smallest alpha at which every
+penalized coefficient is zero,
+
+    alpha_max = max over penalized j of |x_c,j^T (s r0)| / (n * l1_ratio * v_j),
+
+r0 the residual of the null model (intercept plus the unpenalized features, fitted by
+least squares; just ``y - ybar`` without penalty factors). X is never centered: with an
+intercept ``s r0`` sums to zero, so ``x_c,j^T (s r0) = x_j^T (s r0)``. The grid is
+geometric from ``alpha_max`` down to ``eps * alpha_max``, as in scikit-learn.
+
+Differences from :func:`sklearn.linear_model.enet_path`:
+
+- ``fit_intercept=True`` by default (scikit-learn's path has no intercept and expects
+  centered data); the intercepts are returned as the attribute ``intercepts`` of the
+  result, which still unpacks as ``alphas, coefs, dual_gaps[, n_iters]``.
+- sample weights, penalty factors, sparse coefficient matrices (``coef_format``), optional
+  glmnet-style early stopping and a per-alpha ``callback``.
+- ``n_iters`` counts outer (working-set) iterations, not epochs over all features, and
+  ``max_iter`` bounds them per alpha.
+"""
+
+import math
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _kernels as K
+from ._solver import (
+    _usable_features,
+    column_stats,
+    prepare_problem,
+    solve_enet,
+    unpenalized_gram_pinv,
+)
+from ._validation import (
+    check_csc,
+    check_penalty_factor,
+    check_sample_weight,
+    check_scalar_param,
+    check_target,
+)
+
+__all__ = ["PathResult", "alpha_grid", "enet_path", "lasso_path"]
+
+#: ``coef_format="auto"`` returns a sparse coefficient matrix above this many features.
+AUTO_SPARSE_MIN_FEATURES = 10_000
+#: Early stopping (glmnet's ``fdev``): stop when the fraction of deviance explained grows
+#: by less than this, relative to its value, from one alpha to the next.
+EARLY_STOP_FDEV = 1e-5
+#: Early stopping (glmnet's ``devmax``): stop when the fraction of deviance explained
+#: exceeds this.
+EARLY_STOP_DEVMAX = 0.999
+#: Early stopping is only considered from this many alphas on (glmnet's ``mnlam``).
+EARLY_STOP_MIN_ALPHAS = 5
+
+_TOL_DOC = """\
+    tol : float, default=1e-4
+        Stopping tolerance of every alpha, relative to the null model: alpha_k is solved
+        until its duality gap satisfies ``G <= tol * sum_i s_i (y_i - ybar)^2 / n``
+        (scikit-learn's criterion, ``ybar = 0`` without intercept). ``dual_gaps[k]``
+        reports the reached gap, so each point of the path is certified."""
+
+
+class PathResult(tuple):
+    """Result of :func:`enet_path`: a tuple that also carries named attributes.
+
+    As a tuple it is ``(alphas, coefs, dual_gaps)``, or ``(alphas, coefs, dual_gaps,
+    n_iters)`` with ``return_n_iter=True``: the positional return values of
+    :func:`sklearn.linear_model.enet_path`, so ``alphas, coefs, gaps = enet_path(X, y)``
+    works as in scikit-learn.
+
+    Attributes
+    ----------
+    alphas : ndarray of shape (n_alphas,)
+        The alphas along the path, decreasing. Shorter than requested when early stopping
+        or the callback ended the path.
+    coefs : ndarray or scipy.sparse CSC matrix of shape (n_features, n_alphas)
+        Coefficients at each alpha, in the dtype of X.
+    dual_gaps : ndarray of shape (n_alphas,)
+        Duality gap of each solution (objective divided by n, as scikit-learn's).
+    n_iters : ndarray of shape (n_alphas,)
+        Outer (working-set) iterations of each solve.
+    intercepts : ndarray of shape (n_alphas,)
+        Intercept at each alpha (zeros when ``fit_intercept=False``).
+    dev_ratios : ndarray of shape (n_alphas,)
+        Fraction of the null deviance explained, ``1 - sum s r^2 / sum s (y - ybar)^2``
+        (glmnet's ``dev.ratio``).
+    n_nonzero : ndarray of shape (n_alphas,)
+        Number of non-zero coefficients at each alpha (glmnet's ``df``).
+    alpha_max : float
+        Smallest alpha at which all penalized coefficients are zero (``inf`` when
+        ``l1_ratio=0``).
+    converged : ndarray of bool of shape (n_alphas,)
+        Whether each solve reached ``tol``.
+    """
+
+    _FIELDS = ("alphas", "coefs", "dual_gaps", "n_iters", "intercepts", "dev_ratios",
+               "n_nonzero", "alpha_max", "converged")
+
+    def __new__(cls, *, return_n_iter=False, **fields):
+        items = (fields["alphas"], fields["coefs"], fields["dual_gaps"])
+        if return_n_iter:
+            items += (fields["n_iters"],)
+        self = super().__new__(cls, items)
+        for name in cls._FIELDS:
+            setattr(self, name, fields[name])
+        self.return_n_iter = bool(return_n_iter)
+        return self
+
+    def __reduce__(self):
+        fields = {name: getattr(self, name) for name in self._FIELDS}
+        return (_rebuild_path_result, (self.return_n_iter, fields))
+
+
+def _rebuild_path_result(return_n_iter, fields):
+    return PathResult(return_n_iter=return_n_iter, **fields)
+
+
+class _Step:
+    """One solved alpha, as produced by :func:`_iter_path` (``residual`` is a reused buffer)."""
+
+    __slots__ = ("k", "alpha", "result", "residual", "dev_ratio")
+
+    def __init__(self, k, alpha, result, residual, dev_ratio):
+        self.k = k
+        self.alpha = alpha
+        self.result = result
+        self.residual = residual
+        self.dev_ratio = dev_ratio
+
+
+def _null_model(X, pb, penalty_factor, usable):
+    """Fit of the unpenalized part of the model, its residual and gradient.
+
+    Returns ``(w0, r0, g0)``: ``w0`` the least-squares coefficients of the unpenalized
+    features (penalty factor 0) with every penalized one at zero, ``r0`` the centered
+    residual and ``g0[k] = x_c,j^T (s r0)`` for ``j = usable[k]``. Without unpenalized
+    features ``w0 = 0`` and ``r0 = y - ybar``.
+    """
+    n, p = pb.n_samples, pb.n_features
+    args = (pb.data, pb.indices, pb.indptr)
+    w0 = np.zeros(p)
+    if penalty_factor is not None:
+        free = np.flatnonzero((penalty_factor == 0.0) & (pb.sqnorm_f32 > 0.0))
+        if free.size:
+            xbar_free = column_stats(pb, free)[0]
+            pinv = unpenalized_gram_pinv(X, pb, free, xbar_free)
+            sy = pb.y_c * pb.sw if pb.weighted else pb.y_c
+            rhs = np.empty(free.size)
+            # x_c^T (s y_c) = x^T (s y_c): s y_c sums to zero when there is an intercept.
+            K.xt_dot(*args, free, sy, rhs)
+            w0[free] = pinv @ rhs
+    r0 = np.empty(n)
+    shift = K.residual(*args, pb.y_c, w0, pb.sw, pb.weighted, pb.fit_intercept, r0)
+    r0 += shift
+    sr = r0 * pb.sw if pb.weighted else r0
+    g0 = np.empty(usable.shape[0])
+    K.xt_dot(*args, usable, sr, g0)
+    return w0, r0, g0
+
+
+def _alpha_max_from_gradient(g, usable, penalty_factor, n, l1_ratio, positive):
+    """alpha_max = max over penalized usable j of |g_j| / (n l1_ratio v_j)."""
+    gs = g if positive else np.abs(g)
+    if penalty_factor is not None:
+        v = penalty_factor[usable]
+        pen = v > 0
+        gs = gs[pen] / v[pen]
+    top = float(gs.max()) if gs.size else 0.0
+    top = max(top, 0.0)
+    if l1_ratio == 0:
+        return math.inf
+    return top / (n * l1_ratio)
+
+
+def _geometric_grid(alpha_max, eps, n_alphas):
+    if alpha_max <= np.finfo(np.float64).resolution:
+        # As scikit-learn: a degenerate problem (y constant, or X zero) gets a flat grid.
+        return np.full(n_alphas, np.finfo(np.float64).resolution)
+    return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
+
+
+def _check_grid_params(l1_ratio, eps, n_alphas, alphas):
+    """Validate the grid parameters; returns (n_alphas, user alphas sorted or None)."""
+    check_scalar_param(l1_ratio, "l1_ratio", low=0.0, high=1.0)
+    check_scalar_param(eps, "eps", low=0.0)
+    if eps <= 0:
+        raise ValueError(f"eps must be positive, got {eps!r}.")
+    if alphas is not None and isinstance(alphas, Integral) and not isinstance(alphas, bool):
+        n_alphas, alphas = alphas, None  # scikit-learn >= 1.7: alphas=<int> is a count
+    check_scalar_param(n_alphas, "n_alphas", low=1, integer=True)
+    if alphas is None:
+        if l1_ratio == 0:
+            raise ValueError(
+                "Automatic alpha grid generation is not supported for l1_ratio=0. "
+                "Please supply a grid with the `alphas=` argument."
+            )
+        return int(n_alphas), None
+    a = np.asarray(alphas)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"alphas must be numeric, got dtype {a.dtype}.")
+    a = np.array(a, dtype=np.float64).ravel()
+    if np.ndim(alphas) != 1 or a.size == 0:
+        raise ValueError(f"alphas must be a non-empty 1-D array, got shape {np.shape(alphas)}.")
+    if not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise ValueError("alphas must be finite and non-negative.")
+    return a.size, np.sort(a)[::-1]
+
+
+def _validate_inputs(X, y, sample_weight, penalty_factor):
+    """The checks of :mod:`fastsparse._validation`, once for a whole path (or CV)."""
+    X = check_csc(X)
+    if sp.issparse(y):
+        y = y.toarray()
+    y = check_target(y, X.shape[0])
+    sw = check_sample_weight(sample_weight, X.shape[0])
+    v = (None if penalty_factor is None
+         else check_penalty_factor(penalty_factor, X.shape[1]))
+    return X, y, sw, v
+
+
+def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True,
+               sample_weight=None, penalty_factor=None, positive=False):
+    """Geometric grid of alphas from alpha_max down to ``eps * alpha_max``.
+
+    ``alpha_max`` is the smallest alpha for which every penalized coefficient is zero:
+    ``max_j |x_c,j^T (s r0)| / (n * l1_ratio * v_j)`` over the penalized features, with
+    r0 the residual of the intercept-and-unpenalized-features model (scikit-learn's
+    ``_alpha_grid`` when there are no penalty factors). X is never centered or copied.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    l1_ratio : float, default=1.0
+        Must be > 0 (there is no finite alpha_max for a pure ridge penalty).
+    eps : float, default=1e-3
+        ``alpha_min / alpha_max``.
+    n_alphas : int, default=100
+    fit_intercept : bool, default=True
+    sample_weight : array-like of shape (n_samples,), default=None
+    penalty_factor : array-like of shape (n_features,), default=None
+    positive : bool, default=False
+        Only positive correlations count (features with negative ones never enter).
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+        Decreasing.
+    """
+    n_alphas, _ = _check_grid_params(l1_ratio, eps, n_alphas, None)
+    X, y, sw, v = _validate_inputs(X, y, sample_weight, penalty_factor)
+    pb = prepare_problem(X, y, sw, bool(fit_intercept))
+    usable = _usable_features(pb)
+    _, _, g0 = _null_model(X, pb, v, usable)
+    a_max = _alpha_max_from_gradient(g0, usable, v, pb.n_samples, l1_ratio, positive)
+    return _geometric_grid(a_max, eps, n_alphas)
+
+
+def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
+               max_iter=100, w_init=None, strong_rule=True, screening=True,
+               early_stopping=False, verbose=0, null_model=None):
+    """Solve along ``alphas`` (decreasing), yielding one :class:`_Step` per alpha.
+
+    ``step.residual`` is the centered residual ``y - X w - b`` over all rows, in a buffer
+    reused by the next step (copy it to keep it). ``null_model`` is ``(usable, w0, g0,
+    alpha_max)`` when the caller has already computed it.
+    """
+    n = pb.n_samples
+    args = (pb.data, pb.indices, pb.indptr)
+    if null_model is None:
+        usable = _usable_features(pb)
+        w0, _, g0 = _null_model(X, pb, penalty_factor, usable)
+        a_max = _alpha_max_from_gradient(g0, usable, penalty_factor, n, l1_ratio, positive)
+    else:
+        usable, w0, g0, a_max = null_model
+    v_usable = None if penalty_factor is None else penalty_factor[usable]
+
+    if w_init is None:
+        w = w0
+        g_prev = g0.copy() if strong_rule else None
+        a_prev = max(a_max, float(alphas[0])) if len(alphas) else a_max
+    else:
+        # A user start point: its gradient is unknown, so no strong rule at the first alpha.
+        w = np.array(w_init, dtype=np.float64)
+        g_prev = None
+        a_prev = None
+    g = np.empty(usable.shape[0]) if strong_rule else None
+    r = np.empty(n)
+    prev_dev_ratio = 0.0
+    null_dev = pb.null_deviance
+    for k, alpha in enumerate(alphas):
+        alpha = float(alpha)
+        seed = None
+        if strong_rule and g_prev is not None and l1_ratio > 0:
+            thr = n * l1_ratio * (2.0 * alpha - a_prev)
+            gs = g_prev if positive else np.abs(g_prev)
+            keep = gs >= (thr if v_usable is None else thr * v_usable)
+            seed = np.union1d(usable[keep], np.flatnonzero(w))
+        res = solve_enet(X, pb, alpha, l1_ratio, penalty_factor, positive=positive,
+                         tol=tol, max_iter=max_iter, w_init=w, ws_init=seed,
+                         screening=screening, verbose=max(verbose - 1, 0))
+        w = res.coef
+        shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r)
+        r += shift
+        sr = r * pb.sw if pb.weighted else r
+        dev = float(np.dot(sr, r))
+        dev_ratio = 1.0 - dev / null_dev if null_dev > 0 else 0.0
+        if strong_rule and k + 1 < len(alphas):
+            K.xt_dot(*args, usable, sr, g)
+            g_prev, g = g, (g_prev if g_prev is not None else np.empty_like(g))
+            a_prev = alpha
+        yield _Step(k, alpha, res, r, dev_ratio)
+        if early_stopping and k + 1 >= EARLY_STOP_MIN_ALPHAS:
+            if (dev_ratio - prev_dev_ratio < EARLY_STOP_FDEV * dev_ratio
+                    or dev_ratio > EARLY_STOP_DEVMAX):
+                return
+        prev_dev_ratio = dev_ratio
+
+
+def _progress(total, verbose, desc):
+    """A tqdm progress bar when ``verbose`` and tqdm is installed, else None."""
+    if not verbose:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, leave=False)
+
+
+def _sparse_container(X):
+    return sp.csc_array if isinstance(X, sp.sparray) else sp.csc_matrix
+
+
+def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
+              fit_intercept=True, sample_weight=None, penalty_factor=None, positive=False,
+              tol=1e-4, max_iter=100, coef_init=None, return_n_iter=False,
+              coef_format="auto", early_stopping=False, strong_rule=True, screening=True,
+              verbose=0, callback=None):
+    """Elastic-net path by warm-started, certified coordinate descent.
+
+    Solves, for each alpha of a decreasing grid::
+
+        1/(2n) sum_i s_i (y_i - x_i.w - b)^2
+            + alpha sum_j v_j (l1_ratio |w_j| + (1 - l1_ratio)/2 w_j^2)
+
+    (s the sample weights rescaled to sum to n, v the penalty factors, b the intercept).
+    X is validated once and never copied when it is a canonical CSC matrix.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data; converted to CSC once if needed.
+    y : array-like of shape (n_samples,)
+        Target.
+    l1_ratio : float, default=0.5
+        Mix of L1 (1) and L2 (0) penalties. ``l1_ratio=0`` requires explicit ``alphas``.
+    eps : float, default=1e-3
+        Length of the automatic grid: ``alpha_min = eps * alpha_max``.
+    n_alphas : int, default=100
+        Number of alphas of the automatic grid.
+    alphas : array-like or int, default=None
+        Alphas to use (sorted decreasingly, as scikit-learn does). None computes the grid
+        (see :func:`alpha_grid`); an int is the number of alphas of the automatic grid
+        (scikit-learn >= 1.7 spelling).
+    fit_intercept : bool, default=True
+        Fit an unpenalized intercept (X is centered implicitly, never copied). Differs
+        from scikit-learn's ``enet_path``, which never fits one: pass False to compare
+        with it on raw data.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights, rescaled to sum to n_samples (zero weights are allowed:
+        those rows are ignored by the fit).
+    penalty_factor : array-like of shape (n_features,), default=None
+        Per-feature penalty multipliers (glmnet's ``penalty.factor``); 0 leaves a feature
+        unpenalized (at most 2000 such features). The automatic grid accounts for them.
+    positive : bool, default=False
+        Constrain the coefficients to be non-negative.
+{tol}
+    max_iter : int, default=100
+        Maximum outer (working-set) iterations per alpha.
+    coef_init : array-like of shape (n_features,), default=None
+        Start point of the first alpha (the strong rule is skipped there).
+    return_n_iter : bool, default=False
+        Also return the iteration counts as a fourth element.
+    coef_format : {"auto", "dense", "sparse"}, default="auto"
+        ``"dense"``: an ndarray of shape (n_features, n_alphas); ``"sparse"``: a CSC
+        matrix of that shape (one column per alpha, only the non-zeros stored);
+        ``"auto"``: sparse when n_features > {auto_sparse}.
+    early_stopping : bool, default=False
+        glmnet's rule: from the {min_alphas}th alpha on, end the path when the fraction of
+        deviance explained grows by less than {fdev} (relative) from the previous alpha,
+        or exceeds {devmax}. The returned arrays are then shorter than the grid.
+    strong_rule : bool, default=True
+        Seed each working set with the sequential strong rule (a speed-up only: every
+        alpha is certified by its gap over all features whatever the rule says).
+    screening : bool, default=True
+        Gap Safe screening inside each solve.
+    verbose : int, default=0
+        1: progress bar over the alphas (with tqdm when installed, otherwise one line
+        per alpha); 2 and more also print the solver's outer iterations.
+    callback : callable, default=None
+        Called after each alpha as ``callback(k, alpha, result)`` with ``result`` the
+        solver's :class:`~fastsparse._solver.EnetResult` (``coef``, ``intercept``,
+        ``dual_gap``, ...). Returning True ends the path after this alpha.
+
+    Returns
+    -------
+    result : PathResult
+        Unpacks as ``alphas, coefs, dual_gaps`` (plus ``n_iters`` with
+        ``return_n_iter=True``), like scikit-learn's ``enet_path``; also has the
+        attributes ``intercepts``, ``dev_ratios``, ``n_nonzero``, ``alpha_max`` and
+        ``converged`` (see :class:`PathResult`). ``coefs`` has the dtype of X.
+
+    See Also
+    --------
+    lasso_path : The same with ``l1_ratio=1``.
+    fastsparse.ElasticNetCV : Chooses alpha (and l1_ratio) by cross-validation.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from fastsparse import enet_path
+    >>> X = sp.random(100, 50, density=0.1, format="csc", random_state=0)
+    >>> y = X @ ([1.0] * 5 + [0.0] * 45)
+    >>> alphas, coefs, gaps = enet_path(X, y, n_alphas=10)
+    >>> coefs.shape
+    (50, 10)
+    """
+    n_grid, user_alphas = _check_grid_params(l1_ratio, eps, n_alphas, alphas)
+    check_scalar_param(tol, "tol", low=0.0)
+    check_scalar_param(max_iter, "max_iter", low=1, integer=True)
+    if coef_format not in ("auto", "dense", "sparse"):
+        raise ValueError(
+            f"coef_format must be 'auto', 'dense' or 'sparse', got {coef_format!r}."
+        )
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be callable.")
+    X, y, sw, v = _validate_inputs(X, y, sample_weight, penalty_factor)
+    n, p = X.shape
+    if coef_init is not None:
+        coef_init = np.asarray(coef_init, dtype=np.float64)
+        if coef_init.shape != (p,):
+            raise ValueError(f"coef_init must have shape ({p},), got {coef_init.shape}.")
+        if not np.all(np.isfinite(coef_init)):
+            raise ValueError("coef_init contains NaN or infinity.")
+    pb = prepare_problem(X, y, sw, bool(fit_intercept))
+    usable = _usable_features(pb)
+    w0, _, g0 = _null_model(X, pb, v, usable)
+    a_max = _alpha_max_from_gradient(g0, usable, v, n, l1_ratio, positive)
+    grid = _geometric_grid(a_max, eps, n_grid) if user_alphas is None else user_alphas
+
+    sparse_out = coef_format == "sparse" or (
+        coef_format == "auto" and p > AUTO_SPARSE_MIN_FEATURES)
+    m = grid.shape[0]
+    dense = None if sparse_out else np.zeros((p, m), dtype=X.dtype)
+    sp_idx, sp_val = [], []
+    gaps, n_iters = np.empty(m), np.empty(m, dtype=np.int64)
+    intercepts, dev_ratios = np.empty(m), np.empty(m)
+    n_nonzero, converged = np.empty(m, dtype=np.int64), np.empty(m, dtype=bool)
+
+    bar = _progress(m, verbose, "path")
+    t0 = time.perf_counter()
+    count = 0
+    steps = _iter_path(X, pb, grid, l1_ratio, v, positive=positive, tol=tol,
+                       max_iter=max_iter, w_init=coef_init, strong_rule=strong_rule,
+                       screening=screening, early_stopping=early_stopping,
+                       verbose=verbose, null_model=(usable, w0, g0, a_max))
+    try:
+        for step in steps:
+            k, res = step.k, step.result
+            nz = np.flatnonzero(res.coef)
+            if sparse_out:
+                sp_idx.append(nz)
+                sp_val.append(res.coef[nz].astype(X.dtype))
+            else:
+                dense[nz, k] = res.coef[nz]
+            gaps[k], n_iters[k] = res.dual_gap, res.n_iter
+            intercepts[k], dev_ratios[k] = res.intercept, step.dev_ratio
+            n_nonzero[k], converged[k] = nz.size, res.converged
+            count = k + 1
+            if bar is not None:
+                bar.set_postfix(alpha=f"{step.alpha:.3g}", nnz=nz.size,
+                                gap=f"{res.dual_gap:.2e}", refresh=False)
+                bar.update(1)
+            elif verbose:
+                print(f"[fastsparse] path {k + 1:3d}/{m}  alpha {step.alpha:.4e}  "
+                      f"nnz {nz.size}  gap {res.dual_gap:.3e}  dev {step.dev_ratio:.4f}  "
+                      f"iters {res.n_iter}  {time.perf_counter() - t0:.2f}s")
+            if callback is not None and callback(k, step.alpha, res):
+                break
+    finally:
+        steps.close()
+        if bar is not None:
+            bar.close()
+
+    if sparse_out:
+        indptr = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum([a.size for a in sp_idx], out=indptr[1:])
+        idx_dtype = np.int32 if max(p, indptr[-1]) < 2**31 - 1 else np.int64
+        indices = (np.concatenate(sp_idx).astype(idx_dtype, copy=False) if sp_idx
+                   else np.zeros(0, dtype=idx_dtype))
+        data = np.concatenate(sp_val) if sp_val else np.zeros(0, dtype=X.dtype)
+        coefs = _sparse_container(X)((data, indices, indptr.astype(idx_dtype)),
+                                     shape=(p, count))
+    else:
+        coefs = dense[:, :count] if count < m else dense
+    return PathResult(
+        return_n_iter=return_n_iter, alphas=grid[:count], coefs=coefs,
+        dual_gaps=gaps[:count], n_iters=n_iters[:count], intercepts=intercepts[:count],
+        dev_ratios=dev_ratios[:count], n_nonzero=n_nonzero[:count], alpha_max=a_max,
+        converged=converged[:count],
+    )
+
+
+for _key, _value in {
+    "{tol}": _TOL_DOC, "{auto_sparse}": f"{AUTO_SPARSE_MIN_FEATURES:,}",
+    "{min_alphas}": str(EARLY_STOP_MIN_ALPHAS), "{fdev}": str(EARLY_STOP_FDEV),
+    "{devmax}": str(EARLY_STOP_DEVMAX),
+}.items():
+    enet_path.__doc__ = enet_path.__doc__.replace(_key, _value)
+
+
+def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, **kwargs):
+    """Lasso path: :func:`enet_path` with ``l1_ratio=1``.
+
+    Solves, for each alpha of a decreasing grid::
+
+        1/(2n) sum_i s_i (y_i - x_i.w - b)^2 + alpha sum_j v_j |w_j|
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    eps : float, default=1e-3
+        ``alpha_min / alpha_max`` of the automatic grid.
+    n_alphas : int, default=100
+        Number of alphas of the automatic grid.
+    alphas : array-like or int, default=None
+        Explicit alphas (sorted decreasingly), or the number of alphas.
+    **kwargs
+        Every other keyword argument of :func:`enet_path` (``fit_intercept``,
+        ``sample_weight``, ``penalty_factor``, ``positive``, ``tol``, ``max_iter``,
+        ``coef_init``, ``return_n_iter``, ``coef_format``, ``early_stopping``,
+        ``strong_rule``, ``screening``, ``verbose``, ``callback``).
+
+    Returns
+    -------
+    result : PathResult
+        Unpacks as ``alphas, coefs, dual_gaps`` (plus ``n_iters`` with
+        ``return_n_iter=True``); see :func:`enet_path`.
+    """
+    if "l1_ratio" in kwargs:
+        raise TypeError("lasso_path() got an unexpected keyword argument 'l1_ratio'")
+    return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas,
+                     **kwargs)
