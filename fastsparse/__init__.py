@@ -4,10 +4,12 @@ Coordinate descent in Numba on the CSC arrays of scipy.sparse matrices, with Gap
 screening, working sets and a duality gap that certifies every solution.
 """
 
+from .cv import ElasticNetCV, LassoCV
 from .linear_model import ElasticNet, Lasso
 from .path import PathResult, alpha_grid, enet_path, lasso_path
 
 __all__ = [
-    "ElasticNet", "Lasso", "PathResult", "alpha_grid", "enet_path", "lasso_path",
+    "ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "PathResult", "alpha_grid",
+    "enet_path", "lasso_path",
 ]
 __version__ = "0.1.0.dev0"
