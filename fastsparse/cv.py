@@ -7,11 +7,11 @@ fold is fitted on the full CSC matrix with the held-out rows given sample weight
 That is the same problem: with user weights u (1 by default), scikit-learn rescales the
 training weights to sum to n_train,
 
-    1/(2 n_train) sum_{i in train} (n_train u_i / U) r_i^2 = 1/(2U) sum_{i in train} u_i r_i^2,
+    1/(2 n_train) sum_{train} (n_train u_i / U) r_i^2 = 1/(2U) sum_{train} u_i r_i^2,
 
 U = sum_{i in train} u_i, while the zero-weight fold rescales them to sum to n,
 
-    1/(2n) sum_{i in train} (n u_i / U) r_i^2 = 1/(2U) sum_{i in train} u_i r_i^2.
+    1/(2n) sum_{train} (n u_i / U) r_i^2 = 1/(2U) sum_{train} u_i r_i^2.
 
 Both data terms are equal, so **alpha needs no rescaling**: the fold objective is exactly
 scikit-learn's on the training subset. The intercept and the implicit centering use
@@ -28,8 +28,8 @@ to the workers, memory-mapped by joblib when large).
 
 The alpha grid is computed once on the full data (as scikit-learn does) and shared by all
 folds. After the cross-validation the model is refitted on all data along the same grid
-down to the selected alpha (warm starts make this cheaper than a cold solve at a small
-alpha), and every fitted alpha is certified by its duality gap.
+down to the selected alpha, each alpha warm-started from the previous one (as glmnet
+fits its full-data path), and every fitted alpha is certified by its duality gap.
 """
 
 import time

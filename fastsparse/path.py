@@ -35,7 +35,7 @@ Differences from :func:`sklearn.linear_model.enet_path`:
 
 import math
 import time
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
@@ -133,7 +133,7 @@ def _rebuild_path_result(return_n_iter, fields):
 
 
 class _Step:
-    """One solved alpha, as produced by :func:`_iter_path` (``residual`` is a reused buffer)."""
+    """One solved alpha from :func:`_iter_path` (``residual`` is a reused buffer)."""
 
     __slots__ = ("k", "alpha", "result", "residual", "dev_ratio")
 
@@ -217,7 +217,8 @@ def _check_grid_params(l1_ratio, eps, n_alphas, alphas):
         raise TypeError(f"alphas must be numeric, got dtype {a.dtype}.")
     a = np.array(a, dtype=np.float64).ravel()
     if np.ndim(alphas) != 1 or a.size == 0:
-        raise ValueError(f"alphas must be a non-empty 1-D array, got shape {np.shape(alphas)}.")
+        raise ValueError(
+            f"alphas must be a non-empty 1-D array, got shape {np.shape(alphas)}.")
     if not np.all(np.isfinite(a)) or np.any(a < 0):
         raise ValueError("alphas must be finite and non-negative.")
     return a.size, np.sort(a)[::-1]

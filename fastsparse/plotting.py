@@ -161,7 +161,8 @@ def plot_cv(cv_estimator, ax=None, *, show_1se=True):
     alpha_min = getattr(cv_estimator, "alpha_min_", selected)
     mark = " (alpha_)"
     ax.axvline(alpha_min, color="k", linestyle="--", linewidth=1,
-               label=f"alpha_min = {alpha_min:.3g}" + (mark if alpha_min == selected else ""))
+               label=f"alpha_min = {alpha_min:.3g}"
+               + (mark if alpha_min == selected else ""))
     if show_1se and hasattr(cv_estimator, "alpha_1se_"):
         a1 = cv_estimator.alpha_1se_
         ax.axvline(a1, color="k", linestyle=":", linewidth=1,

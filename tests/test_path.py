@@ -1,4 +1,4 @@
-"""Regularization paths against independent references (scikit-learn, tests/reference.py)."""
+"""Regularization paths against independent references (sklearn, tests/reference.py)."""
 
 import pickle
 import warnings
