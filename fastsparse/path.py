@@ -407,7 +407,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     early_stopping : bool, default=False
         glmnet's rule: from the {min_alphas}th alpha on, end the path when the fraction of
         deviance explained grows by less than {fdev} (relative) from the previous alpha,
-        or exceeds {devmax}. The returned arrays are then shorter than the grid.
+        or exceeds {devmax}. The returned arrays are then shorter than the grid. Use it
+        with a tight ``tol`` (glmnet's default is 1e-7): with a loose one the warm start
+        can already satisfy ``tol`` at the next alpha, leaving the deviance unchanged
+        and stopping the path early.
     strong_rule : bool, default=True
         Seed each working set with the sequential strong rule (a speed-up only: every
         alpha is certified by its gap over all features whatever the rule says).
