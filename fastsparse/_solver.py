@@ -41,6 +41,11 @@ class EnetResult:
         the estimators (divided by n_samples).
     primal : float
         Objective value (divided by n_samples).
+    gradient : ndarray or None
+        x_c,j^T (s r) at the returned coefficients for the usable features (non-zero
+        centered norm, in increasing order), from the final certification pass; None
+        when that pass did not use the residual itself as dual direction. Lets a path
+        apply the strong rule at the next alpha without another pass over X.
     dual_point : ndarray of shape (n_samples,)
         The dual-feasible point theta certifying ``dual_gap`` (n-scaled convention of
         DESIGN.md: theta* equals the optimal residual y - Xw - b).
@@ -58,6 +63,7 @@ class EnetResult:
     dual_gap: float
     primal: float
     dual_point: np.ndarray
+    gradient: np.ndarray | None
     n_iter: int
     n_epochs: int
     n_screened: int
@@ -370,6 +376,9 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     return EnetResult(
         coef=w, intercept=intercept, dual_gap=max(gap, 0.0) / n, primal=primal / n,
         dual_point=t * q_kept, n_iter=it, n_epochs=n_epochs,
+        # Every exit path ends with a pass over all usable features (the certification
+        # or the early-stop report), so grad is in usable-feature order.
+        gradient=grad[:n_usable] if q_kept is q else None,
         n_screened=int(max(n_screened, p - n_active)),
         converged=converged,
     )

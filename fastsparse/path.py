@@ -324,8 +324,12 @@ def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1
         dev = float(np.dot(sr, r))
         dev_ratio = 1.0 - dev / null_dev if null_dev > 0 else 0.0
         if strong_rule and k + 1 < len(alphas):
-            K.xt_dot(*args, usable, sr, g)
-            g_prev, g = g, (g_prev if g_prev is not None else np.empty_like(g))
+            if res.gradient is not None:
+                # The solver's certification pass already computed X_c^T (s r).
+                g_prev = res.gradient
+            else:
+                K.xt_dot(*args, usable, sr, g)
+                g_prev, g = g, (g_prev if g_prev is not None else np.empty_like(g))
             a_prev = alpha
         yield _Step(k, alpha, res, r, dev_ratio)
         if early_stopping and k + 1 >= EARLY_STOP_MIN_ALPHAS:

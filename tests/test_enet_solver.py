@@ -328,3 +328,20 @@ def test_ws_init_seed_does_not_change_the_solution():
         res = solve_enet(X, pb, alpha, 1.0, None, tol=1e-12, ws_init=seed)
         np.testing.assert_allclose(res.coef, ref.coef, atol=1e-9)
         assert res.dual_gap <= 1e-12 * np.sum((y - y.mean()) ** 2) / len(y)
+
+
+@pytest.mark.parametrize("fit_intercept,weighted", [(True, False), (False, True)])
+def test_returned_gradient_is_the_final_correlation(fit_intercept, weighted):
+    from fastsparse._solver import _usable_features, prepare_problem, solve_enet
+    from reference import centered
+
+    X, y = make_regression_problem(n_samples=70, n_features=200, density=0.1, seed=23)
+    sw = np.random.default_rng(3).uniform(0.5, 2, len(y)) if weighted else None
+    pb = prepare_problem(X, y, None if sw is None else sw * len(y) / sw.sum(),
+                         fit_intercept)
+    res = solve_enet(X, pb, 0.05 * alpha_max(X, y, 1.0, sw, fit_intercept), 1.0, None,
+                     tol=1e-10)
+    Xc, yc, s = centered(X, y, sw, fit_intercept)
+    expect = Xc.T @ (s * (yc - Xc @ res.coef))
+    usable = _usable_features(pb)
+    np.testing.assert_allclose(res.gradient, expect[usable], rtol=1e-9, atol=1e-9)
