@@ -26,128 +26,17 @@ and is never read, so the unweighted loops read one array less.
 import numpy as np
 from numba import njit
 
+from ._sparse_ops import (  # noqa: F401  (re-exported: the solvers use them as K.*)
+    add_columns,
+    column_sqnorms_f32,
+    column_stats,
+    positive_entries,
+    residual,
+    smallest_k,
+    xt_dot,
+)
+
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
-
-
-@njit(**_JIT)
-def _column_moments(data, indices, indptr, j, sw, weighted):
-    """sum_i s_i x_ij and sum_i s_i x_ij^2 of column j."""
-    a = 0.0
-    b = 0.0
-    for k in range(indptr[j], indptr[j + 1]):
-        x = np.float64(data[k])
-        if weighted:
-            sx = sw[indices[k]] * x
-            a += sx
-            b += sx * x
-        else:
-            a += x
-            b += x * x
-    return a, b
-
-
-@njit(**_JIT)
-def _centered_sqnorm(a, b, n_rows, fit_intercept):
-    """sum s (x - xbar)^2 = b - a^2 / n, or b without intercept; exact 0 on cancellation.
-
-    When the subtraction cancels to rounding level the column is constant on the
-    weighted rows, so its centered norm is exactly 0.
-    """
-    if not fit_intercept:
-        return b
-    c = b - a * (a / n_rows)
-    return c if c > 1e-12 * b else 0.0
-
-
-@njit(**_JIT)
-def column_stats(data, indices, indptr, cols, n_rows, sw, weighted, fit_intercept):
-    """Weighted means xbar_j and centered squared norms L_j of the columns in ``cols``.
-
-    Returned aligned with cols (float64). Computed for the working set at each outer
-    iteration (O(nnz of the working set)) rather than stored for every feature.
-    """
-    m = cols.shape[0]
-    xbar = np.zeros(m)
-    sqnorm = np.zeros(m)
-    for k in range(m):
-        a, b = _column_moments(data, indices, indptr, cols[k], sw, weighted)
-        if fit_intercept:
-            xbar[k] = a / n_rows  # the weights sum to n_rows
-        sqnorm[k] = _centered_sqnorm(a, b, n_rows, fit_intercept)
-    return xbar, sqnorm
-
-
-@njit(**_JIT)
-def column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted, fit_intercept):
-    """Centered squared norms of every column as float32, rounded up.
-
-    Used by Gap Safe screening and working-set scores only, where an overestimate is
-    safe (a larger sphere test radius discards less). Float32 halves the memory of the
-    one array every feature needs besides the coefficients.
-    """
-    p = indptr.shape[0] - 1
-    out = np.zeros(p, dtype=np.float32)
-    tiny = np.float32(1.4e-45)  # smallest positive float32: never round a norm to 0
-    for j in range(p):
-        a, b = _column_moments(data, indices, indptr, j, sw, weighted)
-        c = _centered_sqnorm(a, b, n_rows, fit_intercept)
-        if c > 0.0:
-            f = np.float32(c * (1.0 + 2.0 ** -20))  # > c despite float32 rounding
-            out[j] = max(f, tiny)
-    return out
-
-
-@njit(**_JIT)
-def xt_dot(data, indices, indptr, cols, v, out):
-    """out[k] = x_j^T v for j = cols[k]: the gradient pass over a set of columns."""
-    for k in range(cols.shape[0]):
-        j = cols[k]
-        acc = 0.0
-        for kk in range(indptr[j], indptr[j + 1]):
-            acc += data[kk] * v[indices[kk]]
-        out[k] = acc
-
-
-@njit(**_JIT)
-def residual(data, indices, indptr, y_c, w, sw, weighted, fit_intercept, r_raw):
-    """Recompute r_raw = y_c - X w from scratch (only non-zero w are visited).
-
-    Returns the shift xbar^T w (column means computed on the fly for the non-zero w), so
-    that the centered residual is r_raw + shift. Called once
-    per outer iteration so that rounding errors of incremental updates never accumulate.
-    """
-    r_raw[:] = y_c
-    n = r_raw.shape[0]
-    shift = 0.0
-    for j in range(w.shape[0]):
-        wj = w[j]
-        if wj != 0.0:
-            colsum = 0.0
-            for k in range(indptr[j], indptr[j + 1]):
-                i = indices[k]
-                r_raw[i] -= wj * data[k]
-                colsum += sw[i] * data[k] if weighted else data[k]
-            if fit_intercept:
-                shift += (colsum / n) * wj
-    return shift
-
-
-@njit(**_JIT)
-def add_columns(data, indices, indptr, cols, delta, xbar, fit_intercept, r_raw):
-    """r_raw -= X[:, cols] @ delta; return the change of the shift xbar^T w.
-
-    ``xbar[k]`` is the mean of column cols[k].
-    """
-    dshift = 0.0
-    for k in range(cols.shape[0]):
-        d = delta[k]
-        if d != 0.0:
-            j = cols[k]
-            for kk in range(indptr[j], indptr[j + 1]):
-                r_raw[indices[kk]] -= d * data[kk]
-            if fit_intercept:
-                dshift += xbar[k] * d
-    return dshift
 
 
 @njit(**_JIT)
@@ -574,66 +463,3 @@ def screen_and_score(active, n_active, grad, t, radius, sqnorm_f32, l1, l2, w, p
         grad[m] = score
         m += 1
     return m, zeroed
-
-
-@njit(**_JIT)
-def smallest_k(score, cols, n, k):
-    """The entries of cols[:n] with the k smallest scores, in increasing column order.
-
-    A bounded max-heap: O(n log k) time and O(k) memory (an argpartition would allocate
-    n 64-bit indices, a lot when n is millions).
-    """
-    if k <= 0:
-        return np.empty(0, dtype=cols.dtype)
-    heap_s = np.empty(k)
-    heap_c = np.empty(k, dtype=cols.dtype)
-    size = 0
-    for idx in range(n):
-        s = score[idx]
-        if size < k:
-            # Sift up.
-            pos = size
-            size += 1
-            while pos > 0:
-                parent = (pos - 1) // 2
-                if heap_s[parent] >= s:
-                    break
-                heap_s[pos] = heap_s[parent]
-                heap_c[pos] = heap_c[parent]
-                pos = parent
-            heap_s[pos] = s
-            heap_c[pos] = cols[idx]
-        elif s < heap_s[0]:
-            # Replace the root (largest kept score) and sift down.
-            pos = 0
-            while True:
-                child = 2 * pos + 1
-                if child >= k:
-                    break
-                if child + 1 < k and heap_s[child + 1] > heap_s[child]:
-                    child += 1
-                if heap_s[child] <= s:
-                    break
-                heap_s[pos] = heap_s[child]
-                heap_c[pos] = heap_c[child]
-                pos = child
-            heap_s[pos] = s
-            heap_c[pos] = cols[idx]
-    out = heap_c[:size].copy()
-    out.sort()
-    return out
-
-
-@njit(**_JIT)
-def positive_entries(values, out):
-    """Write the indices of the positive entries of ``values`` into ``out``; return count.
-
-    Avoids np.flatnonzero's int64 result and boolean mask (both as long as the number
-    of features) and lets the caller reuse one index buffer.
-    """
-    count = 0
-    for j in range(values.shape[0]):
-        if values[j] > 0:
-            out[count] = j
-            count += 1
-    return count

@@ -280,7 +280,7 @@ def test_tol_zero_runs_to_max_iter_without_crashing():
 
 
 def test_working_set_selection_matches_argsort():
-    from fastsparse._kernels import smallest_k
+    from fastsparse._sparse_ops import smallest_k
 
     rng = np.random.default_rng(0)
     score = rng.standard_normal(1000)
