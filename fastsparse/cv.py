@@ -216,13 +216,7 @@ class _BaseEnetCV(_BaseElasticNet):
                                screening=self.screening,
                                null_model=(usable, w0, g0, alpha_maxes[best_l])):
             res = step.result
-        self.coef_ = res.coef.astype(X.dtype, copy=False)
-        self.intercept_ = float(res.intercept)
-        self.dual_gap_ = res.dual_gap
-        self.dual_point_ = res.dual_point
-        self.n_iter_ = res.n_iter
-        self.n_epochs_ = res.n_epochs
-        self.n_screened_ = res.n_screened
+        self._set_fit_result(res, X.dtype)
         return self
 
     def _has_l1_ratio(self):

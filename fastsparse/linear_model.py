@@ -85,14 +85,18 @@ class _BaseElasticNet(RegressorMixin, BaseEstimator):
             max_iter=self.max_iter, w_init=w_init, screening=self.screening,
             verbose=self.verbose,
         )
-        self.coef_ = res.coef.astype(X.dtype, copy=False)
+        self._set_fit_result(res, X.dtype)
+        return self
+
+    def _set_fit_result(self, res, dtype):
+        """Fitted attributes from a solver result (coef_ in the dtype of X)."""
+        self.coef_ = res.coef.astype(dtype, copy=False)
         self.intercept_ = float(res.intercept)
         self.dual_gap_ = res.dual_gap
         self.dual_point_ = res.dual_point
         self.n_iter_ = res.n_iter
         self.n_epochs_ = res.n_epochs
         self.n_screened_ = res.n_screened
-        return self
 
     @property
     def sparse_coef_(self):
