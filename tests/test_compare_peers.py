@@ -145,3 +145,93 @@ def test_help_shows_an_example():
                           text=True, timeout=60)
     assert proc.returncode == 0
     assert "example:" in proc.stdout and "--alpha-ratio" in proc.stdout
+
+
+# --------------------------------------------------------------------------------------
+# --path mode
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_alpha_path_grid_is_geometric_from_alpha_max(fit_intercept):
+    X, y = _problem(seed=4)
+    grid = cp.alpha_path_grid(X, y, 7, 1e-3, fit_intercept)
+    a_max = cp.alpha_max(X, y, 1.0, fit_intercept)
+    assert grid.shape == (7,)
+    np.testing.assert_allclose(grid[[0, -1]], [a_max, a_max * 1e-3], rtol=1e-12)
+    np.testing.assert_allclose(grid[1:] / grid[:-1], 1e-3 ** (1 / 6), rtol=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["fastsparse", "sklearn", "celer"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_run_path_reaches_a_tight_gap_at_every_alpha(solver, fit_intercept):
+    if importlib.util.find_spec(cp.SOLVER_MODULES[solver]) is None:
+        pytest.skip(f"{solver} is not installed")
+    X, y = _problem(seed=3)
+    grid = cp.alpha_path_grid(X, y, 10, 1e-2, fit_intercept)
+    coefs, intercepts, _ = cp.run_path(solver, X, y, grid, fit_intercept, 1e-12)
+    assert coefs.shape == (X.shape[1], grid.size) and intercepts.shape == (grid.size,)
+    gaps = cp.path_relative_gaps(X, y, coefs, intercepts, grid, fit_intercept)
+    assert gaps.max() < 1e-9
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_worst_gap_flags_a_perturbed_path(fit_intercept):
+    X, y = _problem(seed=5)
+    grid = cp.alpha_path_grid(X, y, 8, 1e-2, fit_intercept)
+    models = [_sklearn_fit(X, y, a, 1.0, fit_intercept) for a in grid]
+    coefs = np.column_stack([m.coef_ for m in models])
+    intercepts = np.array([float(m.intercept_) for m in models])
+
+    tight = cp.path_relative_gaps(X, y, coefs, intercepts, grid, fit_intercept)
+    summary = cp.summarize_path_gaps(tight, 1e-6)
+    assert summary["worst_rel_gap"] < 1e-9 and summary["n_above"] == 0
+    # A sparse coefficient matrix gives the same gaps (fastsparse returns one).
+    np.testing.assert_allclose(
+        cp.path_relative_gaps(X, y, sp.csc_matrix(coefs), intercepts, grid, fit_intercept),
+        tight, rtol=0, atol=1e-14)
+
+    # One perturbed alpha in the middle of the path: the worst gap is there, and it is
+    # the only one flagged, however good the median is.
+    k = 5
+    perturbed = coefs.copy()
+    perturbed[np.argmax(np.abs(perturbed[:, k])), k] *= 1.2
+    gaps = cp.path_relative_gaps(X, y, perturbed, intercepts, grid, fit_intercept)
+    summary = cp.summarize_path_gaps(gaps, 1e-6)
+    assert summary["worst_index"] == k and summary["worst_rel_gap"] > 1e-4
+    assert summary["n_above"] == 1 and summary["median_rel_gap"] < 1e-9
+
+    if fit_intercept:  # a wrong intercept at one alpha is flagged too
+        shifted = intercepts.copy()
+        shifted[-1] += 0.1
+        gaps = cp.path_relative_gaps(X, y, coefs, shifted, grid, fit_intercept)
+        assert cp.summarize_path_gaps(gaps, 1e-6)["worst_index"] == grid.size - 1
+        assert gaps[-1] > 1e-4
+
+
+def test_path_mode_end_to_end_on_small(tmp_path):
+    env = dict(os.environ, FASTSPARSE_CACHE_DIR=str(tmp_path / "cache"))
+    out_json = tmp_path / "path.json"
+    cmd = [sys.executable, str(SCRIPT), "--path", "--preset", "small", "--n-alphas", "10",
+           "--eps", "1e-2", "--solvers", "fastsparse", "sklearn", "--rel-gap", "1e-6",
+           "--no-cold-compile", "--timeout", "60", "--json", str(out_json)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "| solver | path run as | path time (s) | ratio to fastsparse | worst rel gap" in out
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert any(row.startswith("| fastsparse | lasso_path | ") for row in rows)
+    # With an intercept (the default) sklearn's path is a warm-started Lasso loop.
+    assert any("sklearn" in row and "Lasso(warm_start) loop" in row for row in rows)
+    assert "Speed-up of fastsparse's path over the fastest peer (sklearn)" in out
+    assert "How each path was run" in out and "warm_start=True" in out
+
+    report = json.loads(out_json.read_text())
+    assert report["mode"] == "path" and len(report["alphas"]) == 10
+    for name, res in report["results"].items():
+        assert res["status"] == "ok", (name, res)
+        chosen = res["chosen"]
+        assert len(chosen["gaps"]) == 10 and max(chosen["gaps"]) <= 1e-6
+        assert chosen["rel_gap"] == max(chosen["gaps"])
+        assert res["memory"]["peak_extra_mib"] >= 0
+    assert len(report["results"]["fastsparse"]["chosen"]["alpha_seconds"]) == 10
