@@ -235,3 +235,26 @@ def test_path_mode_end_to_end_on_small(tmp_path):
         assert chosen["rel_gap"] == max(chosen["gaps"])
         assert res["memory"]["peak_extra_mib"] >= 0
     assert len(report["results"]["fastsparse"]["chosen"]["alpha_seconds"]) == 10
+
+
+def test_cv_mode_end_to_end_on_small(tmp_path):
+    env = dict(os.environ, FASTSPARSE_CACHE_DIR=str(tmp_path / "cache"))
+    out_json = tmp_path / "cv.json"
+    cmd = [sys.executable, str(SCRIPT), "--cv", "--preset", "small", "--n-alphas", "5",
+           "--eps", "1e-2", "--cv-folds", "3", "--n-jobs", "2", "--timeout", "60",
+           "--json", str(out_json)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "| solver | fit time (s) | ratio to fastsparse | peak extra memory (MiB)" in out
+    assert "3-fold LassoCV, n_jobs=2" in out
+
+    report = json.loads(out_json.read_text())
+    assert report["mode"] == "cv" and sorted(report["results"]) == ["fastsparse", "sklearn"]
+    points = {name: res["points"][0] for name, res in report["results"].items()}
+    for name, point in points.items():
+        assert report["results"][name]["status"] == "ok"
+        assert point["seconds"] > 0 and point["peak_extra_mib"] >= 0
+        assert point["alpha"] in report["alphas"]
+    # Same grid, same folds, same objective: the same alpha is selected.
+    assert points["fastsparse"]["alpha"] == points["sklearn"]["alpha"]
