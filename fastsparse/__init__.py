@@ -6,9 +6,11 @@ screening, working sets and a duality gap that certifies every solution.
 
 from .cv import ElasticNetCV, LassoCV
 from .linear_model import ElasticNet, Lasso
+from .ridge import Ridge, RidgeCV
 from .path import PathResult, alpha_grid, enet_path, lasso_path
 
 __all__ = [
+    "Ridge", "RidgeCV",
     "ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "PathResult", "alpha_grid",
     "enet_path", "lasso_path",
 ]

@@ -1,0 +1,626 @@
+"""Ridge solvers on CSC data with implicit centering, and their common certificate.
+
+Problem, in the internal scale (sample weights ``s`` rescaled to sum to n, as everywhere
+in fastsparse; ``a`` the internal regularization)::
+
+    min_w  1/2 ||y_c - X_c w||^2_s + a/2 ||w||^2
+
+with X_c = X - 1 xbar^T and y_c = y - ybar (weighted means; no centering without an
+intercept). scikit-learn's Ridge objective ``||y - Xw - b||^2_S + alpha ||w||^2`` with raw
+weights S (total sum_S) is ``sum_S / n`` times twice this one when ``a = alpha * n / sum_S``
+(``a = alpha`` without weights), and the elastic net of :mod:`fastsparse._solver` with
+``l1_ratio = 0`` is this one divided by n, so ``alpha_enet = a / n = alpha / sum_S``.
+
+X_c is never formed: X_c v = X v - 1 (xbar.v) and X_c^T u = X^T u - xbar sum(u), one pass
+over the non-zeros each (scipy's compiled kernels for float64 X, which use X's own arrays;
+:func:`xc_matmat` / :func:`xct_matmat` for float32 X, which scipy would convert on every
+product). With Z = S^1/2 X_c and y~ = S^1/2 y_c the problem is
+``min ||y~ - Z w||^2 / 2 + a ||w||^2 / 2``.
+
+Certificate shared by every solver (:func:`_bounds`). The objective is a-strongly
+convex, so any duality gap G gives ``||w - w*||^2 <= 2 G / a``, and the gradient
+g = Z^T (y~ - Z w) - a w gives ``||w - w*|| <= ||g|| / a`` (the gap at the dual point
+"residual" is exactly ||g||^2 / (2a): the ridge gap of DESIGN.md section 2 with l1 = 0).
+Better dual points (the residual scaled optimally; a c for the dual solver) give smaller
+gaps. Every solver stops when the best bound says ``||w - w*|| <= tol ||w||``, and
+:func:`certify` recomputes it from scratch on the returned coefficients, so the reported
+bound never relies on a solver's own recurrences.
+
+Solvers (``solve_*``) take the prepared :class:`RidgeData`, centered targets ``Yc`` of
+shape (n, k) and internal regularizations ``a`` of shape (k,), and return coefficients of
+shape (p, k).
+"""
+
+import warnings
+
+import numpy as np
+import scipy.linalg as la
+import scipy.sparse as sp
+from numba import njit
+from sklearn.exceptions import ConvergenceWarning
+
+from ._sparse_ops import column_stats
+from ._solver import prepare_problem, solve_enet
+
+_JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+
+#: Largest side of a dense Gram / kernel matrix the direct solvers factorize (2 GiB).
+DIRECT_MAX = 16_384
+#: ``solver="dual"`` factorizes the n x n kernel up to this n, and runs CG on it above.
+DUAL_DIRECT_MAX = 4_000
+#: Default iteration cap of the iterative solvers when ``max_iter`` is None.
+DEFAULT_MAX_ITER = 10_000
+
+
+# --------------------------------------------------------------------------------------
+# Kernels
+# --------------------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def xc_matmat(data, indices, indptr, V, out):
+    """out = X V, shape (n, k) (used for float32 X; scipy's kernels for float64)."""
+    n, k = out.shape
+    p = indptr.shape[0] - 1
+    out[:, :] = 0.0
+    if k == 1:
+        for j in range(p):
+            vj = V[j, 0]
+            if vj != 0.0:
+                for kk in range(indptr[j], indptr[j + 1]):
+                    out[indices[kk], 0] += data[kk] * vj
+        return
+    for j in range(p):
+        for kk in range(indptr[j], indptr[j + 1]):
+            i = indices[kk]
+            x = data[kk]
+            for t in range(k):
+                out[i, t] += x * V[j, t]
+
+
+@njit(**_JIT)
+def xct_matmat(data, indices, indptr, U, out):
+    """out = X^T U, shape (p, k) (used for float32 X; scipy's kernels for float64)."""
+    k = U.shape[1]
+    p = indptr.shape[0] - 1
+    for j in range(p):
+        if k == 1:
+            acc = 0.0
+            for kk in range(indptr[j], indptr[j + 1]):
+                acc += data[kk] * U[indices[kk], 0]
+            out[j, 0] = acc
+            continue
+        for t in range(k):
+            out[j, t] = 0.0
+        for kk in range(indptr[j], indptr[j + 1]):
+            i = indices[kk]
+            x = data[kk]
+            for t in range(k):
+                out[j, t] += x * U[i, t]
+
+
+# --------------------------------------------------------------------------------------
+# Problem
+# --------------------------------------------------------------------------------------
+
+
+class RidgeData:
+    """A validated CSC matrix with its weighted column statistics, computed once.
+
+    Parameters
+    ----------
+    X : scipy.sparse CSC matrix, validated by :func:`fastsparse._validation.check_csc`.
+    sw : ndarray of shape (n,) summing to n, or None
+        Normalized sample weights (:func:`fastsparse._validation.check_sample_weight`).
+    sw_sum : float
+        Sum of the raw sample weights (n when there are none); ``a = alpha * n / sw_sum``.
+    fit_intercept : bool
+    """
+
+    def __init__(self, X, sw, sw_sum, fit_intercept):
+        self.X = X
+        self.data, self.indices, self.indptr = X.data, X.indices, X.indptr
+        self.n, self.p = X.shape
+        self._XT = X.T  # CSR view sharing X's arrays
+        self.sw = sw
+        self.weighted = sw is not None
+        self._sw_arr = sw if self.weighted else np.ones(1)
+        self.sqrt_sw = np.sqrt(sw) if self.weighted else None
+        self.sw_sum = float(sw_sum)
+        self.fit_intercept = bool(fit_intercept)
+        cols = np.arange(self.p, dtype=X.indices.dtype)
+        # Weighted column means (0 without intercept) and centered squared norms.
+        self.xbar, self.sqnorm = column_stats(self.data, self.indices, self.indptr, cols,
+                                              self.n, self._sw_arr, self.weighted,
+                                              self.fit_intercept)
+
+    def internal_alpha(self, alpha):
+        """scikit-learn's Ridge alpha (raw weights) -> ``a`` of the internal scale."""
+        return np.asarray(alpha, dtype=np.float64) * (self.n / self.sw_sum)
+
+    def center_targets(self, Y):
+        """Weighted means of the columns of Y (0 without intercept) and Y - means."""
+        if self.fit_intercept:
+            offset = (self.sw @ Y if self.weighted else Y.sum(axis=0)) / self.n
+        else:
+            offset = np.zeros(Y.shape[1])
+        return Y - offset, offset
+
+    def xc(self, V):
+        """X_c V = X V - 1 (xbar^T V) for V of shape (p, k)."""
+        V = np.ascontiguousarray(V, dtype=np.float64)
+        if self.X.dtype == np.float64:
+            out = np.asarray(self.X @ V)  # scipy's compiled kernel: no conversion of X
+        else:
+            out = np.empty((self.n, V.shape[1]))
+            xc_matmat(self.data, self.indices, self.indptr, V, out)
+        if self.fit_intercept:
+            # einsum, not BLAS: a threaded BLAS dot stalls when the cores are busy.
+            out -= np.einsum("j,jk->k", self.xbar, V)
+        return out
+
+    def xct(self, U):
+        """X_c^T U = X^T U - xbar (1^T U) for U of shape (n, k)."""
+        U = np.ascontiguousarray(U, dtype=np.float64)
+        if self.X.dtype == np.float64:
+            out = np.asarray(self._XT @ U)  # CSR view of the same arrays, no copy
+        else:
+            out = np.empty((self.p, U.shape[1]))
+            xct_matmat(self.data, self.indices, self.indptr, U, out)
+        if self.fit_intercept:
+            out -= np.outer(self.xbar, U.sum(axis=0))
+        return out
+
+    def z(self, V):
+        """Z V with Z = S^1/2 X_c."""
+        out = self.xc(V)
+        if self.weighted:
+            out *= self.sqrt_sw[:, None]
+        return out
+
+    def zt(self, U):
+        """Z^T U = X_c^T S^1/2 U."""
+        if self.weighted:
+            U = U * self.sqrt_sw[:, None]
+        return self.xct(U)
+
+    def ytilde(self, Yc):
+        """S^1/2 y_c."""
+        Yc = np.asarray(Yc, dtype=np.float64)
+        return Yc * self.sqrt_sw[:, None] if self.weighted else Yc.copy()
+
+
+# --------------------------------------------------------------------------------------
+# Certificate
+# --------------------------------------------------------------------------------------
+
+_EPS = np.finfo(np.float64).eps
+
+
+def _col_dot(A, B):
+    """Column-wise dot products sum_i A[i, t] B[i, t]."""
+    return np.einsum("ij,ij->j", A, B)
+
+
+def _bounds(Yt, Rt, W, a, ZtRt=None, C=None, ZtY_norm=None):
+    """Certified relative errors ||w - w*|| / ||w|| and duality gaps, per target.
+
+    ``Yt`` = y~ = S^1/2 y_c, ``Rt`` = y~ - Z W (Z = S^1/2 X_c), ``ZtRt`` = Z^T Rt (None to
+    skip the bounds that need it), ``C`` the dual variable when W = Z^T C exactly. The
+    internal objective is P(w) = ||y~ - Z w||^2 / 2 + a ||w||^2 / 2 and its dual
+    D(u) = ||y~||^2/2 - ||y~ - u||^2/2 - ||Z^T u||^2 / (2a). Every bound is valid; the
+    smallest is kept:
+
+    - gradient g = Z^T Rt - a W: ``||w - w*|| <= ||g|| / a`` (P is a-strongly convex);
+      its gap at u = Rt is ``||g||^2 / (2a)``;
+    - gap at u = t Rt with the t maximizing D along Rt: ``||w - w*||^2 <= 2 gap / a``;
+    - dual solver: rho = y~ - Z W - a C, the error is Z^T (Z Z^T + a)^-1 rho and
+      sigma / (sigma^2 + a) <= 1 / (2 sqrt a), so ``||w - w*|| <= ||rho|| / (2 sqrt a)``;
+      and the gap at u = a C.
+
+    A gap evaluated as P - D (a difference of objective values) gets a margin of 16 eps
+    times the magnitude of its terms, so rounding never makes a bound optimistic.
+
+    With a = 0 there is no bound: the relative residual ``||g|| / ||Z^T y~||`` is returned
+    (``ZtY_norm`` required) and the gap is inf.
+
+    Returns (rel, gap), arrays of shape (k,).
+    """
+    pos = a > 0
+    sa = np.where(pos, a, 1.0)
+    ww = _col_dot(W, W)
+    rr = _col_dot(Rt, Rt)
+    yy = _col_dot(Yt, Yt)
+    primal = 0.5 * rr + 0.5 * a * ww
+    err = np.full(W.shape[1], np.inf)
+    gap = np.full(W.shape[1], np.inf)
+    exact = np.zeros(W.shape[1], dtype=bool)
+    if ZtRt is not None:
+        G = ZtRt - a * W
+        gg = _col_dot(G, G)
+        exact = gg == 0.0
+        err = np.sqrt(gg) / sa
+        gap = gg / (2.0 * sa)
+        yr = _col_dot(Yt, Rt)
+        zz = _col_dot(ZtRt, ZtRt)
+        denom = rr + zz / sa
+        t = np.where(denom > 0, yr / np.where(denom > 0, denom, 1.0), 0.0)
+        dual = yr * t - 0.5 * t * t * rr - 0.5 * t * t * zz / sa
+        margin = 16 * _EPS * (yy + rr + a * ww + t * t * denom)
+        gap_t = np.maximum(primal - dual, 0.0) + margin
+        gap = np.minimum(gap, gap_t)
+        err = np.minimum(err, np.sqrt(2.0 * gap_t / sa))
+    if C is not None:
+        rho = Rt - a * C
+        err = np.minimum(err, np.linalg.norm(rho, axis=0) / (2.0 * np.sqrt(sa)))
+        d = Yt - a * C
+        dd = _col_dot(d, d)
+        dual_c = 0.5 * yy - 0.5 * dd - 0.5 * a * ww
+        margin = 16 * _EPS * (yy + rr + dd + 2.0 * a * ww)
+        gap_c = np.maximum(primal - dual_c, 0.0) + margin
+        gap = np.minimum(gap, gap_c)
+        err = np.minimum(err, np.sqrt(2.0 * gap_c / sa))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(exact, 0.0, err / np.sqrt(ww))
+    if not pos.all():
+        g0 = np.linalg.norm(ZtRt - a * W, axis=0)
+        rel = np.where(pos, rel, np.where(g0 == 0, 0.0, g0 / np.maximum(ZtY_norm, 1e-300)))
+        gap = np.where(pos, gap, np.inf)
+    return rel, gap
+
+
+def certify(rd, Yc, W, a, C=None):
+    """Certificate of W recomputed from scratch (one pass over X each way).
+
+    Returns
+    -------
+    rel : ndarray of shape (k,)
+        Certified bound on ||w - w*|| / ||w|| (0 when exact; with a = 0 the relative
+        residual ||g|| / ||Z^T y~|| instead, which is not a bound).
+    gap : ndarray of shape (k,)
+        Best duality gap found for the internal objective ``||y~ - Z w||^2/2 + a||w||^2/2``
+        (inf when a = 0).
+    """
+    Yt = rd.ytilde(Yc)
+    Rt = Yt - rd.z(W)
+    ZtRt = rd.zt(Rt)
+    ZtY_norm = np.linalg.norm(rd.zt(Yt), axis=0) if np.any(a == 0) else None
+    return _bounds(Yt, Rt, W, a, ZtRt=ZtRt, C=C, ZtY_norm=ZtY_norm)
+
+
+# --------------------------------------------------------------------------------------
+# Conjugate gradient on the normal equations (primal, p x p)
+# --------------------------------------------------------------------------------------
+
+
+def solve_cg(rd, Yc, a, tol, max_iter, W0=None, verbose=0):
+    """CG on (Z^T Z + a I) w = Z^T y~ (Z = S^1/2 X_c), all targets at once.
+
+    Each iteration costs one product with X and one with X^T for the whole block of
+    targets, plus O((n + p) k). The residual y~ - Z w is tracked alongside the gradient,
+    so the certificates of :func:`_bounds` are evaluated at every iteration; a target
+    stops when its bound is <= tol *and* the bound recomputed from scratch confirms it
+    (a rejected claim restarts CG for that target from the fresh residual).
+
+    From a cold start every iterate is w = Z^T c (the gradient Z^T (y~ - Z w) - a w =
+    Z^T (r - a c) lies in the range of Z^T), so c is tracked too, at O(n) per iteration,
+    and the sharper dual certificates apply (the dual residual bound is often 10-100x
+    tighter than ||g|| / a, so CG stops that many iterations earlier). At a confirmed
+    stop, w is recomputed as Z^T c and certified as such.
+
+    No preconditioner: the Jacobi (column-norm) one was measured to slow CG down on
+    text-like data (551 vs 324 iterations on the rcv1 shape at alpha = 1e-3), since it
+    lifts the a I floor of the spectrum unevenly.
+
+    Returns (W, C, n_iter), C the dual variables (None after a warm start).
+    """
+    Yt = rd.ytilde(Yc)
+    p, k = rd.p, Yt.shape[1]
+    track = W0 is None
+    W = np.zeros((p, k)) if W0 is None else np.array(W0, dtype=np.float64, order="C")
+    C = np.zeros_like(Yt) if track else None
+    ZtY_norm = np.linalg.norm(rd.zt(Yt), axis=0) if np.any(a == 0) else np.zeros(k)
+    n_iter = np.zeros(k, dtype=np.int64)
+
+    def fresh(cols, Wc, Cc):
+        """From scratch: (W, Rt, Z^T Rt), with W = Z^T C when C is tracked."""
+        if Cc is not None:
+            Wc = rd.zt(Cc) if np.any(Cc) else np.zeros((p, cols.size))
+        Rt = Yt[:, cols] - rd.z(Wc) if np.any(Wc) else Yt[:, cols].copy()
+        return Wc, Rt, rd.zt(Rt)
+
+    act = np.arange(k)
+    Wa, Ca = W.copy(), (C.copy() if track else None)
+    Wa, Rt, ZtRt = fresh(act, Wa, Ca)
+    rel, _ = _bounds(Yt, Rt, Wa, a, ZtRt=ZtRt, C=Ca, ZtY_norm=ZtY_norm)
+    keep = ~(rel <= tol)
+    act, Wa, Rt, ZtRt = act[keep], Wa[:, keep], Rt[:, keep], ZtRt[:, keep]
+    if track:
+        Ca = Ca[:, keep]
+    G = ZtRt - a[act] * Wa
+    P = G.copy()
+    Pi = (Rt - a[act] * Ca) if track else None  # P = Z^T Pi
+    gg = _col_dot(G, G)
+    it = 0
+    while act.size and it < max_iter:
+        it += 1
+        aa = a[act]
+        ZP = rd.z(P)
+        Q = rd.zt(ZP)
+        Q += aa * P
+        pq = _col_dot(P, Q)
+        step = np.where(pq > 0, gg / np.where(pq > 0, pq, 1.0), 0.0)
+        Wa += step * P
+        G -= step * Q
+        Rt -= step * ZP
+        if track:
+            Ca += step * Pi
+        n_iter[act] += 1
+        rel, _ = _bounds(Yt[:, act], Rt, Wa, aa, ZtRt=G + aa * Wa, C=Ca,
+                         ZtY_norm=ZtY_norm[act])
+        restart = np.zeros(act.size, dtype=bool)
+        done = np.zeros(act.size, dtype=bool)
+        claim = np.flatnonzero(rel <= tol)
+        if claim.size:
+            Cc = Ca[:, claim] if track else None
+            W_c, Rt_c, ZtRt_c = fresh(act[claim], Wa[:, claim], Cc)
+            rel_c, _ = _bounds(Yt[:, act[claim]], Rt_c, W_c, aa[claim], ZtRt=ZtRt_c,
+                               C=Cc, ZtY_norm=ZtY_norm[act[claim]])
+            ok = rel_c <= tol
+            done[claim[ok]] = True
+            bad = claim[~ok]
+            Wa[:, claim] = W_c
+            Rt[:, bad] = Rt_c[:, ~ok]
+            G[:, bad] = ZtRt_c[:, ~ok] - aa[bad] * Wa[:, bad]
+            restart[bad] = True
+        if verbose:
+            print(f"[fastsparse.ridge] cg iter {it:5d}  max bound {np.max(rel):.3e}  "
+                  f"active {act.size}")
+        if done.any():
+            W[:, act[done]] = Wa[:, done]
+            if track:
+                C[:, act[done]] = Ca[:, done]
+            keep = ~done
+            act, Wa, Rt, G, P, gg, restart = (act[keep], Wa[:, keep], Rt[:, keep],
+                                              G[:, keep], P[:, keep], gg[keep],
+                                              restart[keep])
+            if track:
+                Ca, Pi = Ca[:, keep], Pi[:, keep]
+            if not act.size:
+                break
+        gg_new = _col_dot(G, G)
+        beta = np.where((gg > 0) & ~restart, gg_new / np.where(gg > 0, gg, 1.0), 0.0)
+        P = G + beta * P
+        if track:
+            Pi = (Rt - a[act] * Ca) + beta * Pi
+        gg = gg_new
+    if act.size:
+        W[:, act] = Wa
+        if track:
+            C[:, act] = Ca
+    return W, C, n_iter
+
+
+# --------------------------------------------------------------------------------------
+# Dual: the n x n kernel system
+# --------------------------------------------------------------------------------------
+
+
+def solve_dual_cg(rd, Yc, a, tol, max_iter, W0=None, verbose=0):
+    """CG on (Z Z^T + a I) c = y~, w = Z^T c (Z = S^1/2 X_c), all targets at once.
+
+    The same Krylov iterations as :func:`solve_cg` (the products are X^T then X), with
+    vectors of n entries instead of p, and w = Z^T c tracked from the products. Stops a
+    target when the dual certificates of :func:`_bounds` (dual residual and gap at
+    u = a c) give ``||w - w*|| <= tol ||w||``, confirmed from scratch. Requires a > 0.
+    A warm start W0 is mapped to c0 = (y~ - Z W0) / a, the dual optimum when W0 is
+    optimal.
+
+    Returns (W, C, n_iter) with W = Z^T C recomputed exactly.
+    """
+    Yt = rd.ytilde(Yc)
+    k = Yt.shape[1]
+    C = np.zeros_like(Yt) if W0 is None else (Yt - rd.z(W0)) / a
+    n_iter = np.zeros(k, dtype=np.int64)
+
+    def fresh(cols, Cc):
+        Wc = rd.zt(Cc) if np.any(Cc) else np.zeros((rd.p, cols.size))
+        Rt = Yt[:, cols] - rd.z(Wc) if np.any(Wc) else Yt[:, cols].copy()
+        return Wc, Rt
+
+    act = np.arange(k)
+    Wa, Rt = fresh(act, C)
+    Ca = C.copy()
+    rel, _ = _bounds(Yt, Rt, Wa, a, C=Ca)
+    keep = ~(rel <= tol)
+    act, Wa, Rt, Ca = act[keep], Wa[:, keep], Rt[:, keep], Ca[:, keep]
+    Rho = Rt - a[act] * Ca
+    P = Rho.copy()
+    rr = _col_dot(Rho, Rho)
+    it = 0
+    while act.size and it < max_iter:
+        it += 1
+        aa = a[act]
+        U = rd.zt(P)
+        Q = rd.z(U)
+        Q += aa * P
+        pq = _col_dot(P, Q)
+        step = np.where(pq > 0, rr / np.where(pq > 0, pq, 1.0), 0.0)
+        Ca += step * P
+        Wa += step * U
+        Rho -= step * Q
+        n_iter[act] += 1
+        rel, _ = _bounds(Yt[:, act], Rho + aa * Ca, Wa, aa, C=Ca)
+        restart = np.zeros(act.size, dtype=bool)
+        done = np.zeros(act.size, dtype=bool)
+        claim = np.flatnonzero(rel <= tol)
+        if claim.size:
+            W_c, Rt_c = fresh(act[claim], Ca[:, claim])
+            rel_c, _ = _bounds(Yt[:, act[claim]], Rt_c, W_c, aa[claim], C=Ca[:, claim])
+            ok = rel_c <= tol
+            done[claim[ok]] = True
+            bad = claim[~ok]
+            Wa[:, claim] = W_c
+            Rho[:, bad] = Rt_c[:, ~ok] - aa[bad] * Ca[:, bad]
+            restart[bad] = True
+        if verbose:
+            print(f"[fastsparse.ridge] dual cg iter {it:5d}  max bound {np.max(rel):.3e}"
+                  f"  active {act.size}")
+        if done.any():
+            C[:, act[done]] = Ca[:, done]
+            keep = ~done
+            act, Wa, Ca, Rho, P, rr, restart = (act[keep], Wa[:, keep], Ca[:, keep],
+                                                Rho[:, keep], P[:, keep], rr[keep],
+                                                restart[keep])
+            if not act.size:
+                break
+        rr_new = _col_dot(Rho, Rho)
+        beta = np.where((rr > 0) & ~restart, rr_new / np.where(rr > 0, rr, 1.0), 0.0)
+        P = Rho + beta * P
+        rr = rr_new
+    if act.size:
+        C[:, act] = Ca
+    return rd.zt(C), C, n_iter
+
+
+def kernel_matrix(rd):
+    """Dense Z Z^T = S^1/2 X_c X_c^T S^1/2 (n x n), from the sparse product X X^T."""
+    X = rd.X if rd.X.dtype == np.float64 else rd.X.astype(np.float64)
+    Kmat = (X @ X.T).toarray()
+    if rd.fit_intercept:
+        u = np.asarray(X @ rd.xbar).ravel()
+        Kmat -= u[:, None]
+        Kmat -= u[None, :]
+        Kmat += rd.xbar @ rd.xbar
+    if rd.weighted:
+        Kmat *= rd.sqrt_sw[:, None]
+        Kmat *= rd.sqrt_sw[None, :]
+    return Kmat
+
+
+def covariance_matrix(rd):
+    """Dense Z^T Z = X_c^T S X_c (p x p), from the sparse product X^T S X."""
+    X = rd.X if rd.X.dtype == np.float64 else rd.X.astype(np.float64)
+    Xw = X if not rd.weighted else sp.csc_matrix(X.multiply(rd.sw[:, None]))
+    C = (X.T @ Xw).toarray()
+    if rd.fit_intercept:
+        C -= rd.n * np.outer(rd.xbar, rd.xbar)
+    return C
+
+
+def _solve_spd(M, a, B):
+    """(M + a I)^-1 B by Cholesky, one factorization per distinct a (shape (k,))."""
+    out = np.empty_like(B)
+    diag = np.arange(M.shape[0])
+    for val in np.unique(a):
+        cols = np.flatnonzero(a == val)
+        M2 = M.copy()
+        M2[diag, diag] += val
+        factor = la.cho_factor(M2, lower=True, overwrite_a=True, check_finite=False)
+        out[:, cols] = la.cho_solve(factor, B[:, cols], check_finite=False)
+    return out
+
+
+def solve_dual_direct(rd, Yc, a):
+    """Cholesky of the n x n kernel: c = (Z Z^T + a I)^-1 y~, w = Z^T c. Returns (W, C)."""
+    C = _solve_spd(kernel_matrix(rd), a, rd.ytilde(Yc))
+    return rd.zt(C), C
+
+
+def solve_primal_direct(rd, Yc, a):
+    """Cholesky of the p x p system (Z^T Z + a I) w = Z^T y~."""
+    return _solve_spd(covariance_matrix(rd), a, rd.zt(rd.ytilde(Yc)))
+
+
+# --------------------------------------------------------------------------------------
+# Coordinate descent: the shared elastic-net core with l1_ratio = 0
+# --------------------------------------------------------------------------------------
+
+
+def solve_cd(rd, Y, a, tol, max_iter, W0=None, positive=False, verbose=0):
+    """Coordinate descent of :func:`fastsparse._solver.solve_enet` with l1_ratio = 0.
+
+    The elastic net's ``alpha`` is ``a / n`` (see the module docstring). ``solve_enet``
+    stops on its duality gap relative to the null deviance; the gap needed for a
+    coefficient error of ``tol * ||w||`` is ``tol^2 a ||w||^2 / 2`` (strong convexity),
+    which depends on the unknown ||w||, so the solve is repeated, warm-started, with the
+    gap tolerance updated from the current ||w|| until the certificate holds. The
+    certificate tested is the gradient bound of :func:`certify` (mathematically the same
+    as the gap, ``gap = ||g||^2 / (2a)``, but computed without the cancellation of
+    ``primal - dual``, which floors the gap near ``1e-16 * primal``, i.e. a relative
+    coefficient error near 1e-8); with ``positive`` the gap itself.
+
+    ``Y`` is the raw (uncentered) target block; the intercept is handled by the core.
+    Returns (W, intercepts, gaps, n_epochs, bounds): gaps are the core's certificates
+    (divided by n, the elastic-net scale).
+    """
+    n, p = rd.n, rd.p
+    k = Y.shape[1]
+    W = np.zeros((p, k))
+    b = np.zeros(k)
+    gaps = np.zeros(k)
+    bounds = np.zeros(k)
+    epochs = np.zeros(k, dtype=np.int64)
+    all_cols = np.arange(p)
+    Yc, _ = rd.center_targets(Y)
+    for t in range(k):
+        pb = prepare_problem(rd.X, np.ascontiguousarray(Y[:, t], dtype=np.float64), rd.sw,
+                             rd.fit_intercept)
+        alpha_e = a[t] / n
+        w = None if W0 is None else np.array(W0[:, t], dtype=np.float64)
+        null = pb.null_deviance
+        tol_e = 1e-3
+        if w is not None and null > 0:
+            tol_e = min(tol_e, 0.25 * tol ** 2 * a[t] * (w @ w) / null)
+        for rep in range(12):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                res = solve_enet(rd.X, pb, alpha_e, 0.0, None, positive=positive,
+                                 tol=tol_e, max_iter=100, max_epochs=max_iter,
+                                 w_init=w, ws_init=all_cols, verbose=verbose)
+            w = res.coef
+            epochs[t] += res.n_epochs
+            wnorm = np.linalg.norm(w)
+            if positive:
+                gap_n = res.dual_gap * n
+                bound = 0.0 if gap_n == 0 else np.sqrt(2 * gap_n / a[t]) / wnorm
+            else:
+                bound = certify(rd, Yc[:, t:t + 1], w[:, None], a[t:t + 1])[0][0]
+            if bound <= tol or null == 0.0 or (rep > 0 and res.n_epochs == 0):
+                break
+            need = 0.5 * tol ** 2 * a[t] * wnorm ** 2
+            tol_e = min(0.1 * tol_e, 0.5 * need / null)
+        W[:, t] = w
+        b[t] = res.intercept
+        gaps[t] = res.dual_gap
+        bounds[t] = bound
+    return W, b, gaps, epochs, bounds
+
+
+# --------------------------------------------------------------------------------------
+# Eigendecompositions for a grid of alphas (RidgeCV, K-fold paths)
+# --------------------------------------------------------------------------------------
+
+
+class EigenSolver:
+    """One eigendecomposition of the smaller Gram side, then any alpha in O(m^2 k).
+
+    ``side="primal"``: Z^T Z = V L V^T, w(a) = V (L + a)^-1 V^T Z^T y~.
+    ``side="dual"``: Z Z^T = V L V^T, c(a) = V (L + a)^-1 V^T y~, w = Z^T c.
+    """
+
+    def __init__(self, rd, Yc, side):
+        self.rd, self.side = rd, side
+        Yt = rd.ytilde(Yc)
+        if side == "primal":
+            lam, self.V = la.eigh(covariance_matrix(rd), check_finite=False)
+            self.VtB = self.V.T @ rd.zt(Yt)
+        else:
+            lam, self.V = la.eigh(kernel_matrix(rd), check_finite=False)
+            self.VtB = self.V.T @ Yt
+        self.lam = np.maximum(lam, 0.0)
+
+    def coef(self, a):
+        """Coefficients (p, k) for internal alphas ``a`` of shape (k,)."""
+        M = self.V @ (self.VtB / (self.lam[:, None] + a[None, :]))
+        return M if self.side == "primal" else self.rd.zt(M)

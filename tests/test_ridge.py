@@ -1,0 +1,359 @@
+"""Ridge and RidgeCV: closed-form accuracy of every solver, certificates, auto rule, CV.
+
+References are computed densely with numpy (explicitly centered, explicitly weighted), so
+they share no code with the solvers.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import RidgeCV as SkRidgeCV
+from sklearn.metrics import r2_score
+from sklearn.model_selection import KFold
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import fastsparse
+import fastsparse._ridge_solvers as RS
+import fastsparse.ridge as ridge_mod
+from fastsparse import ElasticNet, Ridge, RidgeCV
+from fastsparse.ridge import choose_solver
+
+import reference
+from conftest import make_regression_problem
+
+
+def closed_form(X, Y, alpha, sample_weight=None, fit_intercept=True):
+    """Dense solution of min ||y - Xw - b||^2_S + alpha ||w||^2 per target.
+
+    Returns (W of shape (p, k), b of shape (k,)).
+    """
+    A = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
+    n, p = A.shape
+    Y = np.asarray(Y, dtype=float).reshape(n, -1)
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=float), (Y.shape[1],))
+    if fit_intercept:
+        xm, ym = s @ A / s.sum(), s @ Y / s.sum()
+    else:
+        xm, ym = np.zeros(p), np.zeros(Y.shape[1])
+    Ac, Yc = A - xm, Y - ym
+    W = np.column_stack([
+        np.linalg.solve(Ac.T @ (s[:, None] * Ac) + alpha[t] * np.eye(p),
+                        Ac.T @ (s * Yc[:, t]))
+        for t in range(Y.shape[1])])
+    return W, ym - xm @ W
+
+
+def rel_err(a, b):
+    return np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(b)
+
+
+@pytest.fixture
+def wide():
+    X, y = make_regression_problem(n_samples=60, n_features=80)
+    rng = np.random.default_rng(1)
+    Y2 = np.column_stack([y, 2.0 * y + rng.standard_normal(60)])
+    return X, y, Y2, rng.uniform(0.2, 3.0, 60)
+
+
+# (solver name, patch forcing the dual to its CG path, tol); cd certifies through the
+# gap of the elastic-net core, which floors near 1e-7 (see the Ridge docstring).
+SOLVER_CASES = [("cholesky", False, 1e-9), ("cg", False, 1e-9), ("dual", False, 1e-9),
+                ("dual", True, 1e-9), ("cd", False, 1e-6)]
+
+
+@pytest.mark.parametrize("solver,dual_cg,tol", SOLVER_CASES,
+                         ids=["cholesky", "cg", "dual-direct", "dual-cg", "cd"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_matches_closed_form(wide, monkeypatch, solver, dual_cg, tol, fit_intercept,
+                             weighted):
+    X, y, Y2, sw = wide
+    if dual_cg:
+        monkeypatch.setattr(RS, "DUAL_DIRECT_MAX", 0)
+    w = sw if weighted else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        m1 = Ridge(alpha=0.7, solver=solver, fit_intercept=fit_intercept, tol=tol).fit(
+            X, y, sample_weight=w)
+        alphas = np.array([0.3, 5.0])
+        m2 = Ridge(alpha=alphas, solver=solver, fit_intercept=fit_intercept, tol=tol).fit(
+            X, Y2, sample_weight=w)
+    W1, b1 = closed_form(X, y, 0.7, w, fit_intercept)
+    W2, b2 = closed_form(X, Y2, alphas, w, fit_intercept)
+    assert m1.coef_.shape == (80,) and isinstance(m1.intercept_, float)
+    assert m2.coef_.shape == (2, 80) and m2.intercept_.shape == (2,)
+    assert m1.solver_ == solver
+    assert rel_err(m1.coef_, W1[:, 0]) <= 1e-6
+    for t in range(2):  # per target: a shared relative error could hide one target
+        assert rel_err(m2.coef_[t], W2[:, t]) <= 1e-6
+    np.testing.assert_allclose(m1.intercept_, b1[0], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(m2.intercept_, b2, rtol=1e-6, atol=1e-9)
+    # The reported certificate holds against the exact solution.
+    assert rel_err(m1.coef_, W1[:, 0]) <= max(m1.rel_error_bound_, 1e-13)
+    assert m1.rel_error_bound_ <= tol
+
+
+@pytest.mark.parametrize("solver", ["cg", "cholesky", "cd"])
+def test_tall_problem(solver):
+    X, y = make_regression_problem(n_samples=200, n_features=30)
+    m = Ridge(alpha=0.1, solver=solver, tol=1e-7).fit(X, y)
+    W, b = closed_form(X, y, 0.1)
+    assert rel_err(m.coef_, W[:, 0]) <= 1e-6
+    np.testing.assert_allclose(m.intercept_, b[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["cg", "dual-cg"])
+def test_loose_tol_bound_is_valid(monkeypatch, solver):
+    # At a loose tol the error is far from 0: the certified bound must still cover it
+    # and respect tol.
+    X, y = make_regression_problem(n_samples=150, n_features=300, density=0.1)
+    if solver == "dual-cg":
+        monkeypatch.setattr(RS, "DUAL_DIRECT_MAX", 0)
+    m = Ridge(alpha=1e-2, solver=solver.split("-")[0], tol=1e-2).fit(X, y)
+    W, _ = closed_form(X, y, 1e-2)
+    err = rel_err(m.coef_, W[:, 0])
+    assert err <= m.rel_error_bound_ <= 1e-2
+    assert m.n_iter_[0] > 1
+
+
+def test_choose_solver_rule():
+    assert choose_solver(100, 50, 500, [1.0]) == "cholesky"
+    assert choose_solver(100_000, 1_000, 10**6, [1.0]) == "cholesky"
+    assert choose_solver(1_500, 100_000, 10**6, [1.0]) == "cholesky"
+    assert choose_solver(3_000, 100_000, 10**6, [1.0]) == "dual"
+    assert choose_solver(20_000, 47_000, 10**6, [1.0]) == "cg"  # rcv1 shape
+    assert choose_solver(20_000, 1_350_000, 10**7, [1.0]) == "dual"  # news20 shape
+    assert choose_solver(50_000, 10_000, 10**6, [1.0]) == "cg"
+    assert choose_solver(100, 50, 500, [1.0], positive=True) == "cd"
+    assert choose_solver(100_000, 50_000, 10**6, [1.0, 0.0]) == "cg"
+
+
+@pytest.mark.parametrize("shape,expected", [
+    ((400, 100), "cg"),      # tall
+    ((100, 600), "dual"),    # wide (n < p / 4), CG on the kernel
+    ((300, 300), "cg"),      # square
+    ((300, 30), "cholesky"),  # small side below the direct threshold
+])
+def test_auto_converges(monkeypatch, shape, expected):
+    # Thresholds lowered so that small problems take the paths large ones take.
+    monkeypatch.setattr(ridge_mod, "AUTO_DIRECT_MAX", 50)
+    monkeypatch.setattr(RS, "DUAL_DIRECT_MAX", 50)
+    n, p = shape
+    X, y = make_regression_problem(n_samples=n, n_features=p, density=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        m = Ridge(alpha=0.05, tol=1e-8).fit(X, y)
+    assert m.solver_ == expected
+    W, b = closed_form(X, y, 0.05)
+    assert rel_err(m.coef_, W[:, 0]) <= 1e-6
+    np.testing.assert_allclose(m.intercept_, b[0], rtol=1e-6)
+
+
+@parametrize_with_checks([Ridge(), RidgeCV(), Ridge(solver="cg"), Ridge(solver="cd"),
+                          RidgeCV(cv=3)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cd_gap_matches_dense(wide, weighted):
+    X, y, _, sw = wide
+    w = sw if weighted else None
+    alpha = 2.0
+    m = Ridge(alpha=alpha, solver="cd", tol=1e-3).fit(X, y, sample_weight=w)
+    S = sw.sum() if weighted else X.shape[0]
+    # Independent gap of the elastic net alpha_enet = alpha / S, l1_ratio = 0 (objective
+    # divided by n): the Ridge objective is 2 S times it.
+    gap_enet = reference.duality_gap(X, y, m.coef_, alpha / S, l1_ratio=0.0,
+                                     sample_weight=w)
+    assert m.dual_gap_ > 0
+    np.testing.assert_allclose(m.dual_gap_, 2 * S * gap_enet, rtol=1e-6)
+    # And it bounds the true suboptimality in the Ridge objective.
+    W, b = closed_form(X, y, alpha, w)
+    s = np.ones(X.shape[0]) if w is None else sw
+    A = X.toarray()
+
+    def obj(coef, icpt):
+        r = y - A @ coef - icpt
+        return s @ r ** 2 + alpha * coef @ coef
+
+    subopt = obj(m.coef_, m.intercept_) - obj(W[:, 0], b[0])
+    assert -1e-10 <= subopt <= m.dual_gap_ * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("solver", ["cg", "dual-cg"])
+def test_gap_of_other_solvers_is_a_certificate(wide, monkeypatch, solver):
+    X, y, _, _ = wide
+    if solver == "dual-cg":
+        monkeypatch.setattr(RS, "DUAL_DIRECT_MAX", 0)
+    m = Ridge(alpha=1.0, solver=solver.split("-")[0], tol=1e-3).fit(X, y)
+    n = X.shape[0]
+    gap_enet = reference.duality_gap(X, y, m.coef_, 1.0 / n, l1_ratio=0.0)
+    assert gap_enet > 1e-12  # a loose fit: the gaps are far above rounding
+    # Our gap uses the best of several dual points: never above the residual's gap...
+    assert m.dual_gap_ <= 2 * n * gap_enet * (1 + 1e-9)
+    # ... and still above the true suboptimality.
+    W, b = closed_form(X, y, 1.0)
+    A = X.toarray()
+
+    def obj(coef, icpt):
+        return np.sum((y - A @ coef - icpt) ** 2) + coef @ coef
+
+    assert 0 <= obj(m.coef_, m.intercept_) - obj(W[:, 0], b[0]) <= m.dual_gap_
+
+
+def test_relation_to_elastic_net(wide):
+    X, y, _, _ = wide
+    n = X.shape[0]
+    alpha_enet = 0.05
+    enet = ElasticNet(alpha=alpha_enet, l1_ratio=0.0, tol=1e-12, max_iter=1000).fit(X, y)
+    ridge = Ridge(alpha=n * alpha_enet, tol=1e-10).fit(X, y)
+    # ElasticNet certifies through its gap, which floors near 1e-6 relative error here.
+    assert rel_err(ridge.coef_, enet.coef_) <= 1e-5
+
+
+def test_scalar_sample_weight_scales_alpha(wide):
+    X, y, _, _ = wide
+    a = Ridge(alpha=3.0, solver="cg", tol=1e-10).fit(X, y, sample_weight=2.0)
+    b = Ridge(alpha=1.5, solver="cg", tol=1e-10).fit(X, y)
+    assert rel_err(a.coef_, b.coef_) <= 1e-8
+
+
+@pytest.mark.parametrize("solver", ["cg", "dual-cg"])
+def test_float32_kept_and_accurate(wide, monkeypatch, solver):
+    # float32 X goes through the Numba products (scipy would convert X every product).
+    X, y, Y2, _ = wide
+    if solver == "dual-cg":
+        monkeypatch.setattr(RS, "DUAL_DIRECT_MAX", 0)
+    X32 = X.astype(np.float32)
+    m = Ridge(alpha=[0.3, 5.0], solver=solver.split("-")[0], tol=1e-9).fit(X32, Y2)
+    assert m.coef_.dtype == np.float32
+    W, _ = closed_form(X32.astype(np.float64), Y2, np.array([0.3, 5.0]))
+    for t in range(2):
+        assert rel_err(m.coef_[t], W[:, t]) <= 1e-5
+
+
+def test_positive_uses_cd():
+    X, y = make_regression_problem()
+    m = Ridge(alpha=1.0, positive=True).fit(X, -y)
+    assert m.solver_ == "cd" and np.all(m.coef_ >= 0)
+    with pytest.raises(ValueError, match="positive"):
+        Ridge(positive=True, solver="cg").fit(X, y)
+
+
+def test_input_errors(wide):
+    X, y, Y2, _ = wide
+    with pytest.raises(ValueError, match="do not correspond"):
+        Ridge(alpha=[1.0, 2.0, 3.0]).fit(X, Y2)
+    with pytest.raises(ValueError, match="solver"):
+        Ridge(solver="sag").fit(X, y)
+    with pytest.raises(ValueError, match="alpha > 0"):
+        Ridge(alpha=0.0, solver="dual").fit(X, y)
+    assert Ridge(solver="sparse_cg").fit(X, y).solver_ == "cg"
+
+
+def test_x_is_not_copied(monkeypatch):
+    seen = []
+    real = RS.RidgeData.__init__
+
+    def spy(self, X, *args, **kwargs):
+        seen.append(X)
+        real(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(RS.RidgeData, "__init__", spy)
+    X, y = make_regression_problem()
+    Ridge(solver="cg").fit(X, y)
+    RidgeCV(cv=3, alphas=[0.1, 1.0]).fit(X, y)
+    assert len(seen) == 1 + 3 + 1  # Ridge, 3 folds, RidgeCV's refit
+    assert all(Z.data is X.data and Z.indices is X.indices for Z in seen)
+
+
+# --------------------------------------------------------------------------------------
+# RidgeCV
+# --------------------------------------------------------------------------------------
+
+ALPHAS = np.logspace(-3, 2, 12)
+
+
+@pytest.mark.parametrize("shape", [(60, 80), (200, 30)], ids=["kernel", "gram"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_ridgecv_loo_matches_sklearn(shape, fit_intercept, weighted):
+    n, p = shape
+    X, y = make_regression_problem(n_samples=n, n_features=p, noise=1.0)
+    w = np.random.default_rng(0).uniform(0.2, 3.0, n) if weighted else None
+    ours = RidgeCV(alphas=ALPHAS, fit_intercept=fit_intercept, store_cv_results=True).fit(
+        X, y, sample_weight=w)
+    theirs = SkRidgeCV(alphas=ALPHAS, fit_intercept=fit_intercept,
+                       store_cv_results=True).fit(X, y, sample_weight=w)
+    assert ours.cv_mode_ == ("loo-kernel" if n <= p else "loo-gram")
+    assert ours.alpha_ == theirs.alpha_
+    np.testing.assert_allclose(ours.best_score_, theirs.best_score_, rtol=1e-7)
+    np.testing.assert_allclose(ours.cv_results_, theirs.cv_results_, rtol=1e-6,
+                               atol=1e-12)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-7, atol=1e-10)
+
+
+def test_ridgecv_loo_per_target_and_scoring_match_sklearn():
+    X, y = make_regression_problem(n_samples=60, n_features=80, noise=1.0)
+    rng = np.random.default_rng(3)
+    Y = np.column_stack([y, rng.standard_normal(60) + 0.2 * y])
+    w = rng.uniform(0.2, 3.0, 60)
+    for kwargs in [dict(alpha_per_target=True), dict(scoring="neg_mean_absolute_error")]:
+        ours = RidgeCV(alphas=ALPHAS, **kwargs).fit(X, Y, sample_weight=w)
+        theirs = SkRidgeCV(alphas=ALPHAS, **kwargs).fit(X, Y, sample_weight=w)
+        np.testing.assert_array_equal(ours.alpha_, theirs.alpha_)
+        np.testing.assert_allclose(ours.best_score_, theirs.best_score_, rtol=1e-7)
+
+
+def test_ridgecv_loo_is_leave_one_out():
+    # Independent of scikit-learn: refit without each sample in turn.
+    X, y = make_regression_problem(n_samples=25, n_features=40, noise=1.0)
+    alphas = np.array([0.05, 0.5, 5.0])
+    m = RidgeCV(alphas=alphas, store_cv_results=True).fit(X, y)
+    A = X.toarray()
+    errors = np.empty((25, 3))
+    for i in range(25):
+        keep = np.arange(25) != i
+        for j, alpha in enumerate(alphas):
+            W, b = closed_form(A[keep], y[keep], alpha)
+            errors[i, j] = (y[i] - A[i] @ W[:, 0] - b[0]) ** 2
+    np.testing.assert_allclose(m.cv_results_, errors, rtol=1e-7)
+    assert m.alpha_ == alphas[np.argmin(errors.mean(axis=0))]
+
+
+@pytest.mark.parametrize("solver", ["auto", "cg", "dual"])
+def test_ridgecv_kfold_matches_manual(solver):
+    X, y = make_regression_problem(n_samples=80, n_features=60, noise=2.0)
+    alphas = np.logspace(-2, 2, 9)
+    m = RidgeCV(alphas=alphas, cv=5, solver=solver, tol=1e-10).fit(X, y)
+    A = X.toarray()
+    scores = np.zeros((alphas.size, 5))
+    for f, (train, test) in enumerate(KFold(5).split(A)):
+        for j, alpha in enumerate(alphas):
+            W, b = closed_form(A[train], y[train], alpha)
+            scores[j, f] = r2_score(y[test], A[test] @ W[:, 0] + b[0])
+    assert m.cv_mode_ == "kfold"
+    assert m.alpha_ == alphas[np.argmax(scores.mean(axis=1))]
+    np.testing.assert_allclose(m.fold_scores_, scores, rtol=1e-7)
+    np.testing.assert_allclose(m.best_score_, scores.mean(axis=1).max(), rtol=1e-8)
+    W, b = closed_form(A, y, m.alpha_)
+    assert rel_err(m.coef_, W[:, 0]) <= 1e-7
+
+
+def test_ridgecv_falls_back_to_kfold_when_too_large():
+    X, y = make_regression_problem(n_samples=60, n_features=80)
+    with pytest.warns(UserWarning, match="5-fold"):
+        m = RidgeCV(alphas=[0.1, 1.0], gcv_max_size=10).fit(X, y)
+    assert m.cv_mode_ == "kfold" and m.fold_scores_.shape == (2, 5)
+    with pytest.raises(ValueError, match="incompatible"):
+        RidgeCV(cv=3, store_cv_results=True).fit(X, y)
+
+
+def test_exported():
+    assert fastsparse.Ridge is Ridge and fastsparse.RidgeCV is RidgeCV
