@@ -1,0 +1,461 @@
+"""Jitted kernels for L1 / elastic-net logistic regression on CSC arrays.
+
+Like :mod:`fastsparse._kernels`, nothing here validates anything: every array was checked
+by :mod:`fastsparse._validation` and shaped by :mod:`fastsparse._logistic_solver`.
+
+Notation (DESIGN.md sections 1-2, objective multiplied by n): labels y_i in {-1, +1},
+sample weights s_i (summing to n; ``weighted`` False means all ones and the weight array
+is a placeholder that is never read), linear predictor z = Xw + b, margins m_i = y_i z_i,
+
+    F(z) = sum_i s_i log(1 + exp(-m_i)),
+    P(w, b) = F(Xw + b) + sum_j (l1_j |w_j| + l2_j / 2 w_j^2).
+
+The dual variable u lives in sample space (u = lambda theta in DESIGN.md's scaling); at the
+optimum u = -grad F(z), i.e. u_i = s_i y_i sigma(-m_i). Its domain is the box
+0 <= y_i u_i <= s_i, plus sum_i u_i = 0 with an intercept, and
+
+    D(u) = sum_i s_i H(y_i u_i / s_i) - sum_j h_j*(x_j^T u),
+
+H the binary entropy (in nats) and h_j* the conjugate of feature j's penalty.
+
+The proximal Newton step minimises the quadratic model of F around z0,
+1/2 sum_i h_i (zt_i - z_i)^2 with h_i = s_i sigma(m_i) sigma(-m_i) (floored) and working
+response zt = z0 + u / h, by coordinate descent on a working set. The kernels never divide
+by h: they keep e_i = h_i r_raw_i, the h-weighted uncentered working residual, and the
+scalar ``shift`` = xbar_h^T w of the lazy centering (DESIGN.md section 2) so that one
+coordinate update costs O(nnz of the column), intercept included.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._kernels import _anderson_weights, conjugate_penalty
+
+_JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+
+
+@njit(**_JIT)
+def log1pexp_neg(m):
+    """log(1 + exp(-m)) without overflow or cancellation, for any real m."""
+    if m > 0.0:
+        return np.log1p(np.exp(-m))
+    return -m + np.log1p(np.exp(m))
+
+
+@njit(**_JIT)
+def sigmoid_neg(m):
+    """sigma(-m) = 1 / (1 + exp(m)) without overflow."""
+    if m >= 0.0:
+        e = np.exp(-m)
+        return e / (1.0 + e)
+    return 1.0 / (1.0 + np.exp(m))
+
+
+@njit(**_JIT)
+def entropy(p):
+    """Binary entropy -p log p - (1 - p) log(1 - p) in nats, 0 at p = 0 and p = 1."""
+    out = 0.0
+    if p > 0.0:
+        out -= p * np.log(p)
+    if p < 1.0:
+        out -= (1.0 - p) * np.log1p(-p)
+    return out
+
+
+@njit(**_JIT)
+def linear_predictor(data, indices, indptr, w, b, z):
+    """z = X w + b from scratch (only non-zero w are visited): O(n + nnz of the support)."""
+    z[:] = b
+    for j in range(w.shape[0]):
+        wj = w[j]
+        if wj != 0.0:
+            for k in range(indptr[j], indptr[j + 1]):
+                z[indices[k]] += wj * data[k]
+
+
+@njit(**_JIT)
+def loss_and_dual_direction(z, y, sw, weighted, u):
+    """F(z) and u = -grad F(z) (u_i = s_i y_i sigma(-y_i z_i)).
+
+    Returns (loss, sum of u over the positive class, minus the sum over the negative one):
+    the two class totals the intercept projection balances.
+    """
+    loss = 0.0
+    pos = 0.0
+    neg = 0.0
+    for i in range(z.shape[0]):
+        m = y[i] * z[i]
+        s = sw[i] if weighted else 1.0
+        loss += s * log1pexp_neg(m)
+        a = s * sigmoid_neg(m)
+        if y[i] > 0.0:
+            u[i] = a
+            pos += a
+        else:
+            u[i] = -a
+            neg += a
+    return loss, pos, neg
+
+
+@njit(**_JIT)
+def loss_value(z, dz, step, y, sw, weighted):
+    """F(z + step * dz): the line search's evaluation, O(n), nothing written."""
+    loss = 0.0
+    for i in range(z.shape[0]):
+        m = y[i] * (z[i] + step * dz[i])
+        if weighted:
+            loss += sw[i] * log1pexp_neg(m)
+        else:
+            loss += log1pexp_neg(m)
+    return loss
+
+
+@njit(**_JIT)
+def balance_classes(u, y, pos, neg):
+    """Make sum_i u_i = 0 (the intercept's dual constraint) by shrinking one class.
+
+    The class with the larger total |u| is scaled by min(pos, neg) / max(pos, neg) <= 1,
+    which keeps every y_i u_i in [0, s_i]: the point stays in the domain of the entropy.
+    """
+    if pos == neg:
+        return
+    if pos > neg:
+        f = neg / pos
+        for i in range(u.shape[0]):
+            if y[i] > 0.0:
+                u[i] *= f
+    else:
+        f = pos / neg
+        for i in range(u.shape[0]):
+            if y[i] < 0.0:
+                u[i] *= f
+
+
+@njit(**_JIT)
+def feasible_scale(grad, cols, l1, l2):
+    """Largest t <= 1 with |t x_j^T u| <= l1_j for the pure-L1 features in ``cols``.
+
+    ``grad[k]`` = x_j^T u for j = cols[k]. Features with l2_j > 0 have a finite penalty
+    conjugate and need no scaling; unpenalized features are handled by the caller.
+    Scaling u by t in (0, 1] keeps it in the entropy's box and keeps the linear
+    constraints (intercept, unpenalized features) satisfied.
+    """
+    t = 1.0
+    for k in range(cols.shape[0]):
+        j = cols[k]
+        if l2[j] == 0.0 and l1[j] > 0.0:
+            g = abs(grad[k])
+            if g * t > l1[j]:
+                t = l1[j] / g
+    return t
+
+
+@njit(**_JIT)
+def dual_value(u, t, y, sw, weighted, grad, cols, l1, l2):
+    """D(t u) = sum_i s_i H(t y_i u_i / s_i) - sum_{j in cols} h_j*(t x_j^T u)."""
+    ent = 0.0
+    for i in range(u.shape[0]):
+        a = t * y[i] * u[i]  # in [0, s_i]
+        if weighted:
+            s = sw[i]
+            if s > 0.0:
+                p = a / s
+                if p > 1.0:
+                    p = 1.0
+                ent += s * entropy(p)
+        else:
+            p = a if a < 1.0 else 1.0
+            ent += entropy(p)
+    conj = 0.0
+    for k in range(cols.shape[0]):
+        j = cols[k]
+        if l1[j] > 0.0 or l2[j] > 0.0:
+            conj += conjugate_penalty(t * grad[k], l1[j], l2[j], False)
+    return ent - conj
+
+
+@njit(**_JIT)
+def penalty_value(w, cols, l1, l2):
+    """sum_{j in cols} l1_j |w_j| + l2_j / 2 w_j^2."""
+    pen = 0.0
+    for k in range(cols.shape[0]):
+        j = cols[k]
+        wj = w[j]
+        pen += l1[j] * abs(wj) + 0.5 * l2[j] * wj * wj
+    return pen
+
+
+@njit(**_JIT)
+def hessian_weights(z, y, sw, weighted, floor, h):
+    """h_i = s_i sigma(m_i) sigma(-m_i), floored at s_i * floor; returns sum_i h_i.
+
+    The floor keeps the quadratic model strictly convex on rows with extreme margins
+    (separable data); it only over-estimates the curvature, so the Newton direction
+    stays a descent direction.
+    """
+    total = 0.0
+    for i in range(z.shape[0]):
+        m = abs(z[i])  # sigma(m) sigma(-m) is even in m (y_i = +-1)
+        e = np.exp(-m)
+        v = e / ((1.0 + e) * (1.0 + e))
+        if v < floor:
+            v = floor
+        if weighted:
+            v *= sw[i]
+        h[i] = v
+        total += v
+    return total
+
+
+@njit(**_JIT)
+def weighted_column_stats(data, indices, indptr, cols, h, h_sum, fit_intercept, xbar,
+                          lipschitz):
+    """h-weighted means and centered squared norms of the columns ``cols`` (aligned).
+
+    lipschitz[k] = sum_i h_i (x_ij - xbar_k)^2 (xbar_k = 0 without intercept), set to
+    exactly 0 when the subtraction cancels to rounding level (column constant on the
+    h-weighted rows).
+    """
+    for k in range(cols.shape[0]):
+        j = cols[k]
+        a = 0.0
+        b = 0.0
+        for kk in range(indptr[j], indptr[j + 1]):
+            x = np.float64(data[kk])
+            hx = h[indices[kk]] * x
+            a += hx
+            b += hx * x
+        if fit_intercept:
+            xbar[k] = a / h_sum
+            c = b - a * xbar[k]
+            lipschitz[k] = c if c > 1e-12 * b else 0.0
+        else:
+            xbar[k] = 0.0
+            lipschitz[k] = b
+
+
+@njit(**_JIT)
+def init_working_residual(u, h, c, e):
+    """e_i = u_i + h_i c: the h-weighted working residual at the expansion point."""
+    for i in range(u.shape[0]):
+        e[i] = u[i] + h[i] * c
+
+
+@njit(**_JIT)
+def _subgradient_distance(c, wj, l1j):
+    """Distance of c to l1_j * (subdifferential of |.| at wj): the coordinate's KKT gap."""
+    if wj > 0.0:
+        return abs(c - l1j)
+    if wj < 0.0:
+        return abs(c + l1j)
+    a = abs(c) - l1j
+    return a if a > 0.0 else 0.0
+
+
+@njit(**_JIT)
+def kkt_violation(grad, ws, w, l1, l2):
+    """max over j = ws[k] of the distance of grad[k] - l2_j w_j to l1_j d|w_j|.
+
+    ``grad[k]`` = x_j^T u with u (about) -grad F: the first-order optimality violation
+    of the working-set problem, in the units of the gradient.
+    """
+    out = 0.0
+    for k in range(ws.shape[0]):
+        j = ws[k]
+        v = _subgradient_distance(grad[k] - l2[j] * w[j], w[j], l1[j])
+        if v > out:
+            out = v
+    return out
+
+
+@njit(**_JIT)
+def _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, xbar,
+              lipschitz, l1, l2):
+    """One cyclic pass over ws on the quadratic model; returns (shift, max KKT gap)."""
+    viol = 0.0
+    for jj in range(ws.shape[0]):
+        j = ws[jj]
+        lj = lipschitz[jj]
+        if lj <= 0.0:
+            continue
+        start = indptr[j]
+        end = indptr[j + 1]
+        g = 0.0
+        for k in range(start, end):
+            g += data[k] * e[indices[k]]
+        if fit_intercept:
+            g += shift * h_sum * xbar[jj]
+        old = w[j]
+        v = _subgradient_distance(g - l2[j] * old, old, l1[j])
+        if v > viol:
+            viol = v
+        zj = old * lj + g
+        if zj > l1[j]:
+            new = (zj - l1[j]) / (lj + l2[j])
+        elif zj < -l1[j]:
+            new = (zj + l1[j]) / (lj + l2[j])
+        else:
+            new = 0.0
+        if new != old:
+            d = new - old
+            w[j] = new
+            for k in range(start, end):
+                i = indices[k]
+                e[i] -= d * h[i] * data[k]
+            if fit_intercept:
+                shift += xbar[jj] * d
+    return shift, viol
+
+
+@njit(**_JIT)
+def _try_extrapolation(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept,
+                       xbar, l1, l2, target, v):
+    """Move w[ws] to ``target`` if that lowers the quadratic model; returns new shift.
+
+    The model change is computed from the step D = target - w without any division by
+    h: -grad^T D + 1/2 (sum_i h_i (X D)_i^2 - H (xbar^T D)^2) + penalty change, with
+    grad_j = x_j^T e + shift H xbar_j. ``v`` is scratch space of length n.
+    O(n + nnz of the working set).
+    """
+    m = ws.shape[0]
+    v[:] = 0.0
+    lin = 0.0
+    pen = 0.0
+    c = 0.0
+    for k in range(m):
+        j = ws[k]
+        d = target[k] - w[j]
+        if d == 0.0:
+            continue
+        g = 0.0
+        for kk in range(indptr[j], indptr[j + 1]):
+            i = indices[kk]
+            g += data[kk] * e[i]
+            v[i] += d * data[kk]
+        if fit_intercept:
+            g += shift * h_sum * xbar[k]
+            c += xbar[k] * d
+        lin -= g * d
+        a = w[j]
+        pen += l1[j] * (abs(target[k]) - abs(a)) + l2[j] * (a + 0.5 * d) * d
+    quad = 0.0
+    for i in range(v.shape[0]):
+        quad += h[i] * v[i] * v[i]
+    if fit_intercept:
+        quad -= h_sum * c * c
+    if lin + 0.5 * quad + pen < 0.0:
+        for i in range(v.shape[0]):
+            e[i] -= h[i] * v[i]
+        for k in range(m):
+            w[ws[k]] = target[k]
+        shift += c
+    return shift
+
+
+@njit(**_JIT)
+def quadratic_cd(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, xbar,
+                 lipschitz, l1, l2, max_epochs, eps, anderson_k, v):
+    """Coordinate descent on the quadratic model restricted to the working set ``ws``.
+
+    Minimises 1/2 sum_i h_i r_i^2 + sum_{j in ws} (l1_j |w_j| + l2_j / 2 w_j^2) with
+    r the (h-centered) working residual, kept as e = h * r_raw and r = r_raw + shift.
+    The gradient of coordinate j is x_j^T e + shift * sum_i h_i x_ij (the centered
+    residual is h-orthogonal to the constant, so no xbar_j term appears); each update
+    costs O(nnz of column j). Epochs stop when the largest KKT violation of the model met
+    during an epoch (measured before each update, in gradient units) is at most ``eps``,
+    or after ``max_epochs``. Every ``anderson_k`` epochs the iterates are extrapolated
+    (Anderson acceleration, as in skglm), the extrapolated point kept only if it lowers
+    the model, so the iteration stays monotone. ``v`` is scratch space of length n.
+
+    Returns (shift, n_epochs).
+    """
+    m = ws.shape[0]
+    cycle = max(anderson_k, 1) + 1
+    hist = np.empty((cycle, m))
+    target = np.empty(m)
+    n_hist = 0
+    epoch = 0
+    for epoch in range(1, max_epochs + 1):
+        shift, viol = _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum,
+                                fit_intercept, xbar, lipschitz, l1, l2)
+        if viol <= eps:
+            break
+        if anderson_k <= 0:
+            continue
+        for k in range(m):
+            hist[n_hist, k] = w[ws[k]]
+        n_hist += 1
+        if n_hist < cycle:
+            continue
+        coef = _anderson_weights(hist, n_hist)
+        n_hist = 0
+        if coef.shape[0] == 0:
+            continue
+        for k in range(m):
+            acc = 0.0
+            for q in range(coef.shape[0]):
+                acc += coef[q] * hist[q + 1, k]
+            target[k] = acc
+        shift = _try_extrapolation(data, indices, indptr, ws, w, e, shift, h, h_sum,
+                                   fit_intercept, xbar, l1, l2, target, v)
+    return shift, epoch
+
+
+@njit(**_JIT)
+def loss_change(z, dz, step, y, sw, weighted):
+    """F(z + step dz) - F(z), summed term by term without cancellation.
+
+    f(m + d) - f(m) = log1p(sigma(-m) expm1(-d)) for f(m) = log(1 + exp(-m)), accurate
+    to rounding relative to the change itself, so the line search still sees a decrease
+    of 1e-15 relative to F near the optimum. Large |d| use the plain difference.
+    """
+    out = 0.0
+    for i in range(z.shape[0]):
+        m = y[i] * z[i]
+        d = y[i] * step * dz[i]
+        if abs(d) < 1.0:
+            c = np.log1p(sigmoid_neg(m) * np.expm1(-d))
+        else:
+            c = log1pexp_neg(m + d) - log1pexp_neg(m)
+        if weighted:
+            out += sw[i] * c
+        else:
+            out += c
+    return out
+
+
+@njit(**_JIT)
+def penalty_change(w0, delta, step, ws, l1, l2):
+    """Penalty at w0 + step delta minus penalty at w0, over ws (w0, delta aligned)."""
+    out = 0.0
+    for k in range(ws.shape[0]):
+        j = ws[k]
+        a = w0[k]
+        d = step * delta[k]
+        out += l1[j] * (abs(a + d) - abs(a)) + l2[j] * (a + 0.5 * d) * d
+    return out
+
+
+@njit(**_JIT)
+def newton_direction(data, indices, indptr, ws, delta, db, dz):
+    """dz = X[:, ws] @ delta + db: the change of the linear predictor along the step."""
+    dz[:] = db
+    for k in range(ws.shape[0]):
+        d = delta[k]
+        if d != 0.0:
+            j = ws[k]
+            for kk in range(indptr[j], indptr[j + 1]):
+                dz[indices[kk]] += d * data[kk]
+
+
+@njit(**_JIT)
+def min_margin(z, y, sw, weighted):
+    """Smallest margin y_i z_i over the rows with positive weight."""
+    out = np.inf
+    for i in range(z.shape[0]):
+        if weighted and sw[i] <= 0.0:
+            continue
+        m = y[i] * z[i]
+        if m < out:
+            out = m
+    return out

@@ -1,0 +1,475 @@
+"""Outer loop of the L1 / elastic-net logistic regression solver (proximal Newton).
+
+Problem (DESIGN.md sections 1-2, multiplied by n): labels y_i in {-1, +1}, weights s_i
+summing to n, lam = n * alpha,
+
+    P(w, b) = sum_i s_i log(1 + exp(-y_i (x_i.w + b)))
+              + lam * sum_j v_j (rho |w_j| + (1 - rho)/2 w_j^2).
+
+Each outer iteration (in Python, like :mod:`fastsparse._solver`)
+
+1. recomputes the linear predictor z = Xw + b from scratch,
+2. builds a dual-feasible point from u = -grad F(z) (see :func:`_dual_point`) and the
+   duality gap over every feature still in play; stops when gap <= tol * D0, D0 the null
+   deviance (twice the negative log-likelihood of the intercept-only model),
+3. discards with the Gap Safe sphere test the features provably zero at the optimum,
+4. picks a working set (features closest to their dual constraint, plus the non-zeros),
+   grown geometrically,
+5. runs proximal Newton on the working set until its restricted gap is below a fraction
+   of the global gap (:func:`_newton_working_set`): quadratic model with weights
+   h_i = s_i p_i (1 - p_i) (floored), coordinate descent on it with lazy centering for the
+   intercept (O(nnz) per coordinate), then a backtracking (Armijo) line search on the
+   true objective, so the objective decreases at every step and the iteration cannot
+   diverge, even on separable data.
+
+Gap Safe for the logistic loss: the conjugate of t -> s log(1 + exp(-t)) is
+s (p log p + (1 - p) log(1 - p)) at p = -t/s, whose second derivative is
+1 / (s p (1 - p)) >= 4 / s. So the dual D(u) is 4-strongly concave in the norm
+||u||^2_{S^-1} = sum_i u_i^2 / s_i, and for the optimal u* and any feasible u,
+||u - u*||_{S^-1} <= sqrt(2 G / 4) = sqrt(G / 2) (DESIGN.md's sqrt(2 G / gamma) / lambda
+with gamma = 4, in the scaling u = lambda theta). By Cauchy-Schwarz
+|x_j^T u*| <= |x_j^T u| + sqrt(G / 2) ||x_j||_S, where ||x_j||_S^2 = sum_i s_i x_ij^2 (the
+s-weighted centered norm with an intercept, since sum u = 0): the sphere test of
+:func:`fastsparse._kernels.screen_and_score` with radius sqrt(G / 2) and the weighted
+centered norms of :func:`fastsparse._kernels.column_sqnorms_f32`.
+"""
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from . import _kernels as K
+from . import _logistic_kernels as LK
+from ._solver import MAX_UNPENALIZED
+
+#: Relative floor of the Hessian weights p (1 - p) (glmnet uses 1e-5 on p).
+HESSIAN_FLOOR = 1e-10
+#: Armijo constant and the smallest step of the backtracking line search.
+ARMIJO = 1e-2
+MIN_STEP = 2.0 ** -40
+#: Forcing term: each quadratic model is solved until its KKT violation is at most this
+#: fraction of the violation at the expansion point.
+INNER_RATIO = 0.3
+#: Iterates combined by Anderson extrapolation in the coordinate descent (0: off).
+ANDERSON_K = 5
+#: Fraction of the working set's target KKT level the models are solved to.
+TARGET_RATIO = 0.1
+
+
+@dataclass
+class LogisticProblem:
+    """Everything the kernels need about (X, y, weights), computed once per fit.
+
+    ``sw`` sums to n (or is a length-1 placeholder when ``weighted`` is False).
+    ``sqnorm_f32`` are the s-weighted (centered with an intercept) squared column norms,
+    rounded up, for screening; ``null_deviance`` is twice the weighted negative
+    log-likelihood of the null model (intercept only, or z = 0 without intercept) and
+    ``null_intercept`` its intercept.
+    """
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    n_samples: int
+    n_features: int
+    y: np.ndarray
+    sw: np.ndarray
+    weighted: bool
+    fit_intercept: bool
+    sqnorm_f32: np.ndarray
+    null_deviance: float
+    null_intercept: float
+
+
+@dataclass
+class LogisticResult:
+    """Solver output, in the internal (n-scaled) units of the module docstring.
+
+    ``dual_gap`` and ``primal`` are in those units; ``dual_point`` is the feasible u
+    certifying ``dual_gap``. ``separated`` tells whether the returned model separates the
+    training rows (every weighted margin positive).
+    """
+
+    coef: np.ndarray
+    intercept: float
+    dual_gap: float
+    primal: float
+    dual_point: np.ndarray
+    n_iter: int
+    n_newton: int
+    n_epochs: int
+    n_screened: int
+    converged: bool
+    separated: bool
+
+
+def prepare_logistic(X, y, sample_weight, fit_intercept, sqnorm_f32=None):
+    """Precompute the per-fit arrays of a binary problem.
+
+    Parameters
+    ----------
+    X : scipy.sparse CSC matrix, validated.
+    y : ndarray of shape (n_samples,) with values in {-1.0, +1.0}.
+    sample_weight : ndarray of shape (n_samples,) summing to n_samples, or None.
+    fit_intercept : bool
+    sqnorm_f32 : ndarray or None
+        Screening norms when already computed (they depend on X and the weights only, so
+        one-vs-rest problems with the same weights share them).
+
+    Returns
+    -------
+    LogisticProblem
+    """
+    n, p = X.shape
+    weighted = sample_weight is not None
+    sw = sample_weight if weighted else np.ones(1)
+    if sqnorm_f32 is None:
+        sqnorm_f32 = K.column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,
+                                          fit_intercept)
+    if fit_intercept:
+        pos = float(np.sum(sample_weight[y > 0]) if weighted else np.count_nonzero(y > 0))
+        pbar = min(max(pos / n, 0.0), 1.0)
+        ent = LK.entropy(pbar)
+        null_dev = 2.0 * n * ent
+        with np.errstate(divide="ignore"):
+            b0 = float(np.log(pbar) - np.log1p(-pbar)) if 0.0 < pbar < 1.0 else 0.0
+    else:
+        null_dev = 2.0 * n * np.log(2.0)
+        b0 = 0.0
+    return LogisticProblem(
+        data=X.data, indices=X.indices, indptr=X.indptr, n_samples=n, n_features=p,
+        y=y, sw=sw, weighted=weighted, fit_intercept=fit_intercept,
+        sqnorm_f32=sqnorm_f32, null_deviance=float(null_dev), null_intercept=b0,
+    )
+
+
+class _FreeProjection:
+    """Dual point with unpenalized features: project u onto x_j^T u = 0 for them.
+
+    The box of the entropy forbids a plain Euclidean projection; instead the correction
+    is taken in the metric of the Hessian weights h: u - H A a with A = [X_free, 1]
+    (the ones when fitting an intercept) and a solving (A^T H A) a = A^T u. Rows with
+    extreme margins have h ~ 0 and are barely moved, so the point stays in the box unless
+    the iterate is far from optimal; then ``project`` reports failure and the gap of that
+    iteration is infinite (no certificate claimed).
+    """
+
+    def __init__(self, X, pb, free):
+        if free.shape[0] > MAX_UNPENALIZED:
+            raise ValueError(
+                f"{free.shape[0]} features are unpenalized (penalty factor 0); at most "
+                f"{MAX_UNPENALIZED} are supported, since certifying the solution needs "
+                "their Gram matrix. Use small positive penalty factors instead."
+            )
+        self.Xf = X[:, free].tocsc()
+        self.pb = pb
+        self.h = np.empty(pb.n_samples)
+
+    def project(self, z, u):
+        pb = self.pb
+        LK.hessian_weights(z, pb.y, pb.sw, pb.weighted, 0.0, self.h)
+        h = self.h
+        Xf = self.Xf
+        hx = Xf.multiply(h[:, None]).tocsc()
+        gram = np.asarray((Xf.T @ hx).todense(), dtype=np.float64)
+        rhs = np.asarray(Xf.T @ u, dtype=np.float64).ravel()
+        if pb.fit_intercept:
+            col = np.asarray(hx.sum(axis=0), dtype=np.float64).ravel()
+            gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[h.sum()]])]])
+            rhs = np.append(rhs, u.sum())
+        a = np.linalg.pinv(gram, hermitian=True) @ rhs
+        corr = np.asarray(Xf @ a[: Xf.shape[1]], dtype=np.float64).ravel()
+        if pb.fit_intercept:
+            corr += a[-1]
+        u -= h * corr
+        yu = pb.y * u
+        upper = pb.sw if pb.weighted else 1.0
+        slack = 1e-12 * np.maximum(upper, 1e-300)
+        if np.any(yu < -slack) or np.any(yu > upper + slack):
+            return False
+        # Clip rounding-level excursions into the box.
+        np.clip(yu, 0.0, upper, out=yu)
+        np.multiply(pb.y, yu, out=u)
+        return True
+
+
+class _State:
+    """Work arrays of one fit (all of length n_samples), allocated once."""
+
+    def __init__(self, n):
+        self.z = np.empty(n)    # linear predictor Xw + b
+        self.g = np.empty(n)    # -grad F(z)
+        self.u = np.empty(n)    # dual direction (g made feasible for the constraints)
+        self.h = np.empty(n)    # Hessian weights
+        self.e = np.empty(n)    # h-weighted working residual
+        self.dz = np.empty(n)   # Newton direction in sample space
+        self.v = np.empty(n)    # scratch
+
+
+def _dual_point(pb, st, free_proj):
+    """Loss, g = -grad F(z) and the feasible dual direction u; returns (loss, ok).
+
+    With an intercept, sum_i u_i = 0 is required: the larger of the two class totals of
+    g is scaled down to the smaller (:func:`LK.balance_classes`), which keeps u in the
+    entropy's box. With unpenalized features, :class:`_FreeProjection` instead.
+    """
+    loss, pos, neg = LK.loss_and_dual_direction(st.z, pb.y, pb.sw, pb.weighted, st.g)
+    st.u[:] = st.g
+    ok = True
+    if free_proj is not None:
+        ok = free_proj.project(st.z, st.u)
+    elif pb.fit_intercept:
+        LK.balance_classes(st.u, pb.y, pos, neg)
+    return loss, ok
+
+
+def _gap(pb, st, cols, w, l1, l2, grad, free_proj):
+    """Duality gap over ``cols`` at the current z; fills grad[k] = x_j^T u, j = cols[k].
+
+    Every non-zero w_j must have j in cols. Returns (gap, primal, t): the dual point is
+    t * u (t <= 1 makes it feasible for the pure-L1 features in cols). The gap is +inf
+    when no feasible point could be built (unpenalized features far from optimal).
+    """
+    loss, ok = _dual_point(pb, st, free_proj)
+    primal = loss + LK.penalty_value(w, cols, l1, l2)
+    if not ok:
+        grad[:] = 0.0
+        return np.inf, primal, 1.0
+    K.xt_dot(pb.data, pb.indices, pb.indptr, cols, st.u, grad)
+    t = LK.feasible_scale(grad, cols, l1, l2)
+    dual = LK.dual_value(st.u, t, pb.y, pb.sw, pb.weighted, grad, cols, l1, l2)
+    return primal - dual, primal, t
+
+
+def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, max_newton,
+                        max_epochs):
+    """Proximal Newton on the working set until its restricted gap is <= tol_in.
+
+    ``st.z`` must equal Xw + b on entry; it is kept up to date (one O(n) update per
+    accepted step). Returns (b, n_newton, n_epochs, stalled) with stalled True when the
+    line search could not decrease the objective (converged to rounding level).
+    """
+    m = ws.shape[0]
+    xbar = np.zeros(m)
+    lip = np.empty(m)
+    grad = np.empty(m)
+    w0 = np.empty(m)
+    delta = np.empty(m)
+    n_epochs = 0
+    step_count = 0
+    stalled = False
+    fi = pb.fit_intercept
+    kkt_per_gap = None
+    for step_count in range(1, max_newton + 1):
+        gap, _, _ = _gap(pb, st, ws, w, l1, l2, grad, free_proj)
+        if gap <= tol_in:
+            step_count -= 1
+            break
+        h_sum = LK.hessian_weights(st.z, pb.y, pb.sw, pb.weighted, HESSIAN_FLOOR, st.h)
+        LK.weighted_column_stats(pb.data, pb.indices, pb.indptr, ws, st.h, h_sum, fi,
+                                 xbar, lip)
+        np.take(w, ws, out=w0)
+        if fi:
+            shift0 = float(xbar @ w0)
+            gbar = float(st.g.sum()) / h_sum
+            LK.init_working_residual(st.g, st.h, -shift0 - gbar, st.e)
+        else:
+            shift0 = gbar = 0.0
+            st.e[:] = st.g
+        # Adaptive inner tolerance: solve the model until its KKT violation is a fraction
+        # of the current one (inexact proximal Newton with a forcing term), but never
+        # beyond what the working-set target needs: the KKT level expected at gap tol_in,
+        # extrapolated from the first step's ratio of KKT violation to gap.
+        kkt = LK.kkt_violation(grad, ws, w, l1, l2)
+        if kkt_per_gap is None and np.isfinite(gap) and gap > 0:
+            kkt_per_gap = kkt / gap
+        eps = INNER_RATIO * kkt
+        if kkt_per_gap is not None:
+            eps = max(eps, TARGET_RATIO * kkt_per_gap * tol_in)
+        shift, ep = LK.quadratic_cd(pb.data, pb.indices, pb.indptr, ws, w, st.e, shift0,
+                                    st.h, h_sum, fi, xbar, lip, l1, l2, max_epochs, eps,
+                                    ANDERSON_K, st.v)
+        n_epochs += ep
+        np.subtract(w[ws], w0, out=delta)
+        db = (shift0 + gbar - shift) if fi else 0.0
+        LK.newton_direction(pb.data, pb.indices, pb.indptr, ws, delta, db, st.dz)
+        # Directional decrease of the model (grad F = -g): negative for a descent step.
+        decrease = -float(st.g @ st.dz) + LK.penalty_change(w0, delta, 1.0, ws, l1, l2)
+        if not decrease < 0.0:
+            w[ws] = w0
+            stalled = True
+            break
+        s = 1.0
+        while True:
+            change = (LK.loss_change(st.z, st.dz, s, pb.y, pb.sw, pb.weighted)
+                      + LK.penalty_change(w0, delta, s, ws, l1, l2))
+            if change <= ARMIJO * s * decrease:
+                break
+            s *= 0.5
+            if s < MIN_STEP:
+                break
+        if s < MIN_STEP:
+            w[ws] = w0
+            stalled = True
+            break
+        if s != 1.0:
+            w[ws] = w0 + s * delta
+        st.z += s * st.dz
+        b += s * db
+    return b, step_count, n_epochs, stalled
+
+
+def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=100,
+                   max_newton=50, max_epochs=1000, w_init=None, b_init=None,
+                   screening=True, p0=10, verbose=0):
+    """Solve weighted L1 / elastic-net logistic regression with working sets.
+
+    Parameters
+    ----------
+    X : scipy.sparse CSC matrix
+        The validated matrix ``pb`` was built from.
+    pb : LogisticProblem
+        From :func:`prepare_logistic`.
+    lam : float
+        Penalty multiplier of the n-scaled objective (module docstring), > 0.
+    l1_ratio : float
+        rho in [0, 1].
+    penalty_factor : ndarray of shape (n_features,) or None
+        Per-feature multipliers v_j >= 0 (None: all ones).
+    tol : float, default=1e-4
+        Stop when the gap is at most ``tol * pb.null_deviance``.
+    max_iter : int, default=100
+        Maximum number of outer (working-set) iterations.
+    max_newton : int, default=50
+        Maximum proximal Newton steps per working-set solve.
+    max_epochs : int, default=1000
+        Maximum coordinate-descent epochs per Newton step.
+    w_init, b_init : ndarray, float or None
+        Warm start (copied).
+    screening : bool, default=True
+        Use Gap Safe screening.
+    p0 : int, default=10
+        Smallest working-set size.
+    verbose : int, default=0
+        Print one line per outer iteration when > 0.
+
+    Returns
+    -------
+    LogisticResult
+    """
+    n, p = pb.n_samples, pb.n_features
+    if penalty_factor is None:
+        l1 = np.broadcast_to(np.float64(lam * l1_ratio), (p,))
+        l2 = np.broadcast_to(np.float64(lam * (1.0 - l1_ratio)), (p,))
+        free = np.zeros(0, dtype=np.int64)
+    else:
+        l1 = lam * l1_ratio * penalty_factor
+        l2 = lam * (1.0 - l1_ratio) * penalty_factor
+        free = np.flatnonzero((penalty_factor == 0.0) & (pb.sqnorm_f32 > 0.0))
+    free_proj = _FreeProjection(X, pb, free) if free.shape[0] else None
+    tol_abs = tol * pb.null_deviance
+
+    w = np.zeros(p) if w_init is None else np.array(w_init, dtype=np.float64)
+    w[pb.sqnorm_f32 == 0.0] = 0.0  # zero-norm (centered) columns can only be 0
+    if not pb.fit_intercept:
+        b = 0.0
+    elif b_init is None:
+        b = pb.null_intercept
+    else:
+        b = float(b_init)
+    st = _State(n)
+    args = (pb.data, pb.indices, pb.indptr)
+
+    dtype = np.int32 if p < 2**31 - 1 else np.int64
+    n_usable = int(np.count_nonzero(pb.sqnorm_f32))
+    active = np.empty(n_usable, dtype=dtype)
+    K.positive_entries(pb.sqnorm_f32, active)
+    n_active = n_usable
+    grad = np.empty(n_usable)
+    ws_size = 0
+    n_newton = n_epochs = 0
+    gap = np.inf
+    primal = np.inf
+    t = 1.0
+    converged = False
+    final_check = False
+    n_screened = p - n_active
+    it = 0
+    t_start = time.perf_counter()
+    while it < max_iter:
+        it += 1
+        LK.linear_predictor(*args, w, b, st.z)
+        cols, g = active[:n_active], grad[:n_active]
+        gap, primal, t = _gap(pb, st, cols, w, l1, l2, g, free_proj)
+        if verbose:
+            print(f"[fastsparse] iter {it:3d}  gap {gap / n:.3e}  primal {primal / n:.10e}"
+                  f"  active {n_active}  ws {ws_size}  nnz {np.count_nonzero(w)}  "
+                  f"newton {n_newton}  epochs {n_epochs}  "
+                  f"{time.perf_counter() - t_start:.2f}s")
+        if gap <= tol_abs:
+            if n_active == n_usable or final_check:
+                converged = True
+                break
+            n_screened = p - n_active
+            K.positive_entries(pb.sqnorm_f32, active)
+            n_active = n_usable
+            final_check = True
+            it -= 1  # the certification pass is not an extra iteration
+            continue
+        final_check = False
+        radius = np.sqrt(max(gap, 0.0) / 2.0)
+        n_active, zeroed = K.screen_and_score(active, n_active, grad, t, radius,
+                                              pb.sqnorm_f32, l1, l2, w, False, screening)
+        if zeroed:
+            LK.linear_predictor(*args, w, b, st.z)
+        nnz = int(np.count_nonzero(w))
+        ws_size = min(n_active, max(p0, 2 * nnz, nnz + free.shape[0]))
+        ws = K.smallest_k(grad, active, n_active, ws_size)
+        tol_in = max(0.3 * gap, 0.5 * tol_abs) if np.isfinite(gap) else 0.5 * tol_abs
+        b, nn, ne, _ = _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in,
+                                           max_newton, max_epochs)
+        n_newton += nn
+        n_epochs += ne
+
+    if not converged:
+        # Report the certificate over all features, even when stopping early.
+        LK.linear_predictor(*args, w, b, st.z)
+        K.positive_entries(pb.sqnorm_f32, active)
+        gap, primal, t = _gap(pb, st, active, w, l1, l2, grad, free_proj)
+        converged = gap <= tol_abs
+    separated = LK.min_margin(st.z, pb.y, pb.sw, pb.weighted) > 0.0
+    return LogisticResult(
+        coef=w, intercept=b, dual_gap=max(gap, 0.0), primal=primal,
+        dual_point=t * st.u, n_iter=it, n_newton=n_newton, n_epochs=n_epochs,
+        n_screened=int(max(n_screened, p - n_active)), converged=bool(converged),
+        separated=bool(separated),
+    )
+
+
+def warn_if_needed(res, tol_abs, max_iter, scale, label="", has_free=False):
+    """ConvergenceWarning with the gap; explain separability when it is the cause.
+
+    ``scale`` converts internal units to the estimator's objective.
+    """
+    where = f" (class {label!r} vs rest)" if label != "" else ""
+    if not res.converged:
+        msg = (f"Logistic regression{where} did not converge after {max_iter} "
+               f"iterations: duality gap {res.dual_gap * scale:.3e} > tolerance "
+               f"{tol_abs * scale:.3e}. Increase max_iter or tol.")
+        if res.separated:
+            msg += (" The current coefficients separate the training data: with this "
+                    "little regularization (large C, small l1_ratio penalties or "
+                    "unpenalized features) the minimiser is huge or does not exist. "
+                    "Decrease C or use an L1 penalty.")
+        warnings.warn(msg, ConvergenceWarning, stacklevel=4)
+    elif res.separated and has_free:
+        warnings.warn(
+            f"Logistic regression{where}: the training data are separated and some "
+            "features are unpenalized (penalty factor 0): if they separate the classes "
+            "by themselves the objective has no finite minimiser, and the returned "
+            "coefficients only reach the requested gap on the way to infinity.",
+            ConvergenceWarning, stacklevel=4,
+        )

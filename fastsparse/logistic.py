@@ -1,0 +1,282 @@
+"""scikit-learn logistic regression estimator for L1 / elastic-net on sparse data."""
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
+from numbers import Real
+from sklearn.base import BaseEstimator
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ._logistic_solver import prepare_logistic, solve_logistic, warn_if_needed
+from ._validation import (
+    check_csc,
+    check_penalty_factor,
+    check_sample_weight,
+    check_scalar_param,
+)
+
+__all__ = ["LogisticRegression"]
+
+
+def _raw_sample_weight(sample_weight, n_samples):
+    """Validated sample weights *not* rescaled (the logistic objective sums them)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
+        check_scalar_param(sample_weight, "sample_weight", low=0.0)
+        if sample_weight <= 0:
+            raise ValueError("sample_weight must not be all zero.")
+        return np.full(n_samples, float(sample_weight))
+    check_sample_weight(sample_weight, n_samples)  # shape, dtype, sign, finiteness
+    return np.asarray(sample_weight, dtype=np.float64).copy()
+
+
+class LogisticRegression(LinearClassifierMixin, BaseEstimator):
+    """L1 / elastic-net logistic regression for sparse data, certified by the duality gap.
+
+    Minimises over w and b (for each binary problem)::
+
+        C * sum_i s_i log(1 + exp(-y_i (x_i.w + b)))
+            + sum_j v_j (l1_ratio |w_j| + (1 - l1_ratio)/2 w_j^2)
+
+    with y_i in {-1, +1}, s_i the sample weights times the class weights (*not* rescaled:
+    a weight of 2 is the same as a duplicated row) and v_j the penalty factors: the
+    objective of :class:`sklearn.linear_model.LogisticRegression` (scikit-learn 1.9,
+    ``C``/``l1_ratio`` parametrization) when v = 1. The intercept b is never penalized.
+
+    In the ``alpha`` form of DESIGN.md (the form of :class:`fastsparse.ElasticNet`)::
+
+        1/n sum_i s'_i log(1 + exp(-y_i (x_i.w + b))) + alpha * penalty,
+
+    with s' = s * n / sum(s) the weights rescaled to sum to n, the objective above is
+    ``C * sum(s)`` times this one with ``alpha = 1 / (C * sum(s))``, i.e.
+    ``alpha = 1 / (C * n)`` for unit weights.
+
+    Two classes are fitted as one binary problem (``classes_[1]`` is the positive
+    class); more classes by one-vs-rest, the binary problems fitted in parallel threads.
+
+    Solver: proximal Newton (glmnet's IRLS, LIBLINEAR's newGLMNET) on a working set of
+    features, with coordinate descent on each quadratic model, a backtracking line
+    search on the true objective, Gap Safe screening and the duality gap as stopping
+    rule (see :mod:`fastsparse._logistic_solver`).
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse regularization strength, > 0 and finite (scikit-learn also accepts
+        ``np.inf``; here an unpenalized fit is spelled with a zero ``penalty_factor``).
+    l1_ratio : float, default=1.0
+        Mix of L1 (1) and L2 (0) penalties, in [0, 1]. Differs from scikit-learn, whose
+        default is 0.0 (pure L2): this library is about sparse models.
+    fit_intercept : bool, default=True
+        Fit an unpenalized intercept (X is centered implicitly, never copied).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights, as in scikit-learn
+        (``"balanced"``: ``n_samples / (n_classes * np.bincount(y))``).
+    max_iter : int, default=100
+        Maximum number of outer (working-set) iterations per binary problem. Differs
+        from scikit-learn, where it counts solver iterations over all features.
+    tol : float, default=1e-4
+        Stopping tolerance relative to the null model: a binary fit stops when its
+        duality gap G (in units of the objective above) satisfies
+        ``G <= tol * C * D0``, with D0 = 2 sum_i s_i log(1 + exp(-y_i b0)) the null
+        deviance (b0 the intercept-only fit, 0 without intercept). In the alpha form this
+        is ``G_alpha <= tol * D0' / n`` (D0' with the rescaled weights), the convention of
+        DESIGN.md. The gap bounds the suboptimality, and ``dual_gap_`` reports it.
+    warm_start : bool, default=False
+        Start from the previous ``coef_`` and ``intercept_`` when refitting with the same
+        classes and number of features.
+    penalty_factor : array-like of shape (n_features,), default=None
+        Per-feature multipliers v_j >= 0 of the penalty (glmnet's ``penalty.factor``);
+        0 leaves a feature unpenalized (at most 2000 such features; if they separate the
+        classes the objective has no finite minimiser and a ConvergenceWarning says so).
+    screening : bool, default=True
+        Use Gap Safe screening to discard features that are provably zero.
+    n_jobs : int or None, default=None
+        Threads for the one-vs-rest problems (joblib, ``prefer="threads"``; the kernels
+        release the GIL). None means 1.
+    verbose : int, default=0
+        Print one line per outer iteration when > 0.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Coefficients (float64), one row for two classes, one per class (one-vs-rest)
+        otherwise.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts (0.0 when ``fit_intercept=False``).
+    dual_gap_ : ndarray of shape (1,) or (n_classes,)
+        Duality gap of each binary problem at the returned solution, over all features,
+        in units of the objective above: an upper bound on its suboptimality.
+    n_iter_ : ndarray of shape (1,) or (n_classes,)
+        Outer (working-set) iterations of each binary problem.
+    n_newton_ : ndarray of shape (1,) or (n_classes,)
+        Proximal Newton steps of each binary problem.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from fastsparse import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = sp.random(200, 50, density=0.2, format="csc", random_state=0)
+    >>> y = (X @ np.r_[np.ones(5), np.zeros(45)] > 0.2).astype(int)
+    >>> clf = LogisticRegression(C=10.0).fit(X, y)
+    >>> clf.coef_.shape
+    (1, 50)
+    >>> bool(clf.dual_gap_[0] < 1e-3)
+    True
+    """
+
+    def __init__(self, C=1.0, *, l1_ratio=1.0, fit_intercept=True, class_weight=None,
+                 max_iter=100, tol=1e-4, warm_start=False, penalty_factor=None,
+                 screening=True, n_jobs=None, verbose=0):
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.penalty_factor = penalty_factor
+        self.screening = screening
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model (one binary problem, or one per class for more than two).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. A canonical CSC matrix (float32 or float64) is used without
+            any copy; other formats are converted to CSC once.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Non-negative weights of the rows, multiplied by the class weights. Not
+            rescaled: the loss is a weighted sum, so an integer weight equals repeating
+            the row.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        check_scalar_param(self.C, "C", low=0.0)
+        if not self.C > 0:
+            raise ValueError(f"C must be positive, got {self.C!r}.")
+        check_scalar_param(self.l1_ratio, "l1_ratio", low=0.0, high=1.0)
+        check_scalar_param(self.tol, "tol", low=0.0)
+        check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
+        validate_data(self, X, y, skip_check_array=True)
+        X = check_csc(X)
+        n_samples, n_features = X.shape
+        y = column_or_1d(np.asarray(y) if not sp.issparse(y) else y.toarray(), warn=True)
+        if y.shape[0] != n_samples:
+            raise ValueError(f"y has {y.shape[0]} entries but X has {n_samples} rows.")
+        check_classification_targets(y)
+        classes, y_idx = np.unique(y, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the "
+                f"data contain only one class: {classes[0]!r}."
+            )
+        self.classes_ = classes
+        sw = _raw_sample_weight(sample_weight, n_samples)
+        if self.class_weight is not None:
+            cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+            sw = cw[y_idx] if sw is None else sw * cw[y_idx]
+        if sw is not None:
+            per_class = np.bincount(y_idx, weights=sw, minlength=classes.shape[0])
+            if np.any(per_class <= 0):
+                raise ValueError(
+                    "Every class needs a positive total sample weight; class "
+                    f"{classes[np.argmax(per_class <= 0)]!r} has none."
+                )
+            total = float(sw.sum())
+            sw_n = sw * (n_samples / total)  # weights summing to n for the solver
+            if np.all(sw_n == 1.0):
+                sw_n = None
+        else:
+            total = float(n_samples)
+            sw_n = None
+        v = (None if self.penalty_factor is None
+             else check_penalty_factor(self.penalty_factor, n_features))
+        has_free = v is not None and bool(np.any(v == 0))
+
+        lam = n_samples / (self.C * total)
+        scale = self.C * total / n_samples  # internal units -> objective above
+        n_problems = 1 if classes.shape[0] == 2 else classes.shape[0]
+        targets = ([1] if n_problems == 1 else range(n_problems))
+        coef_init = intercept_init = None
+        if (self.warm_start and getattr(self, "coef_", None) is not None
+                and self.coef_.shape == (n_problems, n_features)
+                and getattr(self, "_fit_classes", None) is not None
+                and np.array_equal(self._fit_classes, classes)):
+            coef_init, intercept_init = self.coef_, self.intercept_
+
+        pb0 = prepare_logistic(X, np.where(y_idx == targets[0], 1.0, -1.0), sw_n,
+                               self.fit_intercept)
+
+        def fit_one(k, row):
+            y_pm = np.where(y_idx == k, 1.0, -1.0)
+            pb = pb0 if row == 0 else prepare_logistic(
+                X, y_pm, sw_n, self.fit_intercept, sqnorm_f32=pb0.sqnorm_f32)
+            return solve_logistic(
+                X, pb, lam, self.l1_ratio, v, tol=self.tol, max_iter=self.max_iter,
+                w_init=None if coef_init is None else coef_init[row],
+                b_init=None if intercept_init is None else intercept_init[row],
+                screening=self.screening, verbose=self.verbose), pb
+
+        if n_problems == 1 or self.n_jobs in (None, 1):
+            out = [fit_one(k, row) for row, k in enumerate(targets)]
+        else:
+            out = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                delayed(fit_one)(k, row) for row, k in enumerate(targets))
+        for row, (res, pb) in enumerate(out):
+            label = "" if n_problems == 1 else classes[row]
+            warn_if_needed(res, self.tol * pb.null_deviance, self.max_iter, scale, label,
+                           has_free)
+        self.coef_ = np.vstack([res.coef for res, _ in out])
+        self.intercept_ = np.array([res.intercept for res, _ in out], dtype=np.float64)
+        self.dual_gap_ = np.array([res.dual_gap * scale for res, _ in out])
+        self.n_iter_ = np.array([res.n_iter for res, _ in out], dtype=np.int32)
+        self.n_newton_ = np.array([res.n_newton for res, _ in out], dtype=np.int32)
+        self._fit_classes = classes
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities: logistic sigmoid of the decision function.
+
+        With more than two classes, the one-vs-rest probabilities are normalized to sum
+        to one (as scikit-learn does for one-vs-rest).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self._predict_proba_lr(X)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

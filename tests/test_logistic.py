@@ -1,0 +1,407 @@
+"""Correctness of LogisticRegression against independent references.
+
+References written here in plain numpy/scipy, sharing no code with the solver:
+
+- the objective C * sum_i s_i log(1 + exp(-y_i z_i)) + penalty, and its minimum computed
+  by L-BFGS-B on the smooth bound-constrained reformulation w = a - b, a, b >= 0;
+- the duality gap from the conjugate dual (binary entropy), with a dense X;
+- exact identities: duplicated rows = integer weights, class weights = sample weights,
+  one-vs-rest = binary fits.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import minimize
+from scipy.special import expit, xlogy
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastsparse import LogisticRegression
+
+
+# --------------------------------------------------------------------------------------
+# Independent references
+# --------------------------------------------------------------------------------------
+
+def _dense(X):
+    return X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+
+
+def objective(X, y01, coef, intercept, C, l1_ratio, sample_weight=None,
+              penalty_factor=None):
+    """C * sum s log(1 + exp(-y z)) + sum v (rho |w| + (1 - rho)/2 w^2), y in {0, 1}."""
+    X = _dense(X)
+    ypm = 2.0 * np.asarray(y01, dtype=np.float64) - 1.0
+    s = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    v = np.ones(X.shape[1]) if penalty_factor is None else np.asarray(penalty_factor)
+    w = np.asarray(coef, dtype=np.float64).ravel()
+    m = ypm * (X @ w + intercept)
+    pen = np.sum(v * (l1_ratio * np.abs(w) + 0.5 * (1 - l1_ratio) * w ** 2))
+    return C * np.sum(s * np.logaddexp(0.0, -m)) + pen
+
+
+def reference_fit(X, y01, C, l1_ratio, fit_intercept=True, sample_weight=None,
+                  penalty_factor=None):
+    """Minimiser by L-BFGS-B on w = a - b (a, b >= 0), intercept free. Returns (w, b)."""
+    X = _dense(X)
+    n, p = X.shape
+    ypm = 2.0 * np.asarray(y01, dtype=np.float64) - 1.0
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+    v = np.ones(p) if penalty_factor is None else np.asarray(penalty_factor, float)
+
+    def fun(x):
+        a, b = x[:p], x[p:2 * p]
+        c = x[2 * p] if fit_intercept else 0.0
+        w = a - b
+        m = ypm * (X @ w + c)
+        val = (C * np.sum(s * np.logaddexp(0.0, -m))
+               + np.sum(v * (l1_ratio * (a + b) + 0.5 * (1 - l1_ratio) * w ** 2)))
+        dz = -C * s * ypm * expit(-m)
+        gw = X.T @ dz + v * (1 - l1_ratio) * w
+        grad = np.concatenate([gw + v * l1_ratio, -gw + v * l1_ratio]
+                              + ([[dz.sum()]] if fit_intercept else []))
+        return val, grad
+
+    x0 = np.zeros(2 * p + fit_intercept)
+    bounds = [(0, None)] * (2 * p) + [(None, None)] * fit_intercept
+    res = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                   options=dict(maxiter=100_000, maxfun=100_000, ftol=1e-16, gtol=1e-13,
+                                maxcor=50))
+    w = res.x[:p] - res.x[p:2 * p]
+    return w, (res.x[2 * p] if fit_intercept else 0.0)
+
+
+def dense_gap(X, y01, coef, intercept, C, l1_ratio, sample_weight=None,
+              fit_intercept=True):
+    """Duality gap (objective units) at (coef, intercept) from the dense conjugate dual.
+
+    u = -grad of the loss, made to satisfy sum u = 0 (intercept) by shrinking the class
+    with the larger total, then scaled by t <= 1 into |X^T u| <= l1_ratio (pure L1).
+    D(u) = C sum s H(y u / (C s)) - sum_j max(|x_j^T u| - rho, 0)^2 / (2 (1 - rho)).
+    """
+    X = _dense(X)
+    n = X.shape[0]
+    ypm = 2.0 * np.asarray(y01, dtype=np.float64) - 1.0
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+    w = np.asarray(coef, dtype=np.float64).ravel()
+    m = ypm * (X @ w + intercept)
+    u = C * s * ypm * expit(-m)
+    if fit_intercept:
+        pos, neg = u[ypm > 0].sum(), -u[ypm < 0].sum()
+        if pos > neg:
+            u[ypm > 0] *= neg / pos
+        else:
+            u[ypm < 0] *= pos / neg
+    corr = np.abs(X.T @ u)
+    if l1_ratio == 1.0:
+        t = min(1.0, l1_ratio / corr.max()) if corr.max() > 0 else 1.0
+        conj = 0.0
+    else:
+        t = 1.0
+        conj = np.sum(np.maximum(corr - l1_ratio, 0.0) ** 2) / (2 * (1 - l1_ratio))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pi = np.where(s > 0, t * ypm * u / (C * s), 0.0)
+    dual = C * np.sum(s * (-xlogy(pi, pi) - xlogy(1 - pi, 1 - pi))) - conj
+    primal = objective(X, y01, w, intercept, C, l1_ratio, sample_weight)
+    return primal - dual
+
+
+def make_problem(n=80, p=30, seed=0, density=0.3, noise=1.0, offset=0.5):
+    """Small sparse binary problem with a sparse truth and an unbalanced intercept."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=density, format="csc", random_state=rng,
+                  data_rvs=lambda k: rng.uniform(0.1, 2.0, k))
+    w = np.zeros(p)
+    w[:6] = rng.standard_normal(6) * 2
+    y = (X @ w + offset + noise * rng.standard_normal(n) > 0).astype(int)
+    return X, y
+
+
+# --------------------------------------------------------------------------------------
+# Objective and certificate
+# --------------------------------------------------------------------------------------
+
+GRID = [(rho, fi, weighted, C)
+        for rho in (1.0, 0.5, 0.0)
+        for fi in (True, False)
+        for weighted in (False, True)
+        for C in (0.3, 3.0)]
+
+
+@pytest.mark.parametrize("l1_ratio,fit_intercept,weighted,C", GRID)
+def test_objective_matches_reference(l1_ratio, fit_intercept, weighted, C):
+    X, y = make_problem(seed=int(10 * C + 3 * l1_ratio))
+    sw = np.random.default_rng(1).uniform(0.2, 3.0, X.shape[0]) if weighted else None
+    clf = LogisticRegression(C=C, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+                             tol=1e-10).fit(X, y, sample_weight=sw)
+    w_ref, b_ref = reference_fit(X, y, C, l1_ratio, fit_intercept, sw)
+    ours = objective(X, y, clf.coef_, clf.intercept_[0], C, l1_ratio, sw)
+    ref = objective(X, y, w_ref, b_ref, C, l1_ratio, sw)
+    assert abs(ours - ref) <= 1e-6 * ref
+    # Never worse than the reference by more than the certificate.
+    assert ours - ref <= clf.dual_gap_[0] + 1e-12 * ref
+    if not fit_intercept:
+        assert clf.intercept_[0] == 0.0
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_gap_matches_dense_and_bounds_suboptimality(l1_ratio, fit_intercept):
+    X, y = make_problem(n=100, p=40, seed=3)
+    sw = np.random.default_rng(2).uniform(0.5, 2.0, X.shape[0])
+    C = 2.0
+    w_ref, b_ref = reference_fit(X, y, C, l1_ratio, fit_intercept, sw)
+    p_star = objective(X, y, w_ref, b_ref, C, l1_ratio, sw)
+    for tol, max_iter in [(1e-1, 1), (1e-2, 2), (1e-10, 100)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf = LogisticRegression(C=C, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+                                     tol=tol, max_iter=max_iter).fit(X, y,
+                                                                     sample_weight=sw)
+        gap = dense_gap(X, y, clf.coef_, clf.intercept_[0], C, l1_ratio, sw,
+                        fit_intercept)
+        assert clf.dual_gap_[0] == pytest.approx(gap, rel=1e-6, abs=1e-9 * p_star)
+        sub = objective(X, y, clf.coef_, clf.intercept_[0], C, l1_ratio, sw) - p_star
+        assert clf.dual_gap_[0] >= sub - 1e-9 * p_star
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gap_safe_radius_contains_optimal_dual_point(weighted):
+    # The sphere of Gap Safe screening, in the solver's internal units (weights summing
+    # to n): ||u - u*||_{S^-1} <= sqrt(G / 2) for any feasible u (4-strong concavity).
+    from fastsparse._logistic_solver import prepare_logistic, solve_logistic
+    from fastsparse._validation import check_csc
+
+    X, y = make_problem(n=100, p=60, seed=13)
+    X = check_csc(X)
+    ypm = np.where(y == 1, 1.0, -1.0)
+    n = X.shape[0]
+    sw = np.random.default_rng(5).uniform(0.2, 3.0, n) if weighted else None
+    s = np.ones(n) if sw is None else sw * (n / sw.sum())
+    pb = prepare_logistic(X, ypm, None if sw is None else s, True)
+    lam = 0.5
+    star = solve_logistic(X, pb, lam, 1.0, None, tol=1e-14, max_iter=200)
+    u_star = star.dual_point
+    radii = []
+    for max_iter in (1, 2, 3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = solve_logistic(X, pb, lam, 1.0, None, tol=1e-14, max_iter=max_iter)
+        dist = np.sqrt(np.sum((res.dual_point - u_star) ** 2 / s))
+        radius = np.sqrt(res.dual_gap / 2)
+        assert dist <= radius * (1 + 1e-9) + 1e-12
+        radii.append(dist / radius)
+    assert max(radii) > 0.01  # the bound is not vacuous
+
+
+def test_tol_is_relative_to_null_deviance():
+    X, y = make_problem(seed=5)
+    C = 1.0
+    clf = LogisticRegression(C=C, tol=1e-3).fit(X, y)
+    pbar = y.mean()
+    null_dev = -2 * len(y) * (pbar * np.log(pbar) + (1 - pbar) * np.log(1 - pbar))
+    assert clf.dual_gap_[0] <= 1e-3 * C * null_dev
+
+
+def test_screening_does_not_change_solution():
+    X, y = make_problem(n=120, p=200, seed=7, density=0.1)
+    a = LogisticRegression(C=0.5, tol=1e-10).fit(X, y)
+    b = LogisticRegression(C=0.5, tol=1e-10, screening=False).fit(X, y)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-6)
+    assert 0 < np.count_nonzero(a.coef_) < 200
+
+
+def test_penalty_factor_zero_is_unpenalized():
+    X, y = make_problem(seed=11)
+    v = np.ones(X.shape[1])
+    v[[0, 3]] = 0.0
+    v[5] = 2.5
+    C = 0.5
+    clf = LogisticRegression(C=C, penalty_factor=v, tol=1e-10).fit(X, y)
+    w_ref, b_ref = reference_fit(X, y, C, 1.0, True, None, v)
+    ours = objective(X, y, clf.coef_, clf.intercept_[0], C, 1.0, None, v)
+    ref = objective(X, y, w_ref, b_ref, C, 1.0, None, v)
+    assert abs(ours - ref) <= 1e-6 * ref
+    assert np.isfinite(clf.dual_gap_[0])
+
+
+# --------------------------------------------------------------------------------------
+# Weights
+# --------------------------------------------------------------------------------------
+
+def test_integer_weights_equal_duplicated_rows():
+    X, y = make_problem(seed=4)
+    sw = np.random.default_rng(3).integers(0, 4, X.shape[0])
+    Xr = sp.csr_matrix(X)[np.repeat(np.arange(X.shape[0]), sw)]
+    yr = np.repeat(y, sw)
+    for rho in (1.0, 0.3):
+        a = LogisticRegression(C=0.7, l1_ratio=rho, tol=1e-12).fit(X, y, sample_weight=sw)
+        b = LogisticRegression(C=0.7, l1_ratio=rho, tol=1e-12).fit(Xr, yr)
+        np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("class_weight", [{0: 2.5, 1: 0.4}, "balanced"])
+def test_class_weight_equals_sample_weight(class_weight):
+    X, y = make_problem(seed=6, offset=1.5)  # unbalanced classes
+    sw_extra = np.random.default_rng(4).uniform(0.5, 2.0, X.shape[0])
+    if class_weight == "balanced":
+        counts = np.bincount(y)
+        cw = len(y) / (2 * counts)
+    else:
+        cw = np.array([class_weight[0], class_weight[1]])
+    a = LogisticRegression(C=1.0, class_weight=class_weight, tol=1e-12).fit(
+        X, y, sample_weight=sw_extra)
+    b = LogisticRegression(C=1.0, tol=1e-12).fit(X, y, sample_weight=sw_extra * cw[y])
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-8, atol=1e-10)
+    c = LogisticRegression(C=1.0, tol=1e-12).fit(X, y, sample_weight=sw_extra)
+    assert not np.allclose(a.coef_, c.coef_)
+
+
+def test_zero_weight_class_raises():
+    X, y = make_problem(seed=1)
+    with pytest.raises(ValueError, match="class"):
+        LogisticRegression().fit(X, y, sample_weight=(y == 1).astype(float))
+
+
+# --------------------------------------------------------------------------------------
+# Separable data and extreme margins
+# --------------------------------------------------------------------------------------
+
+def _separable(seed=0, n=60, p=20):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    return X, y
+
+
+def test_separable_l1_is_finite():
+    X, y = _separable()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = LogisticRegression(C=100.0, tol=1e-8).fit(X, y)
+    assert np.all(np.isfinite(clf.coef_)) and np.isfinite(clf.intercept_[0])
+    assert np.all(clf.predict(X) == y)
+    w_ref, b_ref = reference_fit(X, y, 100.0, 1.0)
+    ref = objective(X, y, w_ref, b_ref, 100.0, 1.0)
+    ours = objective(X, y, clf.coef_, clf.intercept_[0], 100.0, 1.0)
+    assert ours <= ref * (1 + 1e-6) + 1e-9
+
+
+def test_separable_weak_l2_warns_and_stays_finite():
+    X, y = _separable(1)
+    with pytest.warns(ConvergenceWarning, match="separate"):
+        clf = LogisticRegression(C=1e12, l1_ratio=0.0, tol=1e-14, max_iter=3).fit(X, y)
+    assert np.all(np.isfinite(clf.coef_))
+    assert np.all(clf.predict(X) == y)
+
+
+def test_unpenalized_separating_feature_warns():
+    X, y = _separable(2)
+    X[:, 0] = np.where(y == 1, 1.0, -1.0) + 0.1  # feature 0 alone separates
+    v = np.ones(X.shape[1])
+    v[0] = 0.0
+    with pytest.warns(ConvergenceWarning, match="separate"):
+        clf = LogisticRegression(C=1.0, penalty_factor=v, max_iter=20).fit(X, y)
+    assert np.all(np.isfinite(clf.coef_))
+
+
+def test_extreme_values_no_overflow():
+    X, y = make_problem(seed=8)
+    X = X * 1e4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = LogisticRegression(C=1e3, l1_ratio=0.5, max_iter=30).fit(X, y)
+        proba = clf.predict_proba(X)
+    assert np.all(np.isfinite(clf.coef_)) and np.all(np.isfinite(proba))
+    assert np.isfinite(clf.dual_gap_[0])
+
+
+# --------------------------------------------------------------------------------------
+# Predictions, multiclass
+# --------------------------------------------------------------------------------------
+
+def _multiclass(seed=0, n=150, p=40, k=4):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=0.3, format="csr", random_state=rng)
+    W = rng.standard_normal((p, k)) * 3
+    y = np.argmax(X @ W + rng.standard_normal((n, k)), axis=1)
+    return X, np.array(["a", "b", "c", "d"])[y]
+
+
+def test_predict_proba_binary_and_multiclass():
+    X, y = make_problem(seed=9)
+    clf = LogisticRegression(C=1.0).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (X.shape[0], 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_allclose(proba[:, 1], expit(clf.decision_function(X)))
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(proba, axis=1)])
+    Xm, ym = _multiclass()
+    clf = LogisticRegression(C=5.0).fit(Xm, ym)
+    proba = clf.predict_proba(Xm)
+    assert proba.shape == (Xm.shape[0], 4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(Xm), clf.classes_[np.argmax(proba, axis=1)])
+    np.testing.assert_allclose(np.log(proba), clf.predict_log_proba(Xm))
+
+
+def test_ovr_equals_binary_fits_and_threads():
+    X, y = _multiclass(1)
+    ovr = LogisticRegression(C=2.0, l1_ratio=0.8, tol=1e-10, n_jobs=2).fit(X, y)
+    assert ovr.coef_.shape == (4, X.shape[1]) and ovr.intercept_.shape == (4,)
+    assert ovr.dual_gap_.shape == (4,) and ovr.n_iter_.shape == (4,)
+    for k, label in enumerate(ovr.classes_):
+        binary = LogisticRegression(C=2.0, l1_ratio=0.8, tol=1e-10).fit(X, y == label)
+        np.testing.assert_allclose(ovr.coef_[k], binary.coef_[0], rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(ovr.intercept_[k], binary.intercept_[0], rtol=1e-7)
+        assert ovr.dual_gap_[k] == pytest.approx(binary.dual_gap_[0], rel=1e-5, abs=1e-12)
+    serial = LogisticRegression(C=2.0, l1_ratio=0.8, tol=1e-10, n_jobs=1).fit(X, y)
+    np.testing.assert_array_equal(serial.coef_, ovr.coef_)
+
+
+def test_binary_shapes_and_label_order():
+    X, y = make_problem(seed=10)
+    labels = np.where(y == 1, "spam", "ham")
+    clf = LogisticRegression(C=1.0).fit(X, labels)
+    assert list(clf.classes_) == ["ham", "spam"]
+    assert clf.coef_.shape == (1, X.shape[1]) and clf.intercept_.shape == (1,)
+    assert clf.decision_function(X).shape == (X.shape[0],)
+    ref = LogisticRegression(C=1.0).fit(X, y)
+    np.testing.assert_allclose(clf.coef_, ref.coef_)
+
+
+def test_warm_start_and_float32():
+    X, y = make_problem(seed=12)
+    clf = LogisticRegression(C=1.0, tol=1e-10, warm_start=True).fit(X, y)
+    first = clf.n_iter_[0]
+    clf.fit(X, y)
+    assert clf.n_iter_[0] <= 1 < first or clf.n_iter_[0] < first
+    X32 = X.astype(np.float32)
+    c32 = LogisticRegression(C=1.0, tol=1e-10).fit(X32, y)
+    w_ref, b_ref = reference_fit(X32.astype(np.float64), y, 1.0, 1.0)
+    ref = objective(X32, y, w_ref, b_ref, 1.0, 1.0)
+    assert objective(X32, y, c32.coef_, c32.intercept_[0], 1.0, 1.0) <= ref * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("params,match", [
+    (dict(C=0.0), "C must be"),
+    (dict(C=-1.0), "C must be"),
+    (dict(l1_ratio=1.5), "l1_ratio"),
+    (dict(tol=-1.0), "tol"),
+])
+def test_invalid_parameters(params, match):
+    X, y = make_problem()
+    with pytest.raises(ValueError, match=match):
+        LogisticRegression(**params).fit(X, y)
+
+
+@parametrize_with_checks([LogisticRegression(tol=1e-12),
+                          LogisticRegression(l1_ratio=0.3, C=3.0, tol=1e-12)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
