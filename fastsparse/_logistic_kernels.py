@@ -63,6 +63,20 @@ def entropy(p):
 
 
 @njit(**_JIT)
+def dot(a, b):
+    """sum_i a_i b_i in a plain loop.
+
+    Used instead of ``a @ b`` in the solver's loop: a BLAS dot on a long vector may wake
+    OpenBLAS's thread pool, whose spinning threads then compete with the solver for the
+    cores (measured: 3x the CPU time of a whole rcv1 fit on 2 cores).
+    """
+    acc = 0.0
+    for i in range(a.shape[0]):
+        acc += a[i] * b[i]
+    return acc
+
+
+@njit(**_JIT)
 def linear_predictor(data, indices, indptr, w, b, z):
     """z = X w + b from scratch (only non-zero w are visited): O(n + nnz of the support)."""
     z[:] = b

@@ -273,7 +273,7 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, max_newton,
                                  xbar, lip)
         np.take(w, ws, out=w0)
         if fi:
-            shift0 = float(xbar @ w0)
+            shift0 = LK.dot(xbar, w0)
             gbar = float(st.g.sum()) / h_sum
             LK.init_working_residual(st.g, st.h, -shift0 - gbar, st.e)
         else:
@@ -297,7 +297,7 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, max_newton,
         db = (shift0 + gbar - shift) if fi else 0.0
         LK.newton_direction(pb.data, pb.indices, pb.indptr, ws, delta, db, st.dz)
         # Directional decrease of the model (grad F = -g): negative for a descent step.
-        decrease = -float(st.g @ st.dz) + LK.penalty_change(w0, delta, 1.0, ws, l1, l2)
+        decrease = -LK.dot(st.g, st.dz) + LK.penalty_change(w0, delta, 1.0, ws, l1, l2)
         if not decrease < 0.0:
             w[ws] = w0
             stalled = True
@@ -324,7 +324,7 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, max_newton,
 
 def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=100,
                    max_newton=50, max_epochs=1000, w_init=None, b_init=None,
-                   screening=True, p0=10, verbose=0):
+                   screening=True, p0=50, verbose=0):
     """Solve weighted L1 / elastic-net logistic regression with working sets.
 
     Parameters
@@ -351,7 +351,7 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
         Warm start (copied).
     screening : bool, default=True
         Use Gap Safe screening.
-    p0 : int, default=10
+    p0 : int, default=50
         Smallest working-set size.
     verbose : int, default=0
         Print one line per outer iteration when > 0.
