@@ -31,6 +31,7 @@ shape (n, k) and internal regularizations ``a`` of shape (k,), and return coeffi
 shape (p, k).
 """
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -50,6 +51,26 @@ DIRECT_MAX = 16_384
 DUAL_DIRECT_MAX = 4_000
 #: Default iteration cap of the iterative solvers when ``max_iter`` is None.
 DEFAULT_MAX_ITER = 10_000
+#: Dense factorizations below this size run on one BLAS thread (see :func:`blas_limit`).
+SMALL_DENSE = 1_024
+
+_BLAS_CONTROLLER = None
+
+
+def blas_limit(m):
+    """Context running a dense m x m factorization on one BLAS thread when m is small.
+
+    Threads gain little on small matrices and, when the cores are busy, a threaded BLAS
+    stalls: a 500 x 500 Cholesky was measured at 0.3-0.8 s instead of 1 ms on a loaded
+    2-core machine. The controller (library discovery) is created once.
+    """
+    global _BLAS_CONTROLLER
+    if m >= SMALL_DENSE:
+        return contextlib.nullcontext()
+    if _BLAS_CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------------------
@@ -293,7 +314,7 @@ def certify(rd, Yc, W, a, C=None):
 # --------------------------------------------------------------------------------------
 
 
-def solve_cg(rd, Yc, a, tol, max_iter, W0=None, verbose=0):
+def solve_cg(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
     """CG on (Z^T Z + a I) w = Z^T y~ (Z = S^1/2 X_c), all targets at once.
 
     Each iteration costs one product with X and one with X^T for the whole block of
@@ -306,19 +327,23 @@ def solve_cg(rd, Yc, a, tol, max_iter, W0=None, verbose=0):
     Z^T (r - a c) lies in the range of Z^T), so c is tracked too, at O(n) per iteration,
     and the sharper dual certificates apply (the dual residual bound is often 10-100x
     tighter than ||g|| / a, so CG stops that many iterations earlier). At a confirmed
-    stop, w is recomputed as Z^T c and certified as such.
+    stop, w is recomputed as Z^T c and certified as such. A warm start given as a dual
+    variable ``C0`` (w0 = Z^T C0, e.g. the previous alpha's solution along a grid)
+    keeps this; one given as coefficients ``W0`` only does not.
 
     No preconditioner: the Jacobi (column-norm) one was measured to slow CG down on
     text-like data (551 vs 324 iterations on the rcv1 shape at alpha = 1e-3), since it
     lifts the a I floor of the spectrum unevenly.
 
-    Returns (W, C, n_iter), C the dual variables (None after a warm start).
+    Returns (W, C, n_iter), C the dual variables (None after a ``W0`` warm start).
     """
     Yt = rd.ytilde(Yc)
     p, k = rd.p, Yt.shape[1]
-    track = W0 is None
+    track = W0 is None or C0 is not None
     W = np.zeros((p, k)) if W0 is None else np.array(W0, dtype=np.float64, order="C")
-    C = np.zeros_like(Yt) if track else None
+    C = None
+    if track:
+        C = np.zeros_like(Yt) if C0 is None else np.array(C0, dtype=np.float64)
     ZtY_norm = np.linalg.norm(rd.zt(Yt), axis=0) if np.any(a == 0) else np.zeros(k)
     n_iter = np.zeros(k, dtype=np.int64)
 
@@ -406,21 +431,26 @@ def solve_cg(rd, Yc, a, tol, max_iter, W0=None, verbose=0):
 # --------------------------------------------------------------------------------------
 
 
-def solve_dual_cg(rd, Yc, a, tol, max_iter, W0=None, verbose=0):
+def solve_dual_cg(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
     """CG on (Z Z^T + a I) c = y~, w = Z^T c (Z = S^1/2 X_c), all targets at once.
 
     The same Krylov iterations as :func:`solve_cg` (the products are X^T then X), with
     vectors of n entries instead of p, and w = Z^T c tracked from the products. Stops a
     target when the dual certificates of :func:`_bounds` (dual residual and gap at
     u = a c) give ``||w - w*|| <= tol ||w||``, confirmed from scratch. Requires a > 0.
-    A warm start W0 is mapped to c0 = (y~ - Z W0) / a, the dual optimum when W0 is
-    optimal.
+    A warm start is a dual variable ``C0`` (w0 = Z^T C0), or coefficients W0 mapped to
+    c0 = (y~ - Z W0) / a, the dual optimum when W0 is optimal.
 
     Returns (W, C, n_iter) with W = Z^T C recomputed exactly.
     """
     Yt = rd.ytilde(Yc)
     k = Yt.shape[1]
-    C = np.zeros_like(Yt) if W0 is None else (Yt - rd.z(W0)) / a
+    if C0 is not None:
+        C = np.array(C0, dtype=np.float64)
+    elif W0 is not None:
+        C = (Yt - rd.z(W0)) / a
+    else:
+        C = np.zeros_like(Yt)
     n_iter = np.zeros(k, dtype=np.int64)
 
     def fresh(cols, Cc):
@@ -512,12 +542,13 @@ def _solve_spd(M, a, B):
     """(M + a I)^-1 B by Cholesky, one factorization per distinct a (shape (k,))."""
     out = np.empty_like(B)
     diag = np.arange(M.shape[0])
-    for val in np.unique(a):
-        cols = np.flatnonzero(a == val)
-        M2 = M.copy()
-        M2[diag, diag] += val
-        factor = la.cho_factor(M2, lower=True, overwrite_a=True, check_finite=False)
-        out[:, cols] = la.cho_solve(factor, B[:, cols], check_finite=False)
+    with blas_limit(M.shape[0]):
+        for val in np.unique(a):
+            cols = np.flatnonzero(a == val)
+            M2 = M.copy()
+            M2[diag, diag] += val
+            factor = la.cho_factor(M2, lower=True, overwrite_a=True, check_finite=False)
+            out[:, cols] = la.cho_solve(factor, B[:, cols], check_finite=False)
     return out
 
 
@@ -612,12 +643,10 @@ class EigenSolver:
     def __init__(self, rd, Yc, side):
         self.rd, self.side = rd, side
         Yt = rd.ytilde(Yc)
-        if side == "primal":
-            lam, self.V = la.eigh(covariance_matrix(rd), check_finite=False)
-            self.VtB = self.V.T @ rd.zt(Yt)
-        else:
-            lam, self.V = la.eigh(kernel_matrix(rd), check_finite=False)
-            self.VtB = self.V.T @ Yt
+        M = covariance_matrix(rd) if side == "primal" else kernel_matrix(rd)
+        with blas_limit(M.shape[0]):
+            lam, self.V = la.eigh(M, check_finite=False)
+        self.VtB = self.V.T @ (rd.zt(Yt) if side == "primal" else Yt)
         self.lam = np.maximum(lam, 0.0)
 
     def coef(self, a):

@@ -49,34 +49,52 @@ SOLVERS = ("auto", "cd", "cg", "dual", "cholesky")
 #: scikit-learn solver names accepted for drop-in use, and what they run.
 SOLVER_ALIASES = {"sparse_cg": "cg", "lsqr": "cg"}
 
-#: ``solver="auto"`` factorizes directly when the smaller side of X is at most this.
-AUTO_DIRECT_MAX = 2_000
+#: ``solver="auto"`` considers a direct factorization only when the smaller side of X is
+#: at most this (a dense m x m matrix of at most 128 MB).
+AUTO_DIRECT_MAX = 4_000
 #: ``solver="auto"`` uses the dual (kernel) CG when n_features >= this times n_samples.
 AUTO_DUAL_RATIO = 4.0
+#: Cost of one sparse multiply-add in dense (BLAS) flops, for the auto rule: sparse
+#: products are bound by memory and indexing (~1 GFlop/s measured on the rcv1 shape)
+#: where a dense factorization runs at ~10 GFlop/s or more.
+SPARSE_FLOP_COST = 10.0
 
 
-def choose_solver(n_samples, n_features, nnz, alpha, positive=False):
+def choose_solver(n_samples, n_features, nnz, alpha, positive=False, *, lambda_max=None,
+                  product_nnz2=None, tol=1e-4):
     """The rule of ``solver="auto"``.
 
     1. ``positive=True``: ``"cd"`` (the only solver with the constraint).
     2. some ``alpha == 0``: ``"cg"`` (least squares; direct and dual need alpha > 0).
-    3. ``min(n_samples, n_features) <= AUTO_DIRECT_MAX`` (2000): ``"cholesky"`` — a dense
-       m x m factorization (m the smaller side) costs at most ~3 GFlop and is exact
-       whatever the conditioning.
-    4. ``n_features >= AUTO_DUAL_RATIO * n_samples`` (4): ``"dual"`` — CG on the n x n
-       kernel: the same Krylov iterations as primal CG but its vectors have n entries
-       instead of n_features.
-    5. otherwise ``"cg"`` (CG on the normal equations).
+    3. ``m = min(n_samples, n_features) <= AUTO_DIRECT_MAX`` (4000) and a direct solve is
+       estimated cheaper than CG: ``"cholesky"``. Costs in dense flops, a sparse
+       multiply-add counting ``SPARSE_FLOP_COST`` (10):
 
-    ``nnz`` is accepted for future rules; the measured costs depend on it only through
-    the matrix products, which every iterative solver pays alike.
+       - direct: forming the m x m matrix (``product_nnz2`` multiply-adds: the sum of the
+         squared column counts for the n x n kernel, of the squared row counts for the
+         p x p Gram) plus ``m^3 / 3`` for the Cholesky factorization;
+       - CG: ``k * (4 nnz SPARSE_FLOP_COST + 10 (n + p))`` with the textbook iteration
+         count ``k = min(m, sqrt(kappa) ln(2 / tol) / 2)`` and ``kappa = 1 + lambda_max /
+         min(alpha)`` (``lambda_max`` the largest eigenvalue of X_c^T S X_c, estimated by
+         a few power iterations, alpha in the same internal scale).
+
+       Without ``lambda_max`` the problem is assumed ill-conditioned (direct).
+    4. ``n_features >= AUTO_DUAL_RATIO * n_samples`` (4) and ``n_samples >
+       DUAL_DIRECT_MAX`` (4000): ``"dual"`` — CG on the n x n kernel: the same Krylov
+       iterations as primal CG but its vectors have n entries instead of n_features.
+    5. otherwise ``"cg"`` (CG on the normal equations).
 
     Parameters
     ----------
     n_samples, n_features, nnz : int
     alpha : array-like of float
-        Regularization(s), one per target.
+        Regularization(s), one per target (internal scale: weights summing to n).
     positive : bool, default=False
+    lambda_max : float, default=None
+    product_nnz2 : float, default=None
+        Multiply-adds of the sparse product forming the smaller Gram matrix; None
+        estimates it as ``nnz^2 / max(n_samples, n_features)`` (uniform counts).
+    tol : float, default=1e-4
 
     Returns
     -------
@@ -87,11 +105,39 @@ def choose_solver(n_samples, n_features, nnz, alpha, positive=False):
         return "cd"
     if np.any(alpha == 0):
         return "cg"
-    if min(n_samples, n_features) <= AUTO_DIRECT_MAX:
+    n, p = n_samples, n_features
+    m = min(n, p)
+    # "dual" factorizes the kernel up to n = DUAL_DIRECT_MAX: only above is it CG.
+    dual_cg = p >= AUTO_DUAL_RATIO * n and n > RS.DUAL_DIRECT_MAX
+    iterative = "dual" if dual_cg else "cg"
+    if m > AUTO_DIRECT_MAX:
+        return iterative
+    if lambda_max is None:
         return "cholesky"
-    if n_features >= AUTO_DUAL_RATIO * n_samples:
-        return "dual"
-    return "cg"
+    if product_nnz2 is None:
+        product_nnz2 = nnz ** 2 / max(n, p)
+    kappa = 1.0 + lambda_max / alpha.min()
+    k = min(m, 0.5 * np.sqrt(kappa) * np.log(2.0 / max(tol, 1e-16)) + 1.0)
+    cg_cost = k * (4.0 * nnz * SPARSE_FLOP_COST + 10.0 * (n + p))
+    direct_cost = product_nnz2 * SPARSE_FLOP_COST + m ** 3 / 3.0
+    return "cholesky" if direct_cost < cg_cost else iterative
+
+
+def _auto_inputs(rd, n_power=8):
+    """(lambda_max, product_nnz2) for :func:`choose_solver` (cheap: ~2 n_power products)."""
+    counts = np.diff(rd.indptr) if rd.n <= rd.p else np.bincount(rd.indices, minlength=rd.n)
+    product_nnz2 = float(np.sum(counts.astype(np.float64) ** 2))
+    v = np.random.default_rng(0).standard_normal((rd.p, 1))
+    lam = 0.0
+    for _ in range(n_power):
+        nv = np.linalg.norm(v)
+        if nv == 0.0:
+            break
+        v /= nv
+        u = rd.zt(rd.z(v))
+        lam = float(np.einsum("ij,ij->", v, u))
+        v = u
+    return lam, product_nnz2
 
 
 # --------------------------------------------------------------------------------------
@@ -157,11 +203,15 @@ def _check_common(est):
                          f"{sorted(SOLVER_ALIASES)}), got {est.solver!r}.")
 
 
-def _resolve(rd, a, solver, positive):
+def _resolve(rd, a, solver, positive, tol=1e-4):
     """Validate the solver choice against the problem; returns the solver to run."""
     solver = SOLVER_ALIASES.get(solver, solver)
     if solver == "auto":
-        return choose_solver(rd.n, rd.p, rd.X.nnz, a, positive)
+        if positive or np.any(a == 0) or min(rd.n, rd.p) > AUTO_DIRECT_MAX:
+            return choose_solver(rd.n, rd.p, rd.X.nnz, a, positive)
+        lam, nnz2 = _auto_inputs(rd)
+        return choose_solver(rd.n, rd.p, rd.X.nnz, a, lambda_max=lam, product_nnz2=nnz2,
+                             tol=tol)
     if positive and solver != "cd":
         raise ValueError(f"positive=True is only supported by solver='cd' (or 'auto'), "
                          f"got solver={solver!r}.")
@@ -175,10 +225,12 @@ def _resolve(rd, a, solver, positive):
     return solver
 
 
-def _fit(rd, Y, a, solver, tol, max_iter, *, W0=None, positive=False, verbose=0):
+def _fit(rd, Y, a, solver, tol, max_iter, *, W0=None, C0=None, positive=False, verbose=0):
     """Solve with the resolved ``solver``; certify; returns a dict of results.
 
-    Keys: coef (p, k), intercept (k,), n_iter (k,), gap_int (k,) (duality
+    Warm start: ``C0`` (dual variables of a previous solution, for "cg" and "dual") or
+    ``W0`` (coefficients). Keys: coef (p, k), C (dual variables or None), intercept (k,),
+    n_iter (k,), gap_int (k,) (duality
     gap of the internal objective 1/2 ||r||^2_s + a/2 ||w||^2), bound (k,).
     """
     max_iter = RS.DEFAULT_MAX_ITER if max_iter is None else int(max_iter)
@@ -186,15 +238,17 @@ def _fit(rd, Y, a, solver, tol, max_iter, *, W0=None, positive=False, verbose=0)
     if solver == "cd":
         W, b, gaps, n_iter, bound = RS.solve_cd(rd, Y, a, tol, max_iter, W0=W0,
                                                 positive=positive, verbose=verbose)
-        return dict(coef=W, intercept=b, n_iter=n_iter, gap_int=gaps * rd.n, bound=bound)
+        return dict(coef=W, C=None, intercept=b, n_iter=n_iter, gap_int=gaps * rd.n,
+                    bound=bound)
     n_iter = C = None
     if solver == "cg":
-        W, C, n_iter = RS.solve_cg(rd, Yc, a, tol, max_iter, W0=W0, verbose=verbose)
+        W, C, n_iter = RS.solve_cg(rd, Yc, a, tol, max_iter, W0=W0, C0=C0,
+                                   verbose=verbose)
     elif solver == "dual":
         if rd.n <= RS.DUAL_DIRECT_MAX:
             W, C = RS.solve_dual_direct(rd, Yc, a)
         else:
-            W, C, n_iter = RS.solve_dual_cg(rd, Yc, a, tol, max_iter, W0=W0,
+            W, C, n_iter = RS.solve_dual_cg(rd, Yc, a, tol, max_iter, W0=W0, C0=C0,
                                             verbose=verbose)
     elif solver == "cholesky":
         if rd.p <= rd.n:
@@ -208,11 +262,12 @@ def _fit(rd, Y, a, solver, tol, max_iter, *, W0=None, positive=False, verbose=0)
         n_iter = np.ones(Y.shape[1], dtype=np.int64)  # one factorization
         if np.any(bound > tol):
             # Rounding of a direct solve on an ill-conditioned system: refine with CG.
-            W, _, more = RS.solve_cg(rd, Yc, a, tol, max_iter, W0=W, verbose=verbose)
+            W, C, more = RS.solve_cg(rd, Yc, a, tol, max_iter, W0=W, C0=C,
+                                     verbose=verbose)
             n_iter += more
-            bound, gap_int = RS.certify(rd, Yc, W, a)
+            bound, gap_int = RS.certify(rd, Yc, W, a, C=C)
     b = y_offset - rd.xbar @ W if rd.fit_intercept else np.zeros(Y.shape[1])
-    return dict(coef=W, intercept=b, n_iter=n_iter, gap_int=gap_int, bound=bound)
+    return dict(coef=W, C=C, intercept=b, n_iter=n_iter, gap_int=gap_int, bound=bound)
 
 
 def _warn_unconverged(bound, tol, solver):
@@ -322,9 +377,12 @@ class Ridge(_RidgePredict):
           LSQR on ``S^1/2 X_c`` with ``damp = sqrt(alpha)`` was implemented and measured
           3-4x slower than CG at equal accuracy on the rcv1 shape, so it was dropped.
         - ``"auto"``: see :func:`fastsparse.ridge.choose_solver` — direct
-          (``"cholesky"``) when the smaller side of X is at most {AUTO_DIRECT_MAX},
-          ``"dual"`` when n_features >= {AUTO_DUAL_RATIO:g} n_samples, ``"cg"`` otherwise
-          (``"cd"`` when ``positive``).
+          (``"cholesky"``) when the smaller side of X is at most {AUTO_DIRECT_MAX} and
+          a cost estimate (from nnz, the shape and the conditioning, estimated by a few
+          power iterations) says it is cheaper than CG; otherwise ``"dual"`` (CG on
+          the kernel) when n_features >= {AUTO_DUAL_RATIO:g} n_samples >
+          {AUTO_DUAL_RATIO * RS.DUAL_DIRECT_MAX:g}, else ``"cg"`` (``"cd"`` when
+          ``positive``).
         Direct solutions are certified like the others and refined by CG in the rare
         case rounding leaves them outside ``tol``.
     positive : bool, default=False
@@ -402,7 +460,7 @@ class Ridge(_RidgePredict):
         sw, sw_sum = _raw_weights(sample_weight, X.shape[0])
         rd = RS.RidgeData(X, sw, sw_sum, self.fit_intercept)
         a = rd.internal_alpha(alphas)
-        solver = _resolve(rd, a, self.solver, self.positive)
+        solver = _resolve(rd, a, self.solver, self.positive, self.tol)
         if np.any(a == 0):
             warnings.warn("With alpha=0 the problem is ordinary least squares; prefer "
                           "sklearn.linear_model.LinearRegression.", UserWarning,
@@ -609,7 +667,9 @@ class RidgeCV(_RidgePredict):
         looe_all = np.empty((n, k, n_alphas))
         if n <= p:
             self.cv_mode_ = "loo-kernel"
-            lam, Q = np.linalg.eigh(RS.kernel_matrix(rd) * scale)
+            Kmat = RS.kernel_matrix(rd) * scale
+            with RS.blas_limit(n):
+                lam, Q = np.linalg.eigh(Kmat)
             lam = np.maximum(lam, 0.0)
             QtY = Q.T @ Yt
             Q2 = Q ** 2
@@ -622,7 +682,9 @@ class RidgeCV(_RidgePredict):
             decomp = ("kernel", lam, Q, QtY)
         else:
             self.cv_mode_ = "loo-gram"
-            lam, V = np.linalg.eigh(RS.covariance_matrix(rd) * scale)
+            Cmat = RS.covariance_matrix(rd) * scale
+            with RS.blas_limit(p):
+                lam, V = np.linalg.eigh(Cmat)
             lam = np.maximum(lam, 0.0)
             T = V.T @ rd.xct(Yt * sqrt_s[:, None])  # V^T Z^T y~
             D = 1.0 / (lam[:, None] + alphas[None, :])  # (p, n_alphas)
@@ -717,19 +779,21 @@ class RidgeCV(_RidgePredict):
             rd = RS.RidgeData(X, sw, sw_sum, self.fit_intercept)
             Yc, y_offset = rd.center_targets(Y)
             a_all = rd.internal_alpha(alphas)
-            solver = _resolve(rd, a_all, self.solver, False)
+            solver = _resolve(rd, a_all, self.solver, False, self.tol)
             eig = None
             if solver == "cholesky":
                 eig = RS.EigenSolver(rd, Yc, "primal" if rd.p <= rd.n else "dual")
-            W = None
+            W = C = None
             for m in order:
                 a = np.full(Y.shape[1], a_all[m])
                 if eig is not None:
                     W = eig.coef(a)
                 else:
-                    res = _fit(rd, Y, a, solver, self.tol, self.max_iter, W0=W,
-                               verbose=self.verbose)
-                    W = res["coef"]
+                    # Warm start from the previous (larger) alpha: through its dual
+                    # variables when the solver has them (keeps CG's sharp certificate).
+                    res = _fit(rd, Y, a, solver, self.tol, self.max_iter,
+                               W0=W if C is None else None, C0=C, verbose=self.verbose)
+                    W, C = res["coef"], res["C"]
                     _warn_unconverged(res["bound"], self.tol, solver)
                 pred = (rd.xc(W) + y_offset)[test]
                 yt = Y[test]
@@ -745,7 +809,7 @@ class RidgeCV(_RidgePredict):
         sw, sw_sum = _raw_weights(sample_weight, n)
         rd = RS.RidgeData(X, sw, sw_sum, self.fit_intercept)
         a = rd.internal_alpha(np.full(Y.shape[1], self.alpha_))
-        solver = _resolve(rd, a, self.solver, False)
+        solver = _resolve(rd, a, self.solver, False, self.tol)
         res = _fit(rd, Y, a, solver, self.tol, self.max_iter, verbose=self.verbose)
         _warn_unconverged(res["bound"], self.tol, solver)
         self._set_coef(res, y_1d, X.dtype)
