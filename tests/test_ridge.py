@@ -121,20 +121,24 @@ def test_loose_tol_bound_is_valid(monkeypatch, solver):
 
 
 def test_choose_solver_rule():
-    assert choose_solver(100, 50, 500, [1.0]) == "cholesky"
-    assert choose_solver(100_000, 1_000, 10**6, [1.0]) == "cholesky"
-    assert choose_solver(1_500, 100_000, 10**6, [1.0]) == "cholesky"
-    assert choose_solver(3_000, 100_000, 10**6, [1.0]) == "dual"
+    # Large sides: iterative, dual when n_features >= 4 n_samples.
     assert choose_solver(20_000, 47_000, 10**6, [1.0]) == "cg"  # rcv1 shape
     assert choose_solver(20_000, 1_350_000, 10**7, [1.0]) == "dual"  # news20 shape
     assert choose_solver(50_000, 10_000, 10**6, [1.0]) == "cg"
+    # Small side: direct when ill-conditioned (or unknown), CG when CG is cheap.
+    assert choose_solver(100_000, 1_000, 10**6, [1.0]) == "cholesky"
+    assert choose_solver(1_000, 100_000, 10**6, [1e-6], lambda_max=100.0) == "cholesky"
+    assert choose_solver(1_000, 100_000, 10**5, [10.0], lambda_max=100.0) == "cg"
+    assert choose_solver(500, 2_000, 10**4, [1.0], lambda_max=2.0) == "cg"
+    assert choose_solver(2_000, 1_000, 10**4, [1.0], lambda_max=2.0) == "cg"
+    # Constraints.
     assert choose_solver(100, 50, 500, [1.0], positive=True) == "cd"
     assert choose_solver(100_000, 50_000, 10**6, [1.0, 0.0]) == "cg"
 
 
 @pytest.mark.parametrize("shape,expected", [
     ((400, 100), "cg"),      # tall
-    ((100, 600), "dual"),    # wide (n < p / 4), CG on the kernel
+    ((100, 600), "dual"),    # wide (n < p / 4, n above the dual's direct limit)
     ((300, 300), "cg"),      # square
     ((300, 30), "cholesky"),  # small side below the direct threshold
 ])
@@ -357,3 +361,46 @@ def test_ridgecv_falls_back_to_kfold_when_too_large():
 
 def test_exported():
     assert fastsparse.Ridge is Ridge and fastsparse.RidgeCV is RidgeCV
+
+
+def _compare_peers():
+    """scripts/compare_peers.py as a module (scripts/ is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "compare_peers.py"
+    spec = importlib.util.spec_from_file_location("compare_peers_ridge", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_compare_peers_ridge_certificate(fit_intercept):
+    cp = _compare_peers()
+    X, y = make_regression_problem(n_samples=60, n_features=80)
+    W, _ = closed_form(X, y, 0.5, fit_intercept=fit_intercept)
+    exact = W[:, 0]
+    assert cp.ridge_certificate(X, y, exact, 0.5, fit_intercept) < 1e-9
+    rough = exact * (1 + 1e-3) + 1e-3
+    bound = cp.ridge_certificate(X, y, rough, 0.5, fit_intercept)
+    assert rel_err(rough, exact) <= bound
+    coef, _, ref_bound = cp.ridge_reference(X, y, 0.5, fit_intercept)
+    assert ref_bound < 1e-9 and rel_err(coef, exact) < 1e-9
+    est = cp.make_ridge_estimator("sklearn-lsqr", 0.5, fit_intercept, 1e-6)
+    assert est.solver == "lsqr" and est.alpha == 0.5
+
+
+def test_compare_peers_ridge_options():
+    cp = _compare_peers()
+    parser = cp.build_parser()
+    args = parser.parse_args(["--model", "ridge", "--ridge-alpha", "1", "--solvers",
+                              "fastsparse", "sklearn-sparse_cg"])
+    cp._check_args(parser, args)
+    assert args.solvers == ["fastsparse", "sklearn-sparse_cg"]
+    with pytest.raises(SystemExit):
+        args = parser.parse_args(["--model", "ridge", "--solvers", "skglm"])
+        cp._check_args(parser, args)
+    with pytest.raises(SystemExit):
+        args = parser.parse_args(["--model", "lasso", "--solvers", "sklearn-sag"])
+        cp._check_args(parser, args)
