@@ -405,3 +405,46 @@ def test_invalid_parameters(params, match):
                           LogisticRegression(l1_ratio=0.3, C=3.0, tol=1e-12)])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# --------------------------------------------------------------------------------------
+# scripts/compare_peers.py --model logistic: its own gap and C_min
+# --------------------------------------------------------------------------------------
+
+def _compare_peers():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "compare_peers.py"
+    spec = importlib.util.spec_from_file_location("compare_peers_logistic", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_compare_peers_logistic_gap_and_c_min(fit_intercept):
+    cp = _compare_peers()
+    X, y = make_problem(n=90, p=50, seed=14)
+    c_min = cp.logistic_c_min(X, y, fit_intercept)
+    below = LogisticRegression(C=0.99 * c_min, fit_intercept=fit_intercept).fit(X, y)
+    above = LogisticRegression(C=1.05 * c_min, fit_intercept=fit_intercept).fit(X, y)
+    assert np.count_nonzero(below.coef_) == 0 < np.count_nonzero(above.coef_)
+    C = 5 * c_min
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        rough = LogisticRegression(C=C, fit_intercept=fit_intercept, tol=1e-1,
+                                   max_iter=2).fit(X, y)
+    for clf in (rough, LogisticRegression(C=C, fit_intercept=fit_intercept,
+                                          tol=1e-12).fit(X, y)):
+        primal, dual = cp.logistic_primal_dual(X, y, clf.coef_, clf.intercept_[0], C,
+                                               fit_intercept)
+        assert primal == pytest.approx(objective(X, y, clf.coef_, clf.intercept_[0], C,
+                                                 1.0), rel=1e-12)
+        gap = dense_gap(X, y, clf.coef_, clf.intercept_[0], C, 1.0, None, fit_intercept)
+        assert primal - dual == pytest.approx(gap, rel=1e-8, abs=1e-12 * primal)
+        # Same dual point as the solver's certificate.
+        assert primal - dual == pytest.approx(clf.dual_gap_[0], rel=1e-6,
+                                              abs=1e-10 * primal)
+    est = cp.make_logistic_estimator("skglm", C, fit_intercept, 1e-6, X.shape[0])
+    assert est.alpha == pytest.approx(1.0 / (C * X.shape[0]))
