@@ -309,6 +309,25 @@ def certify(rd, Yc, W, a, C=None):
     return _bounds(Yt, Rt, W, a, ZtRt=ZtRt, C=C, ZtY_norm=ZtY_norm)
 
 
+def _cheap_rel(gg, W, a, Rho=None, ZtY_norm=None):
+    """The bounds of :func:`_bounds` that CG gets for free, from its recurrences.
+
+    ``gg`` = ||g||^2 (gradient bound ||g|| / a) and, with a dual variable, ``Rho`` the
+    dual residual (bound ||rho|| / (2 sqrt a), the sharp one in practice). Used to
+    decide when to verify: a claim is always confirmed by :func:`_bounds` from scratch.
+    """
+    pos = a > 0
+    sa = np.where(pos, a, 1.0)
+    err = np.sqrt(gg) / sa
+    if Rho is not None:
+        err = np.minimum(err, np.sqrt(_col_dot(Rho, Rho)) / (2.0 * np.sqrt(sa)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(gg == 0.0, 0.0, err / np.sqrt(_col_dot(W, W)))
+        if not pos.all():
+            rel = np.where(pos, rel, np.where(gg == 0, 0.0, np.sqrt(gg) / ZtY_norm))
+    return rel
+
+
 # --------------------------------------------------------------------------------------
 # Conjugate gradient on the normal equations (primal, p x p)
 # --------------------------------------------------------------------------------------
@@ -381,8 +400,9 @@ def solve_cg(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
         if track:
             Ca += step * Pi
         n_iter[act] += 1
-        rel, _ = _bounds(Yt[:, act], Rt, Wa, aa, ZtRt=G + aa * Wa, C=Ca,
-                         ZtY_norm=ZtY_norm[act])
+        gg_new = _col_dot(G, G)
+        Rho = Rt - aa * Ca if track else None  # dual residual; P = Z^T Pi needs it too
+        rel = _cheap_rel(gg_new, Wa, aa, Rho, ZtY_norm[act])
         restart = np.zeros(act.size, dtype=bool)
         done = np.zeros(act.size, dtype=bool)
         claim = np.flatnonzero(rel <= tol)
@@ -395,9 +415,13 @@ def solve_cg(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
             done[claim[ok]] = True
             bad = claim[~ok]
             Wa[:, claim] = W_c
-            Rt[:, bad] = Rt_c[:, ~ok]
-            G[:, bad] = ZtRt_c[:, ~ok] - aa[bad] * Wa[:, bad]
-            restart[bad] = True
+            if bad.size:  # restart these from their fresh residuals
+                Rt[:, bad] = Rt_c[:, ~ok]
+                G[:, bad] = ZtRt_c[:, ~ok] - aa[bad] * Wa[:, bad]
+                gg_new[bad] = _col_dot(G[:, bad], G[:, bad])
+                if track:
+                    Rho[:, bad] = Rt[:, bad] - aa[bad] * Ca[:, bad]
+                restart[bad] = True
         if verbose:
             print(f"[fastsparse.ridge] cg iter {it:5d}  max bound {np.max(rel):.3e}  "
                   f"active {act.size}")
@@ -406,18 +430,19 @@ def solve_cg(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
             if track:
                 C[:, act[done]] = Ca[:, done]
             keep = ~done
-            act, Wa, Rt, G, P, gg, restart = (act[keep], Wa[:, keep], Rt[:, keep],
-                                              G[:, keep], P[:, keep], gg[keep],
-                                              restart[keep])
+            act, Wa, Rt, G, P, gg, gg_new, restart = (
+                act[keep], Wa[:, keep], Rt[:, keep], G[:, keep], P[:, keep], gg[keep],
+                gg_new[keep], restart[keep])
             if track:
-                Ca, Pi = Ca[:, keep], Pi[:, keep]
+                Ca, Pi, Rho = Ca[:, keep], Pi[:, keep], Rho[:, keep]
             if not act.size:
                 break
-        gg_new = _col_dot(G, G)
         beta = np.where((gg > 0) & ~restart, gg_new / np.where(gg > 0, gg, 1.0), 0.0)
-        P = G + beta * P
+        P *= beta
+        P += G
         if track:
-            Pi = (Rt - a[act] * Ca) + beta * Pi
+            Pi *= beta
+            Pi += Rho
         gg = gg_new
     if act.size:
         W[:, act] = Wa
@@ -480,7 +505,7 @@ def solve_dual_cg(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
         Wa += step * U
         Rho -= step * Q
         n_iter[act] += 1
-        rel, _ = _bounds(Yt[:, act], Rho + aa * Ca, Wa, aa, C=Ca)
+        rel = _cheap_rel(np.full(act.size, np.inf), Wa, aa, Rho)
         restart = np.zeros(act.size, dtype=bool)
         done = np.zeros(act.size, dtype=bool)
         claim = np.flatnonzero(rel <= tol)
@@ -506,7 +531,8 @@ def solve_dual_cg(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
                 break
         rr_new = _col_dot(Rho, Rho)
         beta = np.where((rr > 0) & ~restart, rr_new / np.where(rr > 0, rr, 1.0), 0.0)
-        P = Rho + beta * P
+        P *= beta
+        P += Rho
         rr = rr_new
     if act.size:
         C[:, act] = Ca

@@ -1383,8 +1383,10 @@ def run_cv_comparison(args):
 # --------------------------------------------------------------------------------------
 
 #: Solvers of ``--model ridge`` and the module each needs: fastsparse's Ridge
-#: (``solver="auto"``) and scikit-learn's Ridge with each solver that accepts sparse X
-#: with an intercept.
+#: (``solver="auto"``) and scikit-learn's Ridge with each of its sparse solvers. With an
+#: intercept on sparse X, scikit-learn 1.9 refuses saga, and runs sag only when
+#: ``max_iter=None`` and ``tol > 1e-4`` (silently sparse_cg otherwise): a rung whose
+#: ``solver_`` is not the one asked for does not count for that solver.
 RIDGE_SOLVERS = {
     "fastsparse": "fastsparse",
     "sklearn-sparse_cg": "sklearn",
@@ -1422,9 +1424,10 @@ def make_ridge_estimator(solver, alpha, fit_intercept, tol):
     if solver in RIDGE_SOLVERS:
         from sklearn.linear_model import Ridge
         name = solver.split("-", 1)[1]
-        # sparse_cg / lsqr: scipy's own iteration caps; sag / saga: epochs, raised so
-        # that only tol decides (--timeout bounds the work).
-        max_iter = 10**6 if name in ("sag", "saga") else None
+        # sparse_cg / lsqr: scipy's own iteration caps; saga: epochs, raised so that
+        # only tol decides (--timeout bounds the work); sag: None, the only value with
+        # which scikit-learn runs sag with an intercept on sparse X.
+        max_iter = 10**6 if name == "saga" else None
         return Ridge(alpha=alpha, tol=tol, fit_intercept=fit_intercept, solver=name,
                      max_iter=max_iter, random_state=0)
     raise ValueError(f"unknown ridge solver {solver!r}; choose from {sorted(RIDGE_SOLVERS)}")
@@ -1528,9 +1531,15 @@ def run_ridge_worker(spec):
             break
 
 
-def ridge_time_to(points, rel_err):
-    """First rung of the ladder whose coefficients are within ``rel_err``, or None."""
-    return next((p for p in points if p["rel_err"] <= rel_err), None)
+def ridge_time_to(points, rel_err, solver=None):
+    """First rung of the ladder whose coefficients are within ``rel_err``, or None.
+
+    For ``sklearn-<name>`` solvers, rungs where scikit-learn ran another solver
+    (``solver_`` differs) are skipped.
+    """
+    want = solver.split("-", 1)[1] if solver and solver.startswith("sklearn-") else None
+    return next((p for p in points if p["rel_err"] <= rel_err
+                 and (want is None or p.get("solver_used") in (None, want))), None)
 
 
 def format_ridge_table(results, rel_errs, timeout):
@@ -1559,9 +1568,10 @@ def format_ridge_table(results, rel_errs, timeout):
                 for e in rel_errs}
     summary = []
     for e in rel_errs:
-        peers = {name: ridge_time_to(res["points"], e)["seconds"]
+        peers = {name: ridge_time_to(res["points"], e, name)["seconds"]
                  for name, res in results.items()
-                 if name != "fastsparse" and ridge_time_to(res["points"], e) is not None}
+                 if name != "fastsparse"
+                 and ridge_time_to(res["points"], e, name) is not None}
         if fs_times[e] is not None and peers:
             best = min(peers, key=peers.get)
             summary.append(f"rel err <= {e:g}: fastest scikit-learn solver {best} "
@@ -1570,7 +1580,7 @@ def format_ridge_table(results, rel_errs, timeout):
     for name, res in results.items():
         cells = [name]
         for e in rel_errs:
-            p = ridge_time_to(res["points"], e)
+            p = ridge_time_to(res["points"], e, name)
             if p is not None:
                 ratio = (f"{p['seconds'] / fs_times[e]:.2f}" if fs_times[e] else "-")
                 cells += [f"{p['seconds']:.3f}", f"{p['tol']:.0e}", ratio]
