@@ -327,7 +327,7 @@ def _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw, weighted, 
 @njit(**_JIT)
 def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
                 xbar, lipschitz, l1, l2, positive, y_c, free, xbar_free, gram_pinv, tol,
-                max_epochs, anderson_k, dual_extrapolation, q_best):
+                max_epochs, anderson_k, dual_extrapolation, q_best, early_check=True):
     """Coordinate descent on the working set until its restricted duality gap <= tol.
 
     Epochs run in cycles of ``anderson_k + 1``. At the end of each cycle:
@@ -373,9 +373,11 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
             for i in range(n):
                 hist_r[n_hist, i] = r_raw[i] + shift
         n_hist += 1
-        if n_hist < cycle and epoch < max_epochs:
+        # Check after the first epoch too: a warm-started working set is often solved
+        # by then, and waiting for the end of the cycle would cost cycle - 1 epochs.
+        if n_hist < cycle and epoch < max_epochs and not (epoch == 1 and early_check):
             continue
-        # End of a cycle: certificate first, then primal extrapolation.
+        # End of a cycle (or early check): certificate first, then extrapolation.
         dual_gradient(data, indices, indptr, ws, r_raw, shift, sw, weighted, free,
                       gram_pinv, xbar_free, fit_intercept, r, q, sq, grad)
         gap, primal, dual, _ = duality_gap(r, q, sw, weighted, y_c, grad, ws, w, l1, l2,
@@ -423,7 +425,8 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
                 else:
                     for k in range(n_ws):
                         w[ws[k]] = w_trial[k]
-        n_hist = 0
+        if n_hist == cycle:
+            n_hist = 0  # a new cycle of iterates starts (an early check keeps the cycle)
     return shift, epoch, gap, found
 
 
