@@ -6,7 +6,7 @@ screening, working sets and a duality gap that certifies every solution.
 
 from .cv import ElasticNetCV, LassoCV
 from .linear_model import ElasticNet, Lasso
-from .logistic import LogisticRegression
+from .logistic import LogisticRegression, logistic_c_min, logistic_path
 from .ridge import Ridge, RidgeCV
 from .path import PathResult, alpha_grid, enet_path, lasso_path
 
@@ -14,6 +14,6 @@ __all__ = [
     "Ridge", "RidgeCV",
     "ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "PathResult", "alpha_grid",
     "enet_path", "lasso_path",
-    "LogisticRegression",
+    "LogisticRegression", "logistic_c_min", "logistic_path",
 ]
 __version__ = "0.1.0.dev0"

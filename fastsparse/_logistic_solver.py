@@ -464,12 +464,12 @@ def warn_if_needed(res, tol_abs, max_iter, scale, label="", has_free=False):
                     "little regularization (large C, small l1_ratio penalties or "
                     "unpenalized features) the minimiser is huge or does not exist. "
                     "Decrease C or use an L1 penalty.")
-        warnings.warn(msg, ConvergenceWarning, stacklevel=4)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
     elif res.separated and has_free:
         warnings.warn(
             f"Logistic regression{where}: the training data are separated and some "
             "features are unpenalized (penalty factor 0): if they separate the classes "
             "by themselves the objective has no finite minimiser, and the returned "
             "coefficients only reach the requested gap on the way to infinity.",
-            ConvergenceWarning, stacklevel=4,
+            ConvergenceWarning, stacklevel=3,
         )

@@ -1,9 +1,11 @@
 """scikit-learn logistic regression estimator for L1 / elastic-net on sparse data."""
 
+from dataclasses import dataclass
+from numbers import Real
+
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
-from numbers import Real
 from sklearn.base import BaseEstimator
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
@@ -18,7 +20,7 @@ from ._validation import (
     check_scalar_param,
 )
 
-__all__ = ["LogisticRegression"]
+__all__ = ["LogisticPathResult", "LogisticRegression", "logistic_c_min", "logistic_path"]
 
 
 def _raw_sample_weight(sample_weight, n_samples):
@@ -32,6 +34,39 @@ def _raw_sample_weight(sample_weight, n_samples):
         return np.full(n_samples, float(sample_weight))
     check_sample_weight(sample_weight, n_samples)  # shape, dtype, sign, finiteness
     return np.asarray(sample_weight, dtype=np.float64).copy()
+
+
+def _prepare_targets(y, sample_weight, class_weight, n_samples):
+    """Classes, class indices of y, solver weights (summing to n, or None) and sum(s).
+
+    s = sample_weight * class_weight[y] (not rescaled, as in the objective); the solver
+    gets s * n / sum(s) and the penalty is rescaled accordingly (see the class
+    docstring's alpha form).
+    """
+    check_classification_targets(y)
+    classes, y_idx = np.unique(y, return_inverse=True)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            "This solver needs samples of at least 2 classes in the data, but the "
+            f"data contain only one class: {classes[0]!r}."
+        )
+    sw = _raw_sample_weight(sample_weight, n_samples)
+    if class_weight is not None:
+        cw = compute_class_weight(class_weight, classes=classes, y=y)
+        sw = cw[y_idx] if sw is None else sw * cw[y_idx]
+    if sw is None:
+        return classes, y_idx, None, float(n_samples)
+    per_class = np.bincount(y_idx, weights=sw, minlength=classes.shape[0])
+    if np.any(per_class <= 0):
+        raise ValueError(
+            "Every class needs a positive total sample weight; class "
+            f"{classes[np.argmax(per_class <= 0)]!r} has none."
+        )
+    total = float(sw.sum())
+    sw_n = sw * (n_samples / total)
+    if np.all(sw_n == 1.0):
+        sw_n = None
+    return classes, y_idx, sw_n, total
 
 
 class LogisticRegression(LinearClassifierMixin, BaseEstimator):
@@ -184,32 +219,9 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         y = column_or_1d(np.asarray(y) if not sp.issparse(y) else y.toarray(), warn=True)
         if y.shape[0] != n_samples:
             raise ValueError(f"y has {y.shape[0]} entries but X has {n_samples} rows.")
-        check_classification_targets(y)
-        classes, y_idx = np.unique(y, return_inverse=True)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes in the data, but the "
-                f"data contain only one class: {classes[0]!r}."
-            )
+        classes, y_idx, sw_n, total = _prepare_targets(y, sample_weight,
+                                                       self.class_weight, n_samples)
         self.classes_ = classes
-        sw = _raw_sample_weight(sample_weight, n_samples)
-        if self.class_weight is not None:
-            cw = compute_class_weight(self.class_weight, classes=classes, y=y)
-            sw = cw[y_idx] if sw is None else sw * cw[y_idx]
-        if sw is not None:
-            per_class = np.bincount(y_idx, weights=sw, minlength=classes.shape[0])
-            if np.any(per_class <= 0):
-                raise ValueError(
-                    "Every class needs a positive total sample weight; class "
-                    f"{classes[np.argmax(per_class <= 0)]!r} has none."
-                )
-            total = float(sw.sum())
-            sw_n = sw * (n_samples / total)  # weights summing to n for the solver
-            if np.all(sw_n == 1.0):
-                sw_n = None
-        else:
-            total = float(n_samples)
-            sw_n = None
         v = (None if self.penalty_factor is None
              else check_penalty_factor(self.penalty_factor, n_features))
         has_free = v is not None and bool(np.any(v == 0))
@@ -280,3 +292,165 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+@dataclass
+class LogisticPathResult:
+    """Solutions of :func:`logistic_path` along its grid of C.
+
+    Unpacks as ``Cs, coefs, dual_gaps`` (like scikit-learn's path functions); the
+    intercepts and iteration counts are attributes.
+
+    Attributes
+    ----------
+    Cs : ndarray of shape (n_Cs,)
+        Increasing grid of C.
+    coefs : scipy.sparse.csc_matrix or ndarray of shape (n_features, n_Cs)
+        Coefficients, one column per C (sparse by default: a dense matrix is gigabytes
+        when there are millions of features).
+    intercepts : ndarray of shape (n_Cs,)
+    dual_gaps : ndarray of shape (n_Cs,)
+        Duality gap of each solution, in units of the objective of
+        :class:`LogisticRegression` at that C.
+    n_iters : ndarray of shape (n_Cs,)
+        Outer (working-set) iterations of each fit.
+    classes : ndarray of shape (2,)
+        The labels; ``classes[1]`` is the positive class.
+    """
+
+    Cs: np.ndarray
+    coefs: object
+    intercepts: np.ndarray
+    dual_gaps: np.ndarray
+    n_iters: np.ndarray
+    classes: np.ndarray
+
+    def __iter__(self):
+        return iter((self.Cs, self.coefs, self.dual_gaps))
+
+
+def logistic_c_min(X, y, *, l1_ratio=1.0, fit_intercept=True, sample_weight=None,
+                   class_weight=None, penalty_factor=None):
+    """Largest C at which every penalized coefficient of the binary problem is zero.
+
+    With s the weights, p0 the null model's probability of ``classes[1]`` (its weighted
+    frequency with an intercept, 1/2 without) and g = X^T (s (y01 - p0)), w = 0 is
+    optimal exactly when C |g_j| <= l1_ratio v_j for every j, so
+    ``C_min = l1_ratio / max_j (|g_j| / v_j)``. X is never centered: with an intercept
+    ``s (y01 - p0)`` sums to zero. Not defined for ``l1_ratio = 0`` or with unpenalized
+    features (ValueError).
+    """
+    X = check_csc(X)
+    n = X.shape[0]
+    y = column_or_1d(np.asarray(y), warn=True)
+    classes, y_idx, sw_n, total = _prepare_targets(y, sample_weight, class_weight, n)
+    if classes.shape[0] != 2:
+        raise ValueError(f"logistic_c_min is for binary problems; got {len(classes)} "
+                         "classes.")
+    check_scalar_param(l1_ratio, "l1_ratio", low=0.0, high=1.0)
+    v = (np.ones(X.shape[1]) if penalty_factor is None
+         else check_penalty_factor(penalty_factor, X.shape[1]))
+    if l1_ratio == 0 or np.any(v == 0):
+        raise ValueError("C_min is only defined with l1_ratio > 0 and positive penalty "
+                         "factors; pass an explicit grid of Cs.")
+    s = np.ones(n) if sw_n is None else sw_n * (total / n)  # the raw weights
+    y01 = (y_idx == 1).astype(np.float64)
+    p0 = float(np.dot(s, y01) / s.sum()) if fit_intercept else 0.5
+    g = np.abs(np.asarray(X.T @ (s * (y01 - p0)), dtype=np.float64).ravel()) / v
+    top = float(g.max(initial=0.0))
+    return l1_ratio / top if top > 0 else np.inf
+
+
+def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_intercept=True,
+                  sample_weight=None, class_weight=None, penalty_factor=None, tol=1e-4,
+                  max_iter=100, screening=True, coef_format="sparse", verbose=0):
+    """Binary L1 / elastic-net logistic regression along an increasing grid of C.
+
+    Each C is solved by the solver of :class:`LogisticRegression` (same objective, same
+    ``tol`` and certificate), warm-started from the previous solution, whose support
+    seeds the first working set; every solution is certified by its own duality gap.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Two classes; ``classes[1]`` is the positive one.
+    Cs : array-like of float, default=None
+        The grid (sorted increasingly). None: ``n_Cs`` values geometrically spaced from
+        :func:`logistic_c_min` (all coefficients zero) to ``C_min / eps``.
+    n_Cs : int, default=20
+    eps : float, default=1e-2
+        ``C_min / C_max`` of the automatic grid (the counterpart of scikit-learn's
+        ``alpha_min / alpha_max``; small values approach the unregularized, possibly
+        separable, problem).
+    l1_ratio, fit_intercept, class_weight, penalty_factor, tol, max_iter, screening
+        As in :class:`LogisticRegression`.
+    sample_weight : array-like of shape (n_samples,), default=None
+    coef_format : {"sparse", "dense"}, default="sparse"
+        ``coefs`` as a scipy.sparse CSC matrix or a dense array.
+    verbose : int, default=0
+
+    Returns
+    -------
+    LogisticPathResult
+    """
+    X = check_csc(X)
+    n_samples, n_features = X.shape
+    y = column_or_1d(np.asarray(y) if not sp.issparse(y) else y.toarray(), warn=True)
+    if y.shape[0] != n_samples:
+        raise ValueError(f"y has {y.shape[0]} entries but X has {n_samples} rows.")
+    classes, y_idx, sw_n, total = _prepare_targets(y, sample_weight, class_weight,
+                                                   n_samples)
+    if classes.shape[0] != 2:
+        raise ValueError(f"logistic_path fits binary problems; got {len(classes)} classes "
+                         "(use LogisticRegression for one-vs-rest).")
+    check_scalar_param(l1_ratio, "l1_ratio", low=0.0, high=1.0)
+    check_scalar_param(tol, "tol", low=0.0)
+    check_scalar_param(max_iter, "max_iter", low=1, integer=True)
+    if coef_format not in ("sparse", "dense"):
+        raise ValueError(f"coef_format must be 'sparse' or 'dense', got {coef_format!r}.")
+    v = (None if penalty_factor is None
+         else check_penalty_factor(penalty_factor, n_features))
+    if Cs is None:
+        check_scalar_param(n_Cs, "n_Cs", low=1, integer=True)
+        check_scalar_param(eps, "eps", low=0.0, high=1.0)
+        if not 0 < eps <= 1:
+            raise ValueError(f"eps must be in (0, 1], got {eps!r}.")
+        c_min = logistic_c_min(X, y, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+                               sample_weight=sample_weight, class_weight=class_weight,
+                               penalty_factor=penalty_factor)
+        if not np.isfinite(c_min):
+            raise ValueError("X^T (y - p0) is zero: every C gives zero coefficients; "
+                             "pass an explicit grid of Cs.")
+        Cs = c_min * np.geomspace(1.0, 1.0 / eps, n_Cs)
+    else:
+        Cs = np.sort(np.asarray(Cs, dtype=np.float64).ravel())
+        if Cs.size == 0 or not np.all(np.isfinite(Cs)) or np.any(Cs <= 0):
+            raise ValueError("Cs must be a non-empty array of positive finite values.")
+    y_pm = np.where(y_idx == 1, 1.0, -1.0)
+    pb = prepare_logistic(X, y_pm, sw_n, fit_intercept)
+    has_free = v is not None and bool(np.any(v == 0))
+    w, b = None, None
+    columns, intercepts, gaps, iters = [], [], [], []
+    for C in Cs:
+        lam = n_samples / (C * total)
+        scale = C * total / n_samples
+        res = solve_logistic(X, pb, lam, l1_ratio, v, tol=tol, max_iter=max_iter,
+                             w_init=w, b_init=b, screening=screening, verbose=verbose)
+        warn_if_needed(res, tol * pb.null_deviance, max_iter, scale, "", has_free)
+        w, b = res.coef, res.intercept
+        nz = np.flatnonzero(w)
+        columns.append((nz, w[nz].copy()))
+        intercepts.append(b)
+        gaps.append(res.dual_gap * scale)
+        iters.append(res.n_iter)
+    indptr = np.cumsum([0] + [c[0].shape[0] for c in columns])
+    coefs = sp.csc_matrix(
+        (np.concatenate([c[1] for c in columns]) if columns else np.zeros(0),
+         np.concatenate([c[0] for c in columns]) if columns else np.zeros(0, int),
+         indptr), shape=(n_features, len(Cs)))
+    if coef_format == "dense":
+        coefs = coefs.toarray()
+    return LogisticPathResult(Cs=Cs, coefs=coefs, intercepts=np.array(intercepts),
+                              dual_gaps=np.array(gaps), n_iters=np.array(iters),
+                              classes=classes)

@@ -448,3 +448,49 @@ def test_compare_peers_logistic_gap_and_c_min(fit_intercept):
                                               abs=1e-10 * primal)
     est = cp.make_logistic_estimator("skglm", C, fit_intercept, 1e-6, X.shape[0])
     assert est.alpha == pytest.approx(1.0 / (C * X.shape[0]))
+
+
+# --------------------------------------------------------------------------------------
+# logistic_path
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("l1_ratio,fit_intercept,weighted", [
+    (1.0, True, False), (0.5, False, True), (1.0, True, True)])
+def test_logistic_path_matches_single_fits(l1_ratio, fit_intercept, weighted):
+    from fastsparse import logistic_c_min, logistic_path
+
+    X, y = make_problem(n=100, p=60, seed=15, density=0.2)
+    sw = np.random.default_rng(6).uniform(0.3, 2.0, X.shape[0]) if weighted else None
+    res = logistic_path(X, y, n_Cs=6, eps=0.05, l1_ratio=l1_ratio,
+                        fit_intercept=fit_intercept, sample_weight=sw, tol=1e-10)
+    Cs, coefs, gaps = res
+    assert sp.issparse(coefs) and coefs.shape == (X.shape[1], 6)
+    c_min = logistic_c_min(X, y, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+                           sample_weight=sw)
+    np.testing.assert_allclose(Cs[[0, -1]], [c_min, c_min / 0.05])
+    assert coefs[:, 0].nnz == 0 and coefs[:, 1].nnz > 0
+    for k in (1, 3, 5):
+        w = coefs[:, k].toarray().ravel()
+        ref_w, ref_b = reference_fit(X, y, Cs[k], l1_ratio, fit_intercept, sw)
+        ours = objective(X, y, w, res.intercepts[k], Cs[k], l1_ratio, sw)
+        ref = objective(X, y, ref_w, ref_b, Cs[k], l1_ratio, sw)
+        assert abs(ours - ref) <= 1e-6 * ref
+        gap = dense_gap(X, y, w, res.intercepts[k], Cs[k], l1_ratio, sw, fit_intercept)
+        assert gaps[k] == pytest.approx(gap, rel=1e-6, abs=1e-9 * ref)
+    dense = logistic_path(X, y, Cs=Cs[::-1], l1_ratio=l1_ratio,
+                          fit_intercept=fit_intercept, sample_weight=sw, tol=1e-10,
+                          coef_format="dense")
+    np.testing.assert_allclose(dense.Cs, Cs)
+    np.testing.assert_allclose(dense.coefs, coefs.toarray(), atol=1e-8)
+
+
+def test_logistic_path_rejects_bad_input():
+    from fastsparse import logistic_path
+
+    X, y = make_problem(seed=16)
+    with pytest.raises(ValueError, match="binary"):
+        logistic_path(X, np.arange(X.shape[0]) % 3)
+    with pytest.raises(ValueError, match="explicit grid"):
+        logistic_path(X, y, l1_ratio=0.0)
+    with pytest.raises(ValueError, match="positive"):
+        logistic_path(X, y, Cs=[1.0, -1.0])
