@@ -297,7 +297,8 @@ class _RidgePredict(MultiOutputMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False,
                           accept_large_sparse=True)
-        return np.asarray(safe_sparse_dot(X, self.coef_.T)) + self.intercept_
+        out = np.asarray(safe_sparse_dot(X, self.coef_.T)) + self.intercept_
+        return out.ravel() if self.coef_.ndim == 1 else out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -305,14 +306,16 @@ class _RidgePredict(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return tags
 
     def _set_coef(self, res, y_1d, dtype):
+        """Shapes as scikit-learn's Ridge: coef_ (p,) for one target, even when y is
+        (n, 1) (then intercept_ is an array of shape (1,)); intercept_ 0.0 without an
+        intercept."""
         coef = res["coef"].T.astype(dtype, copy=False)  # (k, p)
         intercept = np.asarray(res["intercept"], dtype=np.float64)
-        if y_1d:
-            self.coef_ = np.ascontiguousarray(coef[0])
-            self.intercept_ = float(intercept[0]) if self.fit_intercept else 0.0
+        self.coef_ = np.ascontiguousarray(coef[0] if coef.shape[0] == 1 else coef)
+        if not self.fit_intercept:
+            self.intercept_ = 0.0
         else:
-            self.coef_ = np.ascontiguousarray(coef)
-            self.intercept_ = intercept if self.fit_intercept else np.zeros(coef.shape[0])
+            self.intercept_ = float(intercept[0]) if y_1d else intercept
 
 
 _TOL_DOC = """\
@@ -395,7 +398,8 @@ class Ridge(_RidgePredict):
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
-        Coefficients, of the dtype of X.
+        Coefficients, of the dtype of X ((n_features,) for a single target, also when y
+        has shape (n_samples, 1), as in scikit-learn).
     intercept_ : float or ndarray of shape (n_targets,)
     n_iter_ : ndarray of shape (n_targets,)
         Iterations per target: CG iterations, coordinate-descent epochs, 1 for a direct
