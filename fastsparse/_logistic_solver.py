@@ -50,6 +50,9 @@ HESSIAN_FLOOR = 1e-10
 #: Armijo constant and the smallest step of the backtracking line search.
 ARMIJO = 1e-2
 MIN_STEP = 2.0 ** -40
+#: Each working-set solve stops when its restricted gap is this fraction of the global
+#: gap (or of its own restricted gap at entry, if smaller).
+INNER_GAP_RATIO = 0.3
 #: Forcing term: each quadratic model is solved until its KKT violation is at most this
 #: fraction of the violation at the expansion point.
 INNER_RATIO = 0.3
@@ -244,9 +247,12 @@ def _gap(pb, st, cols, w, l1, l2, grad, free_proj):
     return primal - dual, primal, t
 
 
-def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, max_newton,
-                        max_epochs):
+def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
+                        max_newton, max_epochs):
     """Proximal Newton on the working set until its restricted gap is <= tol_in.
+
+    The target is lowered to ``INNER_GAP_RATIO`` times the restricted gap at entry when
+    that is smaller (never below ``tol_floor``), so every call makes progress.
 
     ``st.z`` must equal Xw + b on entry; it is kept up to date (one O(n) update per
     accepted step). Returns (b, n_newton, n_epochs, stalled) with stalled True when the
@@ -264,8 +270,18 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, max_newton,
     fi = pb.fit_intercept
     kkt_per_gap = None
     for step_count in range(1, max_newton + 1):
+        continue_first = False
         gap, _, _ = _gap(pb, st, ws, w, l1, l2, grad, free_proj)
-        if gap <= tol_in:
+        if step_count == 1 and np.isfinite(gap):
+            # Always make progress on the working set: when its restricted gap is
+            # already below the global target (the global gap can be spread over many
+            # features outside it, e.g. with an L2 penalty), reduce it by the same factor,
+            # and take at least one Newton step (new features of the working set may
+            # carry little of the gap, but must get their chance to become non-zero).
+            tol_in = max(min(tol_in, INNER_GAP_RATIO * gap), tol_floor)
+            if gap > 0.0:
+                continue_first = True
+        if gap <= tol_in and not continue_first:
             step_count -= 1
             break
         h_sum = LK.hessian_weights(st.z, pb.y, pb.sw, pb.weighted, HESSIAN_FLOOR, st.h)
@@ -428,9 +444,11 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
         nnz = int(np.count_nonzero(w))
         ws_size = min(n_active, max(p0, 2 * nnz, nnz + free.shape[0]))
         ws = K.smallest_k(grad, active, n_active, ws_size)
-        tol_in = max(0.3 * gap, 0.5 * tol_abs) if np.isfinite(gap) else 0.5 * tol_abs
+        tol_floor = 0.5 * tol_abs
+        tol_in = (max(INNER_GAP_RATIO * gap, tol_floor) if np.isfinite(gap)
+                  else tol_floor)
         b, nn, ne, _ = _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in,
-                                           max_newton, max_epochs)
+                                           tol_floor, max_newton, max_epochs)
         n_newton += nn
         n_epochs += ne
 

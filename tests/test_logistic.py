@@ -494,3 +494,19 @@ def test_logistic_path_rejects_bad_input():
         logistic_path(X, y, l1_ratio=0.0)
     with pytest.raises(ValueError, match="positive"):
         logistic_path(X, y, Cs=[1.0, -1.0])
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.05])
+def test_l2_dominated_many_features_converges(l1_ratio):
+    # The global gap is spread thinly over many features outside the working set: the
+    # working set must keep growing (it once stalled at 2 * p0 features).
+    X, y = make_problem(n=100, p=2000, seed=17, density=0.02)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        LogisticRegression(C=1.0, l1_ratio=l1_ratio, tol=1e-3, max_iter=30).fit(X, y)
+        clf = LogisticRegression(C=1.0, l1_ratio=l1_ratio, tol=1e-8).fit(X, y)
+    w_ref, b_ref = reference_fit(X, y, 1.0, l1_ratio)
+    ours = objective(X, y, clf.coef_, clf.intercept_[0], 1.0, l1_ratio)
+    ref = objective(X, y, w_ref, b_ref, 1.0, l1_ratio)
+    assert abs(ours - ref) <= 1e-6 * ref
+    assert np.count_nonzero(clf.coef_) > 100
