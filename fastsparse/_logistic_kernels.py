@@ -24,6 +24,10 @@ response zt = z0 + u / h, by coordinate descent on a working set. The kernels ne
 by h: they keep e_i = h_i r_raw_i, the h-weighted uncentered working residual, and the
 scalar ``shift`` = xbar_h^T w of the lazy centering (DESIGN.md section 2) so that one
 coordinate update costs O(nnz of the column), intercept included.
+
+Column loops run over ``np.int64`` bounds: with int32 ``indptr`` a plain
+``range(indptr[j], indptr[j + 1])`` makes Numba generate a much slower loop (see
+:mod:`fastsparse._sparse_ops`).
 """
 
 import numpy as np
@@ -83,7 +87,7 @@ def linear_predictor(data, indices, indptr, w, b, z):
     for j in range(w.shape[0]):
         wj = w[j]
         if wj != 0.0:
-            for k in range(indptr[j], indptr[j + 1]):
+            for k in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
                 z[indices[k]] += wj * data[k]
 
 
@@ -234,7 +238,7 @@ def weighted_column_stats(data, indices, indptr, cols, h, h_sum, fit_intercept, 
         j = cols[k]
         a = 0.0
         b = 0.0
-        for kk in range(indptr[j], indptr[j + 1]):
+        for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
             x = np.float64(data[kk])
             hx = h[indices[kk]] * x
             a += hx
@@ -292,8 +296,8 @@ def _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, x
         lj = lipschitz[jj]
         if lj <= 0.0:
             continue
-        start = indptr[j]
-        end = indptr[j + 1]
+        start = np.int64(indptr[j])
+        end = np.int64(indptr[j + 1])
         g = 0.0
         for k in range(start, end):
             g += data[k] * e[indices[k]]
@@ -342,7 +346,7 @@ def _try_extrapolation(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_int
         if d == 0.0:
             continue
         g = 0.0
-        for kk in range(indptr[j], indptr[j + 1]):
+        for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
             i = indices[kk]
             g += data[kk] * e[i]
             v[i] += d * data[kk]
@@ -458,7 +462,7 @@ def newton_direction(data, indices, indptr, ws, delta, db, dz):
         d = delta[k]
         if d != 0.0:
             j = ws[k]
-            for kk in range(indptr[j], indptr[j + 1]):
+            for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
                 dz[indices[kk]] += d * data[kk]
 
 
