@@ -7,6 +7,7 @@ screening, working sets and a duality gap that certifies every solution.
 from .cv import ElasticNetCV, LassoCV
 from .linear_model import ElasticNet, Lasso
 from .logistic import LogisticRegression, logistic_c_min, logistic_path
+from .logistic_cv import LogisticRegressionCV
 from .ridge import Ridge, RidgeCV
 from .path import PathResult, alpha_grid, enet_path, lasso_path
 
@@ -15,5 +16,6 @@ __all__ = [
     "ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "PathResult", "alpha_grid",
     "enet_path", "lasso_path",
     "LogisticRegression", "logistic_c_min", "logistic_path",
+    "LogisticRegressionCV",
 ]
 __version__ = "0.1.0.dev0"
