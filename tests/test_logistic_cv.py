@@ -165,15 +165,18 @@ def test_scoring_options_and_ranges():
 
 
 def test_one_standard_error_rule():
-    X, y = make_problem(n=150, seed=6)
-    cv = LogisticRegressionCV(Cs=8, cv=5).fit(X, y)
+    # A grid fine enough that C values on both sides of the best are within one SE.
+    X, y = make_problem(n=100, seed=7)
+    Cs = np.geomspace(0.05, 50.0, 12)
+    cv = LogisticRegressionCV(Cs=Cs, cv=5).fit(X, y)
     mean = cv.scores_.mean(axis=1)
     se = cv.scores_.std(axis=1, ddof=1) / np.sqrt(5)
     best = np.argmax(mean)
-    ok = mean >= mean[best] - se[best]
-    assert cv.C_1se_ == cv.Cs_[ok].min()
-    assert cv.C_1se_ <= cv.C_min_ == cv.C_[0]
-    sel = LogisticRegressionCV(Cs=8, cv=5, selection_rule="1se").fit(X, y)
+    ok = np.flatnonzero(mean >= mean[best] - se[best])
+    assert ok.min() < best < ok.max()
+    assert cv.C_1se_ == Cs[ok.min()]
+    assert cv.C_1se_ < cv.C_min_ == cv.C_[0] == Cs[best]
+    sel = LogisticRegressionCV(Cs=Cs, cv=5, selection_rule="1se").fit(X, y)
     assert sel.C_[0] == cv.C_1se_
     assert np.count_nonzero(sel.coef_) <= np.count_nonzero(cv.coef_)
 
