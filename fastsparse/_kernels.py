@@ -30,6 +30,7 @@ from ._sparse_ops import (  # noqa: F401  (re-exported: the solvers use them as 
     add_columns,
     column_sqnorms_f32,
     column_stats,
+    enet_coordinate_minimizer,
     positive_entries,
     residual,
     smallest_k,
@@ -219,15 +220,7 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
         if fit_intercept:
             g += shift * nf * xbar[jj]  # shift * sum_i s_i x_ij
         old = w[j]
-        z = old * lj + g
-        if positive:
-            new = max(z - l1[j], 0.0) / (lj + l2[j])
-        elif z > l1[j]:
-            new = (z - l1[j]) / (lj + l2[j])
-        elif z < -l1[j]:
-            new = (z + l1[j]) / (lj + l2[j])
-        else:
-            new = 0.0
+        new = enet_coordinate_minimizer(old * lj + g, lj, l1[j], l2[j], positive)
         if new != old:
             d = new - old
             w[j] = new

@@ -34,6 +34,7 @@ import numpy as np
 from numba import njit
 
 from ._kernels import _anderson_weights, conjugate_penalty
+from ._sparse_ops import enet_coordinate_minimizer
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
@@ -307,13 +308,7 @@ def _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, x
         v = _subgradient_distance(g - l2[j] * old, old, l1[j])
         if v > viol:
             viol = v
-        zj = old * lj + g
-        if zj > l1[j]:
-            new = (zj - l1[j]) / (lj + l2[j])
-        elif zj < -l1[j]:
-            new = (zj + l1[j]) / (lj + l2[j])
-        else:
-            new = 0.0
+        new = enet_coordinate_minimizer(old * lj + g, lj, l1[j], l2[j], False)
         if new != old:
             d = new - old
             w[j] = new

@@ -210,3 +210,19 @@ def positive_entries(values, out):
             out[count] = j
             count += 1
     return count
+
+
+@njit(**_JIT)
+def enet_coordinate_minimizer(z, lipschitz, l1, l2, positive):
+    """argmin_t of lipschitz/2 t^2 - z t + l1 |t| + l2/2 t^2 (and t >= 0 if positive).
+
+    The exact coordinate update of every elastic-net solver here: soft-thresholding by
+    l1 for the L1 part, shrinkage by (lipschitz + l2) for the L2 part.
+    """
+    if positive:
+        return max(z - l1, 0.0) / (lipschitz + l2)
+    if z > l1:
+        return (z - l1) / (lipschitz + l2)
+    if z < -l1:
+        return (z + l1) / (lipschitz + l2)
+    return 0.0
