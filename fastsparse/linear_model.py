@@ -9,6 +9,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._solver import prepare_problem, solve_enet
+from ._support import SupportMixin
 from ._validation import (
     check_csc,
     check_penalty_factor,
@@ -27,7 +28,7 @@ _TOL_DOC = """\
         certified by ``dual_gap_``."""
 
 
-class _BaseElasticNet(RegressorMixin, BaseEstimator):
+class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
     """Shared fit/predict for Lasso and ElasticNet (l1_ratio fixed to 1 for Lasso)."""
 
     def _l1_ratio(self):
@@ -119,22 +120,6 @@ class _BaseElasticNet(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False,
                           accept_large_sparse=True)
         return np.asarray(safe_sparse_dot(X, self.coef_)).ravel() + self.intercept_
-
-    def get_support(self, indices=False):
-        """Features with a non-zero coefficient.
-
-        Parameters
-        ----------
-        indices : bool, default=False
-            Return integer indices instead of a boolean mask.
-
-        Returns
-        -------
-        support : ndarray
-        """
-        check_is_fitted(self)
-        mask = self.coef_ != 0
-        return np.flatnonzero(mask) if indices else mask
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._logistic_solver import prepare_logistic, solve_logistic, warn_if_needed
+from ._support import SupportMixin
 from ._validation import (
     check_csc,
     check_penalty_factor,
@@ -69,7 +70,7 @@ def _prepare_targets(y, sample_weight, class_weight, n_samples):
     return classes, y_idx, sw_n, total
 
 
-class LogisticRegression(LinearClassifierMixin, BaseEstimator):
+class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
     """L1 / elastic-net logistic regression for sparse data, certified by the duality gap.
 
     Minimises over w and b (for each binary problem)::

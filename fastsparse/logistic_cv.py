@@ -40,6 +40,7 @@ from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._support import SupportMixin
 from ._validation import check_csc, check_penalty_factor, check_scalar_param
 from .logistic import _prepare_targets, logistic_c_min, logistic_path
 
@@ -102,7 +103,7 @@ def _as_indices(idx):
     return idx.astype(np.intp, copy=False)
 
 
-class LogisticRegressionCV(LinearClassifierMixin, BaseEstimator):
+class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
     """L1 / elastic-net logistic regression with C chosen by cross-validation, certified.
 
     For each C of the grid and each fold, minimises the objective of

@@ -51,6 +51,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _ridge_solvers as RS
+from ._support import SupportMixin
 from ._validation import check_csc, check_sample_weight, check_scalar_param, check_target
 
 __all__ = ["Ridge", "RidgeCV", "choose_solver"]
@@ -290,7 +291,7 @@ def _warn_unconverged(bound, tol, solver):
             ConvergenceWarning, stacklevel=3)
 
 
-class _RidgePredict(MultiOutputMixin, RegressorMixin, BaseEstimator):
+class _RidgePredict(SupportMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
     """predict() and tags shared by Ridge and RidgeCV."""
 
     def predict(self, X):
