@@ -43,6 +43,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels as K
 from . import _logistic_kernels as LK
+from ._parallel import column_sqnorms_f32, xt_dot_full
 from ._solver import MAX_UNPENALIZED
 
 #: Relative floor of the Hessian weights p (1 - p) (glmnet uses 1e-5 on p).
@@ -130,7 +131,7 @@ def prepare_logistic(X, y, sample_weight, fit_intercept, sqnorm_f32=None):
     weighted = sample_weight is not None
     sw = sample_weight if weighted else np.ones(1)
     if sqnorm_f32 is None:
-        sqnorm_f32 = K.column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,
+        sqnorm_f32 = column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,
                                           fit_intercept)
     if fit_intercept:
         pos = float(np.sum(sample_weight[y > 0]) if weighted else np.count_nonzero(y > 0))
@@ -241,7 +242,7 @@ def _gap(pb, st, cols, w, l1, l2, grad, free_proj):
     if not ok:
         grad[:] = 0.0
         return np.inf, primal, 1.0
-    K.xt_dot(pb.data, pb.indices, pb.indptr, cols, st.u, grad)
+    xt_dot_full(pb.data, pb.indices, pb.indptr, cols, st.u, grad)
     t = LK.feasible_scale(grad, cols, l1, l2)
     dual = LK.dual_value(st.u, t, pb.y, pb.sw, pb.weighted, grad, cols, l1, l2)
     return primal - dual, primal, t

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels as K
+from ._parallel import column_sqnorms_f32, xt_dot_full
 
 
 @dataclass
@@ -118,7 +119,7 @@ def prepare_problem(X, y, sample_weight, fit_intercept):
         data=X.data, indices=X.indices, indptr=X.indptr, n_samples=n, n_features=p,
         y_c=y_c, y_offset=y_offset, sw=sw, weighted=weighted,
         fit_intercept=fit_intercept,
-        sqnorm_f32=K.column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,
+        sqnorm_f32=column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,
                                         fit_intercept),
         null_deviance=null_dev,
     )
@@ -182,12 +183,12 @@ def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv
     np.add(r_raw, shift, out=r)
     K.dual_direction(pb.data, pb.indices, pb.indptr, r, pb.sw, pb.weighted, free,
                      gram_pinv, xbar_free, pb.fit_intercept, q, sq)
-    K.xt_dot(pb.data, pb.indices, pb.indptr, cols, sq, grad)  # the full pass
+    xt_dot_full(pb.data, pb.indices, pb.indptr, cols, sq, grad)  # the full pass
     gap, primal, dual, t = K.duality_gap(r, q, pb.sw, pb.weighted, pb.y_c, grad, cols, w,
                                          l1, l2, positive)
     if q_cand is not None:
         np.multiply(q_cand, pb.sw, out=sq) if pb.weighted else np.copyto(sq, q_cand)
-        K.xt_dot(pb.data, pb.indices, pb.indptr, cols, sq, grad_cand)
+        xt_dot_full(pb.data, pb.indices, pb.indptr, cols, sq, grad_cand)
         dual_c, t_c = K.dual_value(q_cand, pb.sw, pb.weighted, pb.y_c, grad_cand, cols,
                                    l1, l2, positive)
         if dual_c > dual:

@@ -41,6 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _kernels as K
+from ._parallel import xt_dot_full
 from ._solver import (
     _usable_features,
     column_stats,
@@ -171,7 +172,7 @@ def _null_model(X, pb, penalty_factor, usable):
     r0 += shift
     sr = r0 * pb.sw if pb.weighted else r0
     g0 = np.empty(usable.shape[0])
-    K.xt_dot(*args, usable, sr, g0)
+    xt_dot_full(*args, usable, sr, g0)
     return w0, r0, g0
 
 
@@ -328,7 +329,7 @@ def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1
                 # The solver's certification pass already computed X_c^T (s r).
                 g_prev = res.gradient
             else:
-                K.xt_dot(*args, usable, sr, g)
+                xt_dot_full(*args, usable, sr, g)
                 g_prev, g = g, (g_prev if g_prev is not None else np.empty_like(g))
             a_prev = alpha
         yield _Step(k, alpha, res, r, dev_ratio)

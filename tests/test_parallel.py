@@ -1,0 +1,127 @@
+"""The multi-threaded passes over every column: same results for 1 and N threads."""
+
+import threading
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastsparse import Lasso, LogisticRegression, lasso_path
+from fastsparse import _parallel as P
+from fastsparse import _sparse_ops as S
+from fastsparse.datasets import make_sparse_data
+
+
+@pytest.fixture
+def text_like():
+    X, y, _ = make_sparse_data(n_samples=300, n_features=3000, density=0.01,
+                               random_state=0)
+    return X, y
+
+
+@pytest.fixture
+def always_parallel(monkeypatch):
+    """Send every pass, however small, through the parallel kernels."""
+    monkeypatch.setattr(P, "MIN_PARALLEL_NNZ", 0)
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2, 3, 8, 64, 5000])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_parallel_xt_dot_is_bit_identical(text_like, n_blocks, index_dtype):
+    X, _ = text_like
+    indices, indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
+    v = np.random.default_rng(1).standard_normal(X.shape[0])
+    rng = np.random.default_rng(2)
+    for cols in (np.arange(X.shape[1], dtype=index_dtype),
+                 np.sort(rng.choice(X.shape[1], 700, replace=False)).astype(index_dtype),
+                 np.zeros(0, dtype=index_dtype)):
+        serial, parallel = np.empty(cols.size), np.empty(cols.size)
+        S.xt_dot(X.data, indices, indptr, cols, v, serial)
+        S.xt_dot_parallel(X.data, indices, indptr, cols, v, parallel, n_blocks)
+        assert np.array_equal(serial, parallel)
+        np.testing.assert_allclose(serial, X[:, cols].T @ v, rtol=1e-12, atol=1e-12)
+
+
+def test_parallel_column_norms_are_bit_identical(text_like):
+    X, _ = text_like
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    sw *= X.shape[0] / sw.sum()
+    for weighted in (False, True):
+        for fit_intercept in (False, True):
+            args = (X.data, X.indices, X.indptr, X.shape[0], sw, weighted, fit_intercept)
+            serial = S.column_sqnorms_f32(*args)
+            for n_blocks in (1, 7, 64):
+                assert np.array_equal(serial, S.column_sqnorms_f32_parallel(*args, n_blocks))
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2, 5, 16, 100])
+def test_balanced_blocks_partition_the_columns(n_blocks):
+    # Power-law column lengths, as in text data, plus empty columns.
+    lengths = np.r_[np.zeros(5, dtype=np.int64), (1000 / np.arange(1, 60) ** 1.2).astype(int)]
+    indptr = np.r_[0, np.cumsum(lengths)]
+    cols = np.arange(lengths.size)
+    bounds = S._balanced_blocks(indptr, cols, n_blocks)
+    assert bounds[0] == 0 and bounds[-1] == cols.size
+    assert np.all(np.diff(bounds) >= 0)
+    # Every block but those holding a single dominant column carries at most about its
+    # share of the work (non-zeros plus one per column).
+    work = lengths + 1
+    share = work.sum() / n_blocks
+    for b in range(n_blocks):
+        block = work[bounds[b]:bounds[b + 1]]
+        if block.size > 1:
+            assert block[:-1].sum() <= share + 1e-9
+
+
+def test_pass_threads_policy(monkeypatch):
+    monkeypatch.setattr(P, "MIN_PARALLEL_NNZ", 1000)
+    assert P.pass_threads(999) == 1
+    assert P.pass_threads(1000) == numba.get_num_threads()
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(P.pass_threads(10**9)))
+    worker.start()
+    worker.join()
+    assert seen == [1]  # never from a non-main thread (joblib workers)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
+def test_fits_identical_with_one_and_two_threads(text_like, always_parallel):
+    X, y = text_like
+    alpha = 0.05 * np.max(np.abs(X.T @ (y - y.mean()))) / X.shape[0]
+    results = {}
+    old = numba.get_num_threads()
+    try:
+        for k in (1, 2):
+            numba.set_num_threads(k)
+            lasso = Lasso(alpha=alpha, tol=1e-8).fit(X, y)
+            path = lasso_path(X, y, n_alphas=8, eps=1e-2, coef_format="dense")
+            clf = LogisticRegression(C=1.0, tol=1e-8).fit(X, y > np.median(y))
+            results[k] = (lasso.coef_, lasso.intercept_, lasso.dual_gap_, path.coefs,
+                          path.dual_gaps, clf.coef_, clf.dual_gap_)
+    finally:
+        numba.set_num_threads(old)
+    for a, b in zip(results[1], results[2]):
+        assert np.array_equal(a, b)
+    assert np.count_nonzero(results[1][0]) > 0
+
+
+def test_non_main_thread_fit_equals_main_thread_fit(text_like, always_parallel):
+    X, y = text_like
+    alpha = 0.05 * np.max(np.abs(X.T @ (y - y.mean()))) / X.shape[0]
+    main = Lasso(alpha=alpha, tol=1e-8).fit(X, y).coef_
+    out = []
+    worker = threading.Thread(target=lambda: out.append(Lasso(alpha=alpha, tol=1e-8)
+                                                        .fit(X, y).coef_))
+    worker.start()
+    worker.join()
+    assert np.array_equal(main, out[0])
+
+
+def test_parallel_pass_on_csr_converted_input(always_parallel):
+    # A CSR input is converted once; the parallel passes see the converted arrays.
+    X = sp.random(80, 400, density=0.05, format="csr", random_state=3)
+    y = np.random.default_rng(3).standard_normal(80)
+    coef = Lasso(alpha=0.01, tol=1e-10).fit(X, y).coef_
+    ref = Lasso(alpha=0.01, tol=1e-10).fit(X.toarray(), y).coef_
+    np.testing.assert_allclose(coef, ref, atol=1e-7)
