@@ -10,6 +10,7 @@ from .logistic import LogisticRegression, logistic_c_min, logistic_path
 from .logistic_cv import LogisticRegressionCV
 from .ridge import Ridge, RidgeCV
 from .path import PathResult, alpha_grid, enet_path, lasso_path
+from .selection import SelectionResult, StabilitySelection, select_features
 
 __all__ = [
     "Ridge", "RidgeCV",
@@ -17,5 +18,6 @@ __all__ = [
     "enet_path", "lasso_path",
     "LogisticRegression", "logistic_c_min", "logistic_path",
     "LogisticRegressionCV",
+    "SelectionResult", "StabilitySelection", "select_features",
 ]
 __version__ = "0.1.0.dev0"
