@@ -270,7 +270,8 @@ def build_parser():
     g.add_argument("--eps", type=_EPS_FLOAT, default=None,
                    help="alpha_min / alpha_max (default: 1e-3; logistic: C_min / C_max, "
                         "1e-2)")
-    p.add_argument("--plot", metavar="FILE", help="save plot_path's figure (needs matplotlib)")
+    p.add_argument("--plot", metavar="FILE",
+                   help="save plot_path's figure (needs matplotlib)")
     output_args(p)
     p.set_defaults(func=_cmd_path)
 
@@ -300,7 +301,10 @@ def build_parser():
     how = g.add_mutually_exclusive_group(required=True)
     how.add_argument("--n-features", metavar="K", type=_POS_INT,
                      help="select (about) K features along the regularization path")
-    how.add_argument("--alpha", type=_POS_FLOAT, help="select the features at this alpha")
+    how.add_argument("--alpha", type=_POS_FLOAT, help="select the features at this alpha "
+                     "(logistic: alpha = 1 / (C n))")
+    how.add_argument("--C", dest="C", type=_POS_FLOAT,
+                     help="select the features of --model logistic at this C")
     g.add_argument("--n-alphas", type=_POS_INT, default=100,
                    help="grid size of the path searched for K features (default: 100)")
     g.add_argument("--eps", type=_EPS_FLOAT, default=1e-3,
@@ -328,7 +332,7 @@ def build_parser():
                    help="random seed (default: 0)")
     p.set_defaults(func=_cmd_generate)
 
-    p = sub.add_parser("demo", help="run the built-in demo (same as `python -m fastsparse`)",
+    p = sub.add_parser("demo", help="run the built-in demo (`python -m fastsparse`)",
                        description="Run the built-in demo; options are passed to it "
                                    "(fastsparse demo -- --help for its own).",
                        formatter_class=fmt, add_help=True)
@@ -401,6 +405,10 @@ def _check_early(args):
         raise _UsageError(f"--l1-ratio does not apply to --model {model}")
     if model == "logistic" and isinstance(l1, list) and len(l1) > 1:
         raise _UsageError("--model logistic takes a single --l1-ratio")
+    if args.command == "select" and l1 is not None and model != "enet":
+        raise _UsageError(f"--l1-ratio does not apply to select --model {model} (pure L1)")
+    if args.command == "select" and l1 == 0:
+        raise _UsageError("--l1-ratio 0 is ridge, which selects nothing; use a value > 0")
     if getattr(args, "C", None) is not None and model != "logistic":
         raise _UsageError("--C is for --model logistic; use --alpha")
     if args.command in ("path", "cv") and model == "enet":
@@ -576,8 +584,10 @@ class _Run:
     The solvers print progress lines with ``print`` when tqdm is missing or ``verbose``
     is high: redirecting stdout keeps the command's stdout a clean JSON/CSV document.
     Warnings (e.g. ConvergenceWarning) are reported once each as ``fastsparse: warning:``
-    lines and listed in the output; ValueErrors raised by the library's input checks are
-    user errors (DESIGN.md: every validation failure is a ValueError naming the problem).
+    lines and listed in the output. ValueErrors of the library calls made through
+    :meth:`call` are user errors (DESIGN.md: every validation failure is a ValueError
+    naming the problem); a ValueError anywhere else in this module is a bug and keeps
+    its traceback.
     """
 
     def __enter__(self):
@@ -593,9 +603,15 @@ class _Run:
         self.seconds = time.perf_counter() - self.t0
         self._warn.__exit__(kind, exc, tb)
         self._redirect.__exit__(kind, exc, tb)
-        if kind is not None and issubclass(kind, ValueError):
-            raise CLIError(_one_line(exc)) from None
         return False
+
+    @staticmethod
+    def call(fn, *args, **kwargs):
+        """Call the library; its ValueErrors (input checks) become user errors."""
+        try:
+            return fn(*args, **kwargs)
+        except ValueError as exc:
+            raise CLIError(_one_line(exc)) from None
 
     def messages(self):
         seen = []
@@ -705,20 +721,22 @@ def _cmd_fit(args):
             if alpha is None:
                 if l1 == 0:
                     raise _UsageError("--l1-ratio 0 needs an explicit --alpha")
-                a_max = float(alpha_grid(X, y, l1_ratio=l1, n_alphas=1,
-                                         fit_intercept=args.fit_intercept)[0])
+                a_max = float(run.call(alpha_grid, X, y, l1_ratio=l1, n_alphas=1,
+                                       fit_intercept=args.fit_intercept)[0])
                 report["alpha_max"] = a_max
                 alpha = a_max / 10
             cls = Lasso if model == "lasso" else ElasticNet
             kw = {} if model == "lasso" else {"l1_ratio": l1}
-            est = cls(alpha=alpha, **kw, verbose=max(verbose - 1, 0), **params).fit(X, y)
+            est = cls(alpha=alpha, **kw, verbose=max(verbose - 1, 0), **params)
+            run.call(est.fit, X, y)
             params.update(alpha=alpha, l1_ratio=l1)
             d0 = _null_deviance_ls(y, args.fit_intercept)
             rel = _ratio(est.dual_gap_, d0 / n)
             coef, intercept, gap = est.coef_, est.intercept_, est.dual_gap_
         elif model == "ridge":
             alpha = 1.0 if args.alpha is None else args.alpha
-            est = Ridge(alpha=alpha, verbose=max(verbose - 1, 0), **params).fit(X, y)
+            est = Ridge(alpha=alpha, verbose=max(verbose - 1, 0), **params)
+            run.call(est.fit, X, y)
             params.update(alpha=alpha, solver=est.solver_)
             # Ridge's objective is 2n times the 1/(2n) one whose gap --tol bounds.
             rel = _ratio(est.dual_gap_, 2.0 * _null_deviance_ls(y, args.fit_intercept))
@@ -735,15 +753,16 @@ def _cmd_fit(args):
                 if l1 == 0:
                     raise _UsageError("--l1-ratio 0 needs an explicit --C or --alpha")
                 pos = [classes[1]] if classes.size == 2 else classes
-                c_min = min(logistic_c_min(X, (y == k).astype(int), l1_ratio=l1,
-                                           fit_intercept=args.fit_intercept) for k in pos)
+                c_min = min(run.call(logistic_c_min, X, (y == k).astype(int), l1_ratio=l1,
+                                     fit_intercept=args.fit_intercept) for k in pos)
                 if not math.isfinite(c_min):
                     raise CLIError("every C gives an all-zero model (X^T (y - p0) = 0); "
                                    "give --C")
                 report["C_min"] = c_min
                 C = 10.0 * c_min
             est = LogisticRegression(C=C, l1_ratio=l1, verbose=max(verbose - 1, 0),
-                                     **params).fit(X, y)
+                                     **params)
+            run.call(est.fit, X, y)
             params.update(C=C, alpha=1.0 / (C * n), l1_ratio=l1)
             targets = [classes[1]] if classes.size == 2 else classes
             rel = [_ratio(g, C * _null_deviance_logistic(y == k, args.fit_intercept))
@@ -782,7 +801,7 @@ def _cmd_path(args):
                                                     else args.l1_ratio)
             eps = 1e-3 if args.eps is None else args.eps
             n_alphas = 100 if args.n_alphas is None else args.n_alphas
-            res = enet_path(X, y, l1_ratio=l1, eps=eps, n_alphas=n_alphas,
+            res = run.call(enet_path, X, y, l1_ratio=l1, eps=eps, n_alphas=n_alphas,
                             fit_intercept=args.fit_intercept, tol=args.tol,
                             max_iter=args.max_iter, coef_format="sparse",
                             verbose=args.verbose)
@@ -808,14 +827,14 @@ def _cmd_path(args):
                 raise _UsageError("--l1-ratio 0 has no automatic grid of C")
             eps = 1e-2 if args.eps is None else args.eps
             n_Cs = 20 if args.n_alphas is None else args.n_alphas
-            res = logistic_path(X, y, n_Cs=n_Cs, eps=eps, l1_ratio=l1,
+            res = run.call(logistic_path, X, y, n_Cs=n_Cs, eps=eps, l1_ratio=l1,
                                 fit_intercept=args.fit_intercept, tol=args.tol,
                                 max_iter=args.max_iter, verbose=max(args.verbose - 1, 0))
             y_pos = y == classes[1]
             d0 = _null_deviance_logistic(y_pos, args.fit_intercept)
             coefs = sp.csc_matrix(res.coefs)
             y_pm = np.where(y_pos, 1.0, -1.0)
-            z = np.asarray(X @ coefs).reshape(n, -1) if coefs.nnz else np.zeros((n, len(res.Cs)))
+            z = (X @ coefs).toarray()  # n x n_Cs decision values (without intercepts)
             for k, C in enumerate(res.Cs):
                 dev = 2.0 * np.logaddexp(0.0, -y_pm * (z[:, k] + res.intercepts[k])).sum()
                 rel = _ratio(float(res.dual_gaps[k]), C * d0)
@@ -880,7 +899,7 @@ def _cmd_cv(args):
                 l1 = args.l1_ratio or [0.5]
                 est = ElasticNetCV(l1_ratio=l1[0] if len(l1) == 1 else l1, eps=args.eps,
                                    n_alphas=n_alphas, **common)
-            est.fit(X, y)
+            run.call(est.fit, X, y)
             mse = np.asarray(est.mse_path_, dtype=np.float64)
             alphas = np.asarray(est.alphas_, dtype=np.float64)
             if mse.ndim == 3:
@@ -901,7 +920,8 @@ def _cmd_cv(args):
             l1 = 1.0 if args.l1_ratio is None else args.l1_ratio[0]
             n_Cs = 10 if args.n_alphas is None else args.n_alphas
             est = LogisticRegressionCV(Cs=n_Cs, l1_ratio=l1, scoring=args.scoring,
-                                       **common).fit(X, y)
+                                       **common)
+            run.call(est.fit, X, y)
             scores = np.asarray(est.scores_, dtype=np.float64)
             mean = scores.mean(axis=1)
             se = scores.std(axis=1, ddof=1) / math.sqrt(scores.shape[1])
@@ -954,16 +974,16 @@ def _cmd_select(args):
     if args.model == "logistic":
         _binary_labels(y)
     l1 = 0.5 if args.l1_ratio is None else args.l1_ratio
-    if args.model == "lasso":
+    if args.model != "enet":
         l1 = 1.0
     with _Run() as run:
-        res = select_features(
-            X, y, n_features=args.n_features, alpha=args.alpha, model=args.model,
-            l1_ratio=l1, fit_intercept=args.fit_intercept,
+        res = run.call(
+            select_features, X, y, n_features=args.n_features, alpha=args.alpha, C=args.C,
+            model=args.model, l1_ratio=l1, fit_intercept=args.fit_intercept,
             feature_names=data.names, n_alphas=args.n_alphas, eps=args.eps,
             tol=args.tol, max_iter=args.max_iter, verbose=args.verbose)
     report["parameters"] = {
-        "n_features": args.n_features, "alpha": args.alpha, "l1_ratio": l1,
+        "n_features": args.n_features, "alpha": args.alpha, "C": args.C, "l1_ratio": l1,
         "n_alphas": args.n_alphas, "eps": args.eps, "fit_intercept": args.fit_intercept,
         "tol": args.tol, "max_iter": args.max_iter}
     report["alpha"] = res.alpha
@@ -977,6 +997,13 @@ def _cmd_select(args):
     report["selected"] = rows
     report["indices"] = [int(i) for i in res.indices]
     report["dual_gap"] = res.dual_gap
+    if args.model == "logistic":
+        classes = np.unique(y)
+        d0 = _null_deviance_logistic(y == classes[-1], args.fit_intercept)
+        report["relative_gap"] = _ratio(res.dual_gap, res.C * d0)
+    else:
+        d0 = _null_deviance_ls(y, args.fit_intercept)
+        report["relative_gap"] = _ratio(res.dual_gap, d0 / X.shape[0])
     report["converged"] = run.converged()
     report["timings"] = {"load_seconds": data.load_seconds, "fit_seconds": run.seconds}
     _report_warnings(report, run)
@@ -1101,8 +1128,10 @@ def _table_csv(rows):
 def _csv_cell(value):
     if value is None:
         return ""
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
     return value
 
 
