@@ -851,12 +851,16 @@ def _cmd_path(args):
     params.update(fit_intercept=args.fit_intercept, tol=args.tol, max_iter=args.max_iter)
     report["parameters"] = params
     report["path"] = rows
-    # Order in which features enter the path (first alpha where they are non-zero).
+    # Order in which features enter the path: first alpha where they are non-zero, and
+    # among features entering at the same alpha, largest |coef| there first.
     first = np.full(coefs.shape[0], len(rows), dtype=np.int64)
+    at_entry = np.zeros(coefs.shape[0])
     for k in range(coefs.shape[1] - 1, -1, -1):
-        first[coefs.indices[coefs.indptr[k]:coefs.indptr[k + 1]]] = k
+        sl = slice(coefs.indptr[k], coefs.indptr[k + 1])
+        first[coefs.indices[sl]] = k
+        at_entry[coefs.indices[sl]] = np.abs(coefs.data[sl])
     entered = np.flatnonzero(first < len(rows))
-    entered = entered[np.argsort(first[entered], kind="stable")]
+    entered = entered[np.lexsort((-at_entry[entered], first[entered]))]
     top = 10 if args.top is None else args.top
     report["summary"] = {
         "n_alphas": len(rows),
