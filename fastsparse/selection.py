@@ -484,9 +484,10 @@ def _subsample_support(X, y, sample_weight, rows, alphas, model, l1_ratio, fit_i
                        tol, max_iter):
     """Support of the whole path fitted on the rows ``rows`` (all other rows weight 0).
 
-    Returns ``(indicator, n_union)``: a CSC int32 matrix of shape (n_features, n_alphas)
-    with a 1 where the coefficient is non-zero, and the number of features non-zero at
-    some alpha of the grid (the size of the union of the selected sets over the path).
+    Returns ``(indicator, n_union, n_iter)``: a CSC int32 matrix of shape (n_features,
+    n_alphas) with a 1 where the coefficient is non-zero, the number of features non-zero
+    at some alpha of the grid (the size of the union of the selected sets over the path)
+    and the largest number of outer iterations of one alpha.
     """
     n = X.shape[0]
     s = np.zeros(n)
@@ -494,19 +495,19 @@ def _subsample_support(X, y, sample_weight, rows, alphas, model, l1_ratio, fit_i
     if model == "logistic":
         # alphas are in the alpha form on this subsample: C = 1 / (alpha * sum(s)).
         Cs = 1.0 / (alphas * s.sum())
-        coefs = logistic_path(X, y, Cs=Cs, l1_ratio=1.0, fit_intercept=fit_intercept,
-                              sample_weight=s, tol=tol, max_iter=max_iter,
-                              coef_format="sparse").coefs
+        path = logistic_path(X, y, Cs=Cs, l1_ratio=1.0, fit_intercept=fit_intercept,
+                             sample_weight=s, tol=tol, max_iter=max_iter,
+                             coef_format="sparse")
     else:
-        coefs = enet_path(X, y, l1_ratio=l1_ratio, alphas=alphas,
-                          fit_intercept=fit_intercept, sample_weight=s, tol=tol,
-                          max_iter=max_iter, coef_format="sparse").coefs
-    coefs = sp.csc_matrix(coefs)
+        path = enet_path(X, y, l1_ratio=l1_ratio, alphas=alphas,
+                         fit_intercept=fit_intercept, sample_weight=s, tol=tol,
+                         max_iter=max_iter, coef_format="sparse")
+    coefs = sp.csc_matrix(path.coefs)
     coefs.eliminate_zeros()
     indicator = sp.csc_matrix(
         (np.ones(coefs.nnz, dtype=np.int32), coefs.indices, coefs.indptr),
         shape=coefs.shape)
-    return indicator, int(np.unique(coefs.indices).size)
+    return indicator, int(np.unique(coefs.indices).size), int(np.max(path.n_iters))
 
 
 class StabilitySelection(SelectorMixin, BaseEstimator):
@@ -614,6 +615,9 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         bound on the expected number of falsely selected features.
     n_subsamples_ : int
         Number of fitted subsamples (2 * n_bootstrap for complementary pairs).
+    n_iter_ : int
+        Largest number of outer (working-set) iterations of one alpha over all the fits
+        (``max_iter`` means some fit stopped on it, with a ConvergenceWarning).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         When X has string column names.
@@ -639,7 +643,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
     (200, 3)
     """
 
-    def __init__(self, model="lasso", *, alphas=None, n_alphas=30, eps=1e-2, l1_ratio=0.5,
+    def __init__(self, model="lasso", *, alphas=None, n_alphas=30, eps=0.1, l1_ratio=0.5,
                  n_bootstrap=50, sample_fraction=0.5, sampling="complementary",
                  threshold=0.6, fit_intercept=True, tol=1e-4, max_iter=100,
                  random_state=None, n_jobs=None, verbose=0):
@@ -762,7 +766,8 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         else:
             X, y, sw, _ = _validate_inputs(X, y, sample_weight, None)
         if n < 2:
-            raise ValueError(f"Stability selection needs at least 2 samples, got {n}.")
+            raise ValueError("Stability selection needs at least 2 samples; got "
+                             f"n_samples = {n}.")
         alphas = self._grid(X, y, sw, model, rho)
         subsamples = self._subsamples(n)
 
@@ -772,26 +777,30 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
                 for rows in subsamples)
         counts = sp.csc_matrix((p, alphas.shape[0]), dtype=np.int32)
         union_sizes = []
+        n_iter = 0
         # A generator keeps one subsample's result in memory at a time; joblib returns
         # them in submission order, so the sums are identical for every n_jobs.
         outputs = Parallel(n_jobs=self.n_jobs, prefer="threads",
                            return_as="generator")(jobs)
-        for i, (indicator, n_union) in enumerate(outputs):
+        for i, (indicator, n_union, iters) in enumerate(outputs):
             counts = counts + indicator
             union_sizes.append(n_union)
+            n_iter = max(n_iter, iters)
             if self.verbose:
                 print(f"[fastsparse] stability selection: subsample {i + 1}/"
                       f"{len(subsamples)}, {n_union} features selected along the path")
         m = len(subsamples)
-        freq = sp.csc_matrix(counts, dtype=np.float64) / m
-        freq = sp.csc_matrix(freq)
-        freq.sort_indices()
+        counts.sort_indices()
+        # count / m divided entry by entry (not times 1/m): exact fractions such as 5/6.
+        freq = sp.csc_matrix((counts.data / m, counts.indices.copy(), counts.indptr.copy()),
+                             shape=counts.shape)
         self.alphas_ = alphas
         self.selection_frequencies_ = freq
         self.stability_scores_ = np.asarray(freq.max(axis=1).toarray()).ravel()
         self.threshold_ = float(self.threshold)
         self.support_ = self.stability_scores_ >= self.threshold_
         self.n_subsamples_ = m
+        self.n_iter_ = n_iter
         self.q_ = float(np.mean(union_sizes))
         self.mean_n_selected_ = np.asarray(counts.sum(axis=0), dtype=np.float64).ravel() / m
         self.expected_false_positives_bound_ = (
