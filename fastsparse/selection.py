@@ -531,8 +531,9 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
     Sampling: ``"complementary"`` (Shah & Samworth, 2013) draws ``n_bootstrap`` random
     splits of the rows into two disjoint halves of ``floor(sample_fraction * n)`` rows
     (one row is left out of both when n is odd) and fits both halves, 2 * n_bootstrap
-    fits; the bound above holds for complementary pairs without the exchangeability
-    assumption's independence and Shah & Samworth give sharper ones. ``"subsample"``
+    fits. Shah & Samworth show that the bound above holds for complementary pairs too,
+    give a version without the exchangeability assumption (for the variables with a low
+    selection probability) and sharper ones under extra conditions. ``"subsample"``
     draws ``n_bootstrap`` independent subsamples without replacement.
 
     Each subsample is fitted on the full X with the other rows at sample weight zero,
@@ -560,8 +561,12 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         per-sample meaning on the half as on the full data.
     n_alphas : int, default=30
         Number of alphas of the automatic grid.
-    eps : float, default=1e-2
-        ``alpha_min / alpha_max`` of the automatic grid.
+    eps : float, default=0.1
+        ``alpha_min / alpha_max`` of the automatic grid. The region of the path matters:
+        at small alphas most halves select many noise features, which raises ``q_``
+        and loosens the bound (it is informative when ``q_`` is below about
+        ``sqrt((2 * threshold - 1) * n_features)``), so the default stops at a tenth of
+        ``alpha_max``; lower it when the signal needs more of the path.
     l1_ratio : float, default=0.5
         Mix of L1 and L2 penalties for ``model="enet"``, in (0, 1]; ignored otherwise.
     n_bootstrap : int, default=50
