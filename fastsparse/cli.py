@@ -39,7 +39,6 @@ import scipy.sparse as sp
 __all__ = ["main", "build_parser"]
 
 PROG = "fastsparse"
-SVMLIGHT_SUFFIXES = (".svm", ".svmlight", ".libsvm", ".txt")
 
 # --------------------------------------------------------------------------------------
 # Help texts (argparse epilogs, shown verbatim by RawDescriptionHelpFormatter)
@@ -197,23 +196,23 @@ def build_parser():
                                 title="commands (fastsparse COMMAND --help for details)")
     sub.required = True
 
-    data = _Parser(add_help=False)
-    g = data.add_argument_group("data")
-    g.add_argument("data", metavar="DATA",
-                   help="svmlight/libsvm file (.svm .svmlight .libsvm .txt[.gz|.bz2]), "
-                        "scipy.sparse .npz, or a fastsparse.io.save_csc directory")
-    tgt = g.add_mutually_exclusive_group()
-    tgt.add_argument("--target", metavar="FILE",
-                     help="target values: .npy or text, one per row (replaces an "
-                          "svmlight file's labels)")
-    tgt.add_argument("--target-column", metavar="N", type=_INT,
-                     help="use column N of X (0-based, negative counts from the end) as "
-                          "the target; the other columns are the features")
-    g.add_argument("--feature-names", metavar="FILE",
-                   help="text file with one feature name per line (n_features lines; with "
-                        "--target-column the target's line may be included)")
-    g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                   help="value dtype of X in memory (default: float64)")
+    def data_args(p):
+        g = p.add_argument_group("data")
+        g.add_argument("data", metavar="DATA",
+                       help="svmlight/libsvm file (.svm .svmlight .libsvm .txt[.gz|.bz2]), "
+                            "scipy.sparse .npz, or a fastsparse.io.save_csc directory")
+        tgt = g.add_mutually_exclusive_group()
+        tgt.add_argument("--target", metavar="FILE",
+                         help="target values: .npy or text, one per row (replaces an "
+                              "svmlight file's labels)")
+        tgt.add_argument("--target-column", metavar="N", type=_INT,
+                         help="use column N of X (0-based, negative counts from the end) "
+                              "as the target; the other columns are the features")
+        g.add_argument("--feature-names", metavar="FILE",
+                       help="text file with one feature name per line (n_features lines; "
+                            "with --target-column the target's line may be included)")
+        g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                       help="value dtype of X in memory (default: float64)")
 
     def model_args(p, models, default="lasso", multi_l1=False):
         g = p.add_argument_group("model")
@@ -245,11 +244,15 @@ def build_parser():
             g.add_argument("--top", metavar="K", type=_POS_INT,
                            help="list only the K features of largest |coef|")
         g.add_argument("--verbose", "-v", action="count", default=0,
-                       help="progress on stderr (-vv: solver iterations too)")
+                       help="progress on stderr: fit prints the solver's iterations; "
+                            "path, cv and select show a progress bar (-vv: and the "
+                            "solver's iterations)")
 
     def add(name, help_, epilog):
-        return sub.add_parser(name, parents=[data], help=help_, description=help_,
-                              epilog=epilog, formatter_class=fmt)
+        p = sub.add_parser(name, help=help_, description=help_, epilog=epilog,
+                           formatter_class=fmt)
+        data_args(p)
+        return p
 
     p = add("fit", "fit one model at one penalty and list its non-zero coefficients",
             _FIT_EPILOG)
@@ -332,12 +335,9 @@ def build_parser():
                    help="random seed (default: 0)")
     p.set_defaults(func=_cmd_generate)
 
-    p = sub.add_parser("demo", help="run the built-in demo (`python -m fastsparse`)",
-                       description="Run the built-in demo; options are passed to it "
-                                   "(fastsparse demo -- --help for its own).",
-                       formatter_class=fmt, add_help=True)
-    p.add_argument("demo_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    p.set_defaults(func=_cmd_demo)
+    # Listed for --help only: main() hands "demo ..." to fastsparse.demo before parsing.
+    sub.add_parser("demo", help="run the built-in demo (`python -m fastsparse`; "
+                                "`fastsparse demo --help` for its options)")
     return parser
 
 
@@ -359,6 +359,12 @@ def main(argv=None):
     status : int
         0 on success, 1 for a data error, 2 for a usage error, 130 when interrupted.
     """
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    if argv[:1] == ["demo"]:
+        # The demo parses its own options (argparse.REMAINDER cannot pass "--preset").
+        from .demo import main as demo_main
+
+        return demo_main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -727,7 +733,7 @@ def _cmd_fit(args):
                 alpha = a_max / 10
             cls = Lasso if model == "lasso" else ElasticNet
             kw = {} if model == "lasso" else {"l1_ratio": l1}
-            est = cls(alpha=alpha, **kw, verbose=max(verbose - 1, 0), **params)
+            est = cls(alpha=alpha, **kw, verbose=verbose, **params)
             run.call(est.fit, X, y)
             params.update(alpha=alpha, l1_ratio=l1)
             d0 = _null_deviance_ls(y, args.fit_intercept)
@@ -735,7 +741,7 @@ def _cmd_fit(args):
             coef, intercept, gap = est.coef_, est.intercept_, est.dual_gap_
         elif model == "ridge":
             alpha = 1.0 if args.alpha is None else args.alpha
-            est = Ridge(alpha=alpha, verbose=max(verbose - 1, 0), **params)
+            est = Ridge(alpha=alpha, verbose=verbose, **params)
             run.call(est.fit, X, y)
             params.update(alpha=alpha, solver=est.solver_)
             # Ridge's objective is 2n times the 1/(2n) one whose gap --tol bounds.
@@ -760,7 +766,7 @@ def _cmd_fit(args):
                                    "give --C")
                 report["C_min"] = c_min
                 C = 10.0 * c_min
-            est = LogisticRegression(C=C, l1_ratio=l1, verbose=max(verbose - 1, 0),
+            est = LogisticRegression(C=C, l1_ratio=l1, verbose=verbose,
                                      **params)
             run.call(est.fit, X, y)
             params.update(C=C, alpha=1.0 / (C * n), l1_ratio=l1)
@@ -1075,15 +1081,6 @@ def _compressed_opener(path):
 
         return lambda raw: bz2.BZ2File(raw, mode="wb")
     return None
-
-
-def _cmd_demo(args):
-    from .demo import main as demo_main
-
-    rest = list(args.demo_args)
-    if rest and rest[0] == "--":
-        rest = rest[1:]
-    return demo_main(rest)
 
 
 # --------------------------------------------------------------------------------------

@@ -215,6 +215,13 @@ def test_fit_logistic_multiclass(files, capsys, tmp_path):
                                                   "coef_2"]
 
 
+def test_verbose_output_goes_to_stderr_only(files, capsys):
+    # The solver prints its iterations with print(): they must not reach stdout.
+    rep, err = run_json(capsys, "fit", files["reg"], "--alpha", 1e-3, "-v")
+    assert "[fastsparse] iter" in err
+    assert rep["n_selected"] > 0
+
+
 def test_convergence_warning_reported_not_fatal(files, capsys):
     rep, err = run_json(capsys, "fit", files["reg"], "--alpha", 1e-5, "--tol", 1e-14,
                         "--max-iter", 1)
@@ -269,7 +276,7 @@ def test_pop_column_keeps_x_sparse_and_exact():
         X2, y = cli._pop_column(A, j)
         dense = A.toarray()
         np.testing.assert_array_equal(y, dense[:, j])
-        assert sp.isspmatrix_csc(X2) and X2.nnz == A.nnz - np.count_nonzero(dense[:, j])
+        assert X2.format == "csc" and X2.nnz == A.nnz - np.count_nonzero(dense[:, j])
         np.testing.assert_array_equal(X2.toarray(), np.delete(dense, j, axis=1))
 
 
@@ -580,6 +587,12 @@ def test_main_module_dispatch(monkeypatch):
     assert entry.main(["fit", "x.svm"]) == 0
     assert calls == [("demo", []), ("demo", ["--preset", "small"]),
                      ("cli", ["fit", "x.svm"])]
+    monkeypatch.undo()
+    # `fastsparse demo ...` hands its options to the demo.
+    calls.clear()
+    monkeypatch.setattr(fastsparse.demo, "main", lambda argv=None: calls.append(argv) or 0)
+    assert cli.main(["demo", "--preset", "small", "--ratio", "5"]) == 0
+    assert calls == [["--preset", "small", "--ratio", "5"]]
 
 
 # --------------------------------------------------------------------------------------
