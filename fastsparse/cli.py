@@ -211,8 +211,10 @@ def build_parser():
         g.add_argument("--feature-names", metavar="FILE",
                        help="text file with one feature name per line (n_features lines; "
                             "with --target-column the target's line may be included)")
-        g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                       help="value dtype of X in memory (default: float64)")
+        g.add_argument("--dtype", choices=("float64", "float32"), default=None,
+                       help="value dtype of X (default: float64 for svmlight text, the "
+                            "stored dtype for .npz and directories: a memory-mapped "
+                            "directory is then used without a copy)")
 
     def model_args(p, models, default="lasso", multi_l1=False):
         g = p.add_argument_group("model")
@@ -460,7 +462,7 @@ def _load(args):
     """Read DATA, the target and feature names as the options say; validate them."""
     t0 = time.perf_counter()
     path = Path(args.data).expanduser()
-    dtype = np.dtype(args.dtype)
+    dtype = None if args.dtype is None else np.dtype(args.dtype)
     names = _read_names(args.feature_names) if args.feature_names else None
     try:
         if path.is_dir():
@@ -475,12 +477,15 @@ def _load(args):
             n_features = None
             if names is not None and args.target_column is None:
                 n_features = len(names)  # keeps trailing all-zero columns
-            X, y = load_svmlight(path, n_features=n_features, dtype=dtype)
+            X, y = load_svmlight(path, n_features=n_features,
+                                 dtype=np.float64 if dtype is None else dtype)
     except (OSError, ValueError, EOFError) as exc:
         raise CLIError(_one_line(exc)) from None
     if X.dtype.kind not in "biuf":
         raise CLIError(f"{path}: X has non-numeric values (dtype {X.dtype})")
-    if X.dtype != dtype:
+    if dtype is None and X.dtype not in (np.float32, np.float64):
+        dtype = np.dtype(np.float64)  # e.g. an integer .npz
+    if dtype is not None and X.dtype != dtype:
         X = X.astype(dtype)
     n_samples = X.shape[0]
     if args.target_column is not None:
@@ -498,7 +503,7 @@ def _load(args):
                        f"{X.shape}")
     if y.shape != (n_samples,):
         raise CLIError(f"the target has {y.size} values but X has {n_samples} rows")
-    bad = np.count_nonzero(~np.isfinite(X.data))
+    bad = _count_nonfinite(X.data)
     if bad:
         raise CLIError(f"{path}: X contains {bad} NaN or infinite value(s)")
     bad = np.count_nonzero(~np.isfinite(y))
@@ -511,18 +516,16 @@ def _load(args):
 
 
 def _load_directory(path):
-    """A directory written by ``fastsparse.io.save_csc`` (when that module exists)."""
-    try:
-        from . import io as fio
-    except ImportError:
-        raise CLIError(f"{path} is a directory; reading save_csc directories needs "
-                       f"fastsparse.io, which this installation does not have") from None
-    X = fio.load_csc(path, mmap=True)
-    y = None
-    load_target = getattr(fio, "load_target", None)
-    if load_target is not None:
-        y = load_target(path)
-    return X, y
+    """A dataset directory of :func:`fastsparse.io.save_csc`: (X, y or None), mmapped."""
+    from .io import load_csc
+
+    return load_csc(path, mmap=True)
+
+
+def _count_nonfinite(values, block=1 << 22):
+    """NaN/inf count in blocks: bounded memory on a memory-mapped array of any size."""
+    return sum(int(np.count_nonzero(~np.isfinite(values[i:i + block])))
+               for i in range(0, values.shape[0], block))
 
 
 def _pop_column(X, column):

@@ -269,6 +269,32 @@ def test_npz_with_target_file_and_target_column(files, capsys, tmp_path):
                 [names[r["index"]] for r in ref["selected"]]
 
 
+def test_save_csc_directory(files, capsys, tmp_path):
+    from fastsparse.io import save_csc
+
+    X, y = files["X"], files["y"]
+    ref, _ = run_json(capsys, "fit", files["reg"], "--alpha", 1e-3)
+    save_csc(tmp_path / "with_y", X, y)
+    rep, _ = run_json(capsys, "fit", tmp_path / "with_y", "--alpha", 1e-3)
+    assert rep["selected"] == ref["selected"]
+    # float32 on disk stays float32 (no copy of the map) unless --dtype says otherwise.
+    save_csc(tmp_path / "f32", X.astype(np.float32), y)
+    rep, _ = run_json(capsys, "fit", tmp_path / "f32", "--alpha", 1e-3)
+    est = fastsparse.Lasso(alpha=1e-3, tol=1e-6).fit(X.astype(np.float32), y)
+    np.testing.assert_allclose(selected_as_dense(rep, P), est.coef_, rtol=1e-6)
+    # No stored target: --target-column, or an error.
+    save_csc(tmp_path / "no_y", sp.hstack([X, sp.csc_matrix(y[:, None])], format="csc"))
+    rep, _ = run_json(capsys, "fit", tmp_path / "no_y", "--target-column", -1,
+                      "--alpha", 1e-3)
+    assert [r["index"] for r in rep["selected"]] == [r["index"] for r in ref["selected"]]
+    code, _, err = run(capsys, "fit", tmp_path / "no_y")
+    assert_one_line_error(code, err, 1, "--target")
+    # A directory that is not a dataset.
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(capsys, "fit", tmp_path / "empty")
+    assert_one_line_error(code, err, 1, "empty")
+
+
 def test_pop_column_keeps_x_sparse_and_exact():
     rng = np.random.default_rng(0)
     A = sp.random(30, 9, density=0.3, format="csc", random_state=rng)
