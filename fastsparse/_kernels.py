@@ -317,6 +317,10 @@ def _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw, weighted, 
     return dual_value(q_acc, sw, weighted, y_c, grad, ws, l1, l2, positive)[0]
 
 
+#: Relative duality gap below which the computed gap is rounding noise (see inner_solve).
+GAP_NOISE_FLOOR = 1e-13
+
+
 @njit(**_JIT)
 def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
                 xbar, lipschitz, l1, l2, positive, y_c, free, xbar_free, gram_pinv, tol,
@@ -390,7 +394,10 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
                 q_best[:] = q_acc
         # The primal only decreases, so the best dual seen so far stays a valid bound.
         gap = primal - best_dual
-        if gap <= tol:
+        # Below ~1e-13 relative the gap is rounding noise (a difference of two sums of
+        # n terms): more epochs cannot lower it, and with an unreachable tol (e.g. 0)
+        # they would run to max_epochs inside one uninterruptible call.
+        if gap <= tol or gap <= GAP_NOISE_FLOOR * abs(primal):
             break
         if anderson_k > 0 and n_hist == cycle:
             coef = _anderson_weights(hist_w, n_hist)

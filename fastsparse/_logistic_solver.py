@@ -43,6 +43,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels as K
 from . import _logistic_kernels as LK
+from ._interrupt import check_cancelled
 from ._parallel import column_sqnorms_f32, xt_dot_full
 from ._solver import MAX_UNPENALIZED
 
@@ -341,7 +342,7 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
 
 def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=100,
                    max_newton=50, max_epochs=1000, w_init=None, b_init=None,
-                   screening=True, p0=50, verbose=0):
+                   screening=True, p0=50, verbose=0, cancel=None):
     """Solve weighted L1 / elastic-net logistic regression with working sets.
 
     Parameters
@@ -372,6 +373,9 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
         Smallest working-set size.
     verbose : int, default=0
         Print one line per outer iteration when > 0.
+    cancel : fastsparse._interrupt.Cancellation or None
+        Polled before every outer iteration; once set, the solve raises
+        ``KeyboardInterrupt``.
 
     Returns
     -------
@@ -417,6 +421,7 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
     it = 0
     t_start = time.perf_counter()
     while it < max_iter:
+        check_cancelled(cancel)
         it += 1
         LK.linear_predictor(*args, w, b, st.z)
         cols, g = active[:n_active], grad[:n_active]

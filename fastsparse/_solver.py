@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels as K
+from ._interrupt import check_cancelled
 from ._parallel import column_sqnorms_f32, xt_dot_full
 
 
@@ -57,6 +58,8 @@ class EnetResult:
     n_screened : int
         Number of features discarded by Gap Safe screening (or never usable).
     converged : bool
+    ws_size : int
+        Size of the last working set (0 when the start point was already certified).
     """
 
     coef: np.ndarray
@@ -69,6 +72,7 @@ class EnetResult:
     n_epochs: int
     n_screened: int
     converged: bool
+    ws_size: int = 0
 
 
 @dataclass
@@ -200,7 +204,7 @@ def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv
 def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
                max_iter=100, max_epochs=50_000, w_init=None, ws_init=None, screening=True,
                p0=100, ws_growth=4, anderson_k=5, dual_extrapolation=False,
-               verbose=0):
+               verbose=0, cancel=None):
     """Solve a weighted elastic net with working sets, Gap Safe screening and CD.
 
     Minimises, over w and an unpenalized intercept b (when ``pb.fit_intercept``)::
@@ -256,6 +260,9 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         by features outside the working set, not by the residual's dual point.
     verbose : int, default=0
         Print one line per outer iteration when > 0.
+    cancel : fastsparse._interrupt.Cancellation or None
+        Polled before every outer iteration; once set, the solve raises
+        ``KeyboardInterrupt`` (how Ctrl-C reaches solves running in worker threads).
 
     Returns
     -------
@@ -295,7 +302,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     grad_cand = np.empty(n_usable) if dual_extrapolation else None
     q_cand = np.empty(n)
     have_cand = False  # q_cand holds an extrapolated dual direction worth trying
-    ws_size = 0
+    ws_size = ws_last = 0
     n_epochs = 0
     gap = np.inf
     converged = False
@@ -304,6 +311,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     final_check = False
     n_screened = p - n_active
     while it < max_iter:
+        check_cancelled(cancel)
         it += 1
         shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
         cols, g = active[:n_active], grad[:n_active]
@@ -346,6 +354,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
             seed = seed[np.isin(seed, active[:n_active])]
             ws = np.union1d(ws, seed).astype(ws.dtype, copy=False)
             ws_init = None
+        ws_last = ws.shape[0]
         xbar_ws, sqnorm_ws = column_stats(pb, ws)
         tol_in = max(0.3 * gap, 0.5 * tol_abs)
         shift, ep, _, have_cand = K.inner_solve(
@@ -381,5 +390,5 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         # or the early-stop report), so grad is in usable-feature order.
         gradient=grad[:n_usable] if q_kept is q else None,
         n_screened=int(max(n_screened, p - n_active)),
-        converged=converged,
+        converged=converged, ws_size=int(ws_last),
     )

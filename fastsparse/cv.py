@@ -40,6 +40,7 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._solver import _usable_features, prepare_problem
 from ._validation import check_scalar_param
 from .linear_model import _BaseElasticNet
@@ -57,11 +58,14 @@ __all__ = ["ElasticNetCV", "LassoCV"]
 
 
 def _fold_path_mse(X, y, sample_weight, train, test, fit_intercept, alphas, l1_ratio,
-                   penalty_factor, positive, tol, max_iter, strong_rule, screening):
+                   penalty_factor, positive, tol, max_iter, strong_rule, screening,
+                   cancel=None):
     """Held-out MSE along ``alphas`` for one fold, fitted on all rows with test weights 0.
 
     Returns ``(mse, dual_gaps)``, arrays of shape (n_alphas,). The MSE is weighted by the
     user's sample weights of the held-out rows when given (as in scikit-learn).
+    ``cancel`` stops the fold within one outer iteration once set (Ctrl-C in the main
+    thread).
     """
     n = X.shape[0]
     train = np.asarray(train)
@@ -85,7 +89,7 @@ def _fold_path_mse(X, y, sample_weight, train, test, fit_intercept, alphas, l1_r
     gaps = np.empty(m)
     for step in _iter_path(X, pb, alphas, l1_ratio, penalty_factor, positive=positive,
                            tol=tol, max_iter=max_iter, strong_rule=strong_rule,
-                           screening=screening):
+                           screening=screening, cancel=cancel):
         res_test = step.residual[test]
         mse[step.k] = np.average(res_test ** 2, weights=w_test)
         gaps[step.k] = step.result.dual_gap
@@ -98,6 +102,7 @@ class _BaseEnetCV(_BaseElasticNet):
     def _l1_ratios(self):
         return [1.0]
 
+    @restore_on_interrupt
     def fit(self, X, y, sample_weight=None):
         """Choose alpha (and l1_ratio) by cross-validation, then refit on all data.
 
@@ -153,28 +158,32 @@ class _BaseEnetCV(_BaseElasticNet):
         cv = check_cv(self.cv)
         folds = list(cv.split(X, y))
         n_folds = len(folds)
-        jobs = [
-            delayed(_fold_path_mse)(
-                X, y, user_weights, train, test, fit_intercept, grid, r, v,
-                self.positive, self.tol, self.max_iter, self.strong_rule, self.screening)
-            for r, grid in zip(l1_ratios, grids)
-            for train, test in folds
-        ]
-        bar = _progress(len(jobs), self.verbose, "cv folds")
+        bar = _progress(n_folds * len(l1_ratios), self.verbose, "cv folds")
         t0 = time.perf_counter()
         results = []
-        try:
-            for i, out in enumerate(Parallel(n_jobs=self.n_jobs, prefer="threads",
-                                             return_as="generator")(jobs)):
-                results.append(out)
+        # Ctrl-C sets `cancel`, which the folds running in worker threads poll: without
+        # it joblib would wait for each running fold to finish its whole path.
+        with cancel_on_sigint() as cancel:
+            jobs = [
+                delayed(_fold_path_mse)(
+                    X, y, user_weights, train, test, fit_intercept, grid, r, v,
+                    self.positive, self.tol, self.max_iter, self.strong_rule,
+                    self.screening, cancel)
+                for r, grid in zip(l1_ratios, grids)
+                for train, test in folds
+            ]
+            try:
+                for i, out in enumerate(Parallel(n_jobs=self.n_jobs, prefer="threads",
+                                                 return_as="generator")(jobs)):
+                    results.append(out)
+                    if bar is not None:
+                        bar.update(1)
+                    elif self.verbose:
+                        print(f"[fastsparse] cv path {i + 1}/{len(jobs)} done  "
+                              f"{time.perf_counter() - t0:.2f}s")
+            finally:
                 if bar is not None:
-                    bar.update(1)
-                elif self.verbose:
-                    print(f"[fastsparse] cv path {i + 1}/{len(jobs)} done  "
-                          f"{time.perf_counter() - t0:.2f}s")
-        finally:
-            if bar is not None:
-                bar.close()
+                    bar.close()
 
         n_l1 = len(l1_ratios)
         mse = np.array([out[0] for out in results]).reshape(n_l1, n_folds, -1)

@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._interrupt import restore_on_interrupt
 from ._solver import prepare_problem, solve_enet
 from ._support import SupportMixin
 from ._validation import (
@@ -34,6 +35,7 @@ class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
     def _l1_ratio(self):
         return self.l1_ratio
 
+    @restore_on_interrupt
     def fit(self, X, y, sample_weight=None):
         """Fit the model by working-set coordinate descent.
 

@@ -1,5 +1,7 @@
 """scikit-learn logistic regression estimator for L1 / elastic-net on sparse data."""
 
+import time
+import warnings
 from dataclasses import dataclass
 from numbers import Real
 
@@ -12,8 +14,10 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._logistic_solver import prepare_logistic, solve_logistic, warn_if_needed
 from ._support import SupportMixin
+from .path import PathProgress
 from ._validation import (
     check_csc,
     check_penalty_factor,
@@ -190,6 +194,7 @@ class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    @restore_on_interrupt
     def fit(self, X, y, sample_weight=None):
         """Fit the model (one binary problem, or one per class for more than two).
 
@@ -243,7 +248,7 @@ class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
         pb0 = prepare_logistic(X, np.where(y_idx == targets[0], 1.0, -1.0), sw_n,
                                self.fit_intercept)
 
-        def fit_one(k, row):
+        def fit_one(k, row, cancel=None):
             y_pm = np.where(y_idx == k, 1.0, -1.0)
             pb = pb0 if row == 0 else prepare_logistic(
                 X, y_pm, sw_n, self.fit_intercept, sqnorm_f32=pb0.sqnorm_f32)
@@ -251,13 +256,15 @@ class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
                 X, pb, lam, self.l1_ratio, v, tol=self.tol, max_iter=self.max_iter,
                 w_init=None if coef_init is None else coef_init[row],
                 b_init=None if intercept_init is None else intercept_init[row],
-                screening=self.screening, verbose=self.verbose), pb
+                screening=self.screening, verbose=self.verbose, cancel=cancel), pb
 
         if n_problems == 1 or self.n_jobs in (None, 1):
             out = [fit_one(k, row) for row, k in enumerate(targets)]
         else:
-            out = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                delayed(fit_one)(k, row) for row, k in enumerate(targets))
+            # Ctrl-C reaches the classes fitted in worker threads through `cancel`.
+            with cancel_on_sigint() as cancel:
+                out = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                    delayed(fit_one)(k, row, cancel) for row, k in enumerate(targets))
         for row, (res, pb) in enumerate(out):
             label = "" if n_problems == 1 else classes[row]
             warn_if_needed(res, self.tol * pb.null_deviance, self.max_iter, scale, label,
@@ -319,6 +326,9 @@ class LogisticPathResult:
         Outer (working-set) iterations of each fit.
     classes : ndarray of shape (2,)
         The labels; ``classes[1]`` is the positive class.
+    interrupted : bool
+        True when Ctrl-C ended the path and ``on_interrupt="return"`` returned the Cs
+        finished until then.
     """
 
     Cs: np.ndarray
@@ -327,6 +337,7 @@ class LogisticPathResult:
     dual_gaps: np.ndarray
     n_iters: np.ndarray
     classes: np.ndarray
+    interrupted: bool = False
 
     def __iter__(self):
         return iter((self.Cs, self.coefs, self.dual_gaps))
@@ -366,7 +377,10 @@ def logistic_c_min(X, y, *, l1_ratio=1.0, fit_intercept=True, sample_weight=None
 
 def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_intercept=True,
                   sample_weight=None, class_weight=None, penalty_factor=None, tol=1e-4,
-                  max_iter=100, screening=True, coef_format="sparse", verbose=0):
+                  max_iter=100, screening=True, coef_format="sparse", verbose=0,
+                  callback=None, on_interrupt="raise", _cancel=None):
+    # _cancel (private): a fastsparse._interrupt.Cancellation polled by every solve, how
+    # LogisticRegressionCV stops folds running in worker threads on Ctrl-C.
     """Binary L1 / elastic-net logistic regression along an increasing grid of C.
 
     Each C is solved by the solver of :class:`LogisticRegression` (same objective, same
@@ -392,6 +406,16 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
     coef_format : {"sparse", "dense"}, default="sparse"
         ``coefs`` as a scipy.sparse CSC matrix or a dense array.
     verbose : int, default=0
+    callback : callable, default=None
+        Called after each C as ``callback(progress)`` with a
+        :class:`fastsparse.path.PathProgress` (``index``, ``n_alphas`` (the number of
+        Cs), ``alpha`` (here: C), ``dual_gap`` (in the units of ``dual_gaps``),
+        ``n_nonzero``, ``ws_size`` (0: not tracked by this solver), ``elapsed``,
+        ``result``). Returning True ends the path after this C.
+    on_interrupt : {"raise", "return"}, default="raise"
+        Ctrl-C during the path: ``"raise"`` propagates ``KeyboardInterrupt``;
+        ``"return"`` returns the Cs finished so far (with a warning and
+        ``interrupted=True``).
 
     Returns
     -------
@@ -412,6 +436,12 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
     check_scalar_param(max_iter, "max_iter", low=1, integer=True)
     if coef_format not in ("sparse", "dense"):
         raise ValueError(f"coef_format must be 'sparse' or 'dense', got {coef_format!r}.")
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be callable.")
+    if on_interrupt not in ("raise", "return"):
+        raise ValueError(
+            f"on_interrupt must be 'raise' or 'return', got {on_interrupt!r}."
+        )
     v = (None if penalty_factor is None
          else check_penalty_factor(penalty_factor, n_features))
     if Cs is None:
@@ -435,18 +465,38 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
     has_free = v is not None and bool(np.any(v == 0))
     w, b = None, None
     columns, intercepts, gaps, iters = [], [], [], []
-    for C in Cs:
-        lam = n_samples / (C * total)
-        scale = C * total / n_samples
-        res = solve_logistic(X, pb, lam, l1_ratio, v, tol=tol, max_iter=max_iter,
-                             w_init=w, b_init=b, screening=screening, verbose=verbose)
-        warn_if_needed(res, tol * pb.null_deviance, max_iter, scale, "", has_free)
-        w, b = res.coef, res.intercept
-        nz = np.flatnonzero(w)
-        columns.append((nz, w[nz].copy()))
-        intercepts.append(b)
-        gaps.append(res.dual_gap * scale)
-        iters.append(res.n_iter)
+    interrupted = False
+    t0 = time.perf_counter()
+    try:
+        for k, C in enumerate(Cs):
+            lam = n_samples / (C * total)
+            scale = C * total / n_samples
+            res = solve_logistic(X, pb, lam, l1_ratio, v, tol=tol, max_iter=max_iter,
+                                 w_init=w, b_init=b, screening=screening, verbose=verbose,
+                                 cancel=_cancel)
+            warn_if_needed(res, tol * pb.null_deviance, max_iter, scale, "", has_free)
+            w, b = res.coef, res.intercept
+            nz = np.flatnonzero(w)
+            columns.append((nz, w[nz].copy()))
+            intercepts.append(b)
+            gaps.append(res.dual_gap * scale)
+            iters.append(res.n_iter)
+            if callback is not None and callback(PathProgress(
+                    index=k, n_alphas=len(Cs), alpha=float(C), dual_gap=gaps[-1],
+                    n_nonzero=int(nz.size), ws_size=0,
+                    elapsed=time.perf_counter() - t0, result=res)):
+                break
+    except KeyboardInterrupt:
+        if on_interrupt == "raise":
+            raise
+        interrupted = True
+        warnings.warn(f"Path interrupted: returning the {len(iters)} of {len(Cs)} Cs "
+                      "finished before the interrupt.", UserWarning, stacklevel=2)
+    # An interrupt can land between two of the appends above.
+    count = min(len(columns), len(intercepts), len(gaps), len(iters))
+    columns, intercepts, gaps, iters = (columns[:count], intercepts[:count],
+                                        gaps[:count], iters[:count])
+    Cs = Cs[:count]
     indptr = np.cumsum([0] + [c[0].shape[0] for c in columns])
     coefs = sp.csc_matrix(
         (np.concatenate([c[1] for c in columns]) if columns else np.zeros(0),
@@ -456,4 +506,4 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
         coefs = coefs.toarray()
     return LogisticPathResult(Cs=Cs, coefs=coefs, intercepts=np.array(intercepts),
                               dual_gaps=np.array(gaps), n_iters=np.array(iters),
-                              classes=classes)
+                              classes=classes, interrupted=interrupted)

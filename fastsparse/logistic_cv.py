@@ -40,6 +40,7 @@ from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._support import SupportMixin
 from ._validation import check_csc, check_penalty_factor, check_scalar_param
 from .logistic import _prepare_targets, logistic_c_min, logistic_path
@@ -73,7 +74,7 @@ def _score(scoring, y_idx, dec, n_classes, weights):
                          sample_weight=weights)
 
 
-def _fold_path(X, y_bin, s_full, train, test, Cs, kw):
+def _fold_path(X, y_bin, s_full, train, test, Cs, kw, cancel=None):
     """One binary problem along Cs on all rows with held-out weights 0.
 
     Returns ``(dec_test, coefs, intercepts, dual_gaps, n_iters)`` with ``dec_test`` of
@@ -83,7 +84,8 @@ def _fold_path(X, y_bin, s_full, train, test, Cs, kw):
     s = np.zeros(n)
     # add.at, not assignment: a repeated training index counts once per occurrence.
     np.add.at(s, train, 1.0 if s_full is None else s_full[train])
-    res = logistic_path(X, y_bin, Cs=Cs, sample_weight=s, class_weight=None, **kw)
+    res = logistic_path(X, y_bin, Cs=Cs, sample_weight=s, class_weight=None,
+                        _cancel=cancel, **kw)
     coefs = res.coefs  # sparse CSC (n_features, n_Cs)
     dec = np.empty((test.shape[0], len(Cs)))
     for k in range(len(Cs)):
@@ -258,6 +260,7 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
                              "finite values.")
         return Cs
 
+    @restore_on_interrupt
     def fit(self, X, y, sample_weight=None):
         """Choose C by cross-validation, then refit on all data.
 
@@ -319,16 +322,18 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
                   penalty_factor=self.penalty_factor, tol=self.tol,
                   max_iter=self.max_iter, screening=self.screening,
                   verbose=max(int(self.verbose) - 1, 0))
-        jobs = [delayed(_fold_path)(X, y_bin, s_full, train, test, Cs, kw)
-                for train, test in folds for y_bin in y_bins]
         t0 = time.perf_counter()
         results = []
-        for i, out in enumerate(Parallel(n_jobs=self.n_jobs, prefer="threads",
-                                         return_as="generator")(jobs)):
-            results.append(out)
-            if self.verbose:
-                print(f"[fastsparse] cv path {i + 1}/{len(jobs)} done  "
-                      f"{time.perf_counter() - t0:.2f}s")
+        # Ctrl-C reaches the folds running in worker threads through `cancel`.
+        with cancel_on_sigint() as cancel:
+            jobs = [delayed(_fold_path)(X, y_bin, s_full, train, test, Cs, kw, cancel)
+                    for train, test in folds for y_bin in y_bins]
+            for i, out in enumerate(Parallel(n_jobs=self.n_jobs, prefer="threads",
+                                             return_as="generator")(jobs)):
+                results.append(out)
+                if self.verbose:
+                    print(f"[fastsparse] cv path {i + 1}/{len(jobs)} done  "
+                          f"{time.perf_counter() - t0:.2f}s")
         n_pb = len(targets)
         scores = np.empty((n_Cs, n_folds))
         gaps = np.empty((n_pb, n_Cs, n_folds))
@@ -362,15 +367,17 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
         if self.refit:
             refit_kw = dict(kw, verbose=max(int(self.verbose) - 1, 0))
 
-            def refit_one(y_bin):
+            def refit_one(y_bin, cancel=None):
                 return logistic_path(X, y_bin, Cs=Cs[:i_sel + 1], sample_weight=s_full,
-                                     class_weight=None, coef_format="dense", **refit_kw)
+                                     class_weight=None, coef_format="dense",
+                                     _cancel=cancel, **refit_kw)
 
             if n_pb == 1 or self.n_jobs in (None, 1):
                 paths = [refit_one(yb) for yb in y_bins]
             else:
-                paths = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                    delayed(refit_one)(yb) for yb in y_bins)
+                with cancel_on_sigint() as cancel:
+                    paths = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                        delayed(refit_one)(yb, cancel) for yb in y_bins)
             self.coef_ = np.vstack([p.coefs[:, -1] for p in paths])
             self.intercept_ = np.array([p.intercepts[-1] for p in paths], dtype=np.float64)
             self.dual_gap_ = np.array([p.dual_gaps[-1] for p in paths], dtype=np.float64)

@@ -35,7 +35,9 @@ Differences from :func:`sklearn.linear_model.enet_path`:
 
 import math
 import time
+import warnings
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,7 +59,7 @@ from ._validation import (
     check_target,
 )
 
-__all__ = ["PathResult", "alpha_grid", "enet_path", "lasso_path"]
+__all__ = ["PathProgress", "PathResult", "alpha_grid", "enet_path", "lasso_path"]
 
 #: ``coef_format="auto"`` returns a sparse coefficient matrix above this many features.
 AUTO_SPARSE_MIN_FEATURES = 10_000
@@ -109,10 +111,13 @@ class PathResult(tuple):
         ``l1_ratio=0``).
     converged : ndarray of bool of shape (n_alphas,)
         Whether each solve reached ``tol``.
+    interrupted : bool
+        True when Ctrl-C ended the path early and ``on_interrupt="return"`` returned the
+        alphas finished until then.
     """
 
     _FIELDS = ("alphas", "coefs", "dual_gaps", "n_iters", "intercepts", "dev_ratios",
-               "n_nonzero", "alpha_max", "converged")
+               "n_nonzero", "alpha_max", "converged", "interrupted")
 
     def __new__(cls, *, return_n_iter=False, **fields):
         items = (fields["alphas"], fields["coefs"], fields["dual_gaps"])
@@ -131,6 +136,41 @@ class PathResult(tuple):
 
 def _rebuild_path_result(return_n_iter, fields):
     return PathResult(return_n_iter=return_n_iter, **fields)
+
+
+class PathProgress(NamedTuple):
+    """What a path's ``callback`` receives after each alpha.
+
+    Attributes
+    ----------
+    index : int
+        Position of the alpha in the grid (0-based).
+    n_alphas : int
+        Length of the grid.
+    alpha : float
+        The alpha just solved.
+    dual_gap : float
+        Its duality gap (objective divided by n, as ``dual_gaps``).
+    n_nonzero : int
+        Number of non-zero coefficients.
+    ws_size : int
+        Size of the solver's last working set.
+    elapsed : float
+        Seconds since the path started.
+    result : EnetResult
+        The solver's full result (``coef``, ``intercept``, ``n_iter``, ``n_epochs``,
+        ``n_screened``, ``converged``, ...); ``coef`` is reused by the next alpha:
+        copy it to keep it.
+    """
+
+    index: int
+    n_alphas: int
+    alpha: float
+    dual_gap: float
+    n_nonzero: int
+    ws_size: int
+    elapsed: float
+    result: object
 
 
 class _Step:
@@ -277,12 +317,13 @@ def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True
 
 def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
                max_iter=100, w_init=None, strong_rule=True, screening=True,
-               early_stopping=False, verbose=0, null_model=None):
+               early_stopping=False, verbose=0, null_model=None, cancel=None):
     """Solve along ``alphas`` (decreasing), yielding one :class:`_Step` per alpha.
 
     ``step.residual`` is the centered residual ``y - X w - b`` over all rows, in a buffer
     reused by the next step (copy it to keep it). ``null_model`` is ``(usable, w0, g0,
-    alpha_max)`` when the caller has already computed it.
+    alpha_max)`` when the caller has already computed it. ``cancel`` (a
+    :class:`~fastsparse._interrupt.Cancellation`) is polled by every solve.
     """
     n = pb.n_samples
     args = (pb.data, pb.indices, pb.indptr)
@@ -317,7 +358,8 @@ def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1
             seed = np.union1d(usable[keep], np.flatnonzero(w))
         res = solve_enet(X, pb, alpha, l1_ratio, penalty_factor, positive=positive,
                          tol=tol, max_iter=max_iter, w_init=w, ws_init=seed,
-                         screening=screening, verbose=max(verbose - 1, 0))
+                         screening=screening, verbose=max(verbose - 1, 0),
+                         cancel=cancel)
         w = res.coef
         shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r)
         r += shift
@@ -359,7 +401,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
               fit_intercept=True, sample_weight=None, penalty_factor=None, positive=False,
               tol=1e-4, max_iter=100, coef_init=None, return_n_iter=False,
               coef_format="auto", early_stopping=False, strong_rule=True, screening=True,
-              verbose=0, callback=None):
+              verbose=0, callback=None, on_interrupt="raise"):
     """Elastic-net path by warm-started, certified coordinate descent.
 
     Solves, for each alpha of a decreasing grid::
@@ -425,9 +467,15 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
         1: progress bar over the alphas (with tqdm when installed, otherwise one line
         per alpha); 2 and more also print the solver's outer iterations.
     callback : callable, default=None
-        Called after each alpha as ``callback(k, alpha, result)`` with ``result`` the
-        solver's :class:`~fastsparse._solver.EnetResult` (``coef``, ``intercept``,
-        ``dual_gap``, ...). Returning True ends the path after this alpha.
+        Called after each alpha as ``callback(progress)`` with a :class:`PathProgress`
+        (alpha index, alpha, duality gap, number of non-zeros, working-set size, elapsed
+        seconds and the solver's full result). Returning True ends the path after this
+        alpha (the result then holds the alphas solved so far).
+    on_interrupt : {"raise", "return"}, default="raise"
+        What Ctrl-C (``KeyboardInterrupt``) during the path does: ``"raise"`` propagates
+        it; ``"return"`` stops within one outer iteration and returns the alphas finished
+        so far (each certified as usual; the interrupted alpha is dropped), with
+        ``interrupted=True`` on the result and a warning.
 
     Returns
     -------
@@ -461,6 +509,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
         )
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable.")
+    if on_interrupt not in ("raise", "return"):
+        raise ValueError(
+            f"on_interrupt must be 'raise' or 'return', got {on_interrupt!r}."
+        )
     X, y, sw, v = _validate_inputs(X, y, sample_weight, penalty_factor)
     n, p = X.shape
     if coef_init is not None:
@@ -487,6 +539,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     bar = _progress(m, verbose, "path")
     t0 = time.perf_counter()
     count = 0
+    interrupted = False
     steps = _iter_path(X, pb, grid, l1_ratio, v, positive=positive, tol=tol,
                        max_iter=max_iter, w_init=coef_init, strong_rule=strong_rule,
                        screening=screening, early_stopping=early_stopping,
@@ -504,6 +557,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
             intercepts[k], dev_ratios[k] = res.intercept, step.dev_ratio
             n_nonzero[k], converged[k] = nz.size, res.converged
             count = k + 1
+            elapsed = time.perf_counter() - t0
             if bar is not None:
                 bar.set_postfix(alpha=f"{step.alpha:.3g}", nnz=nz.size,
                                 gap=f"{res.dual_gap:.2e}", refresh=False)
@@ -511,15 +565,26 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
             elif verbose:
                 print(f"[fastsparse] path {k + 1:3d}/{m}  alpha {step.alpha:.4e}  "
                       f"nnz {nz.size}  gap {res.dual_gap:.3e}  dev {step.dev_ratio:.4f}  "
-                      f"iters {res.n_iter}  {time.perf_counter() - t0:.2f}s")
-            if callback is not None and callback(k, step.alpha, res):
+                      f"iters {res.n_iter}  {elapsed:.2f}s")
+            if callback is not None and callback(PathProgress(
+                    index=k, n_alphas=m, alpha=step.alpha, dual_gap=res.dual_gap,
+                    n_nonzero=int(nz.size), ws_size=res.ws_size, elapsed=elapsed,
+                    result=res)):
                 break
+    except KeyboardInterrupt:
+        if on_interrupt == "raise":
+            raise
+        interrupted = True
+        warnings.warn(f"Path interrupted: returning the {count} of {m} alphas finished "
+                      "before the interrupt.", UserWarning, stacklevel=2)
     finally:
         steps.close()
         if bar is not None:
             bar.close()
 
     if sparse_out:
+        # An interrupt can land between appending a column and counting it.
+        sp_idx, sp_val = sp_idx[:count], sp_val[:count]
         indptr = np.zeros(count + 1, dtype=np.int64)
         np.cumsum([a.size for a in sp_idx], out=indptr[1:])
         idx_dtype = np.int32 if max(p, indptr[-1]) < 2**31 - 1 else np.int64
@@ -534,7 +599,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
         return_n_iter=return_n_iter, alphas=grid[:count], coefs=coefs,
         dual_gaps=gaps[:count], n_iters=n_iters[:count], intercepts=intercepts[:count],
         dev_ratios=dev_ratios[:count], n_nonzero=n_nonzero[:count], alpha_max=a_max,
-        converged=converged[:count],
+        converged=converged[:count], interrupted=interrupted,
     )
 
 
@@ -567,7 +632,7 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, **kwargs):
         Every other keyword argument of :func:`enet_path` (``fit_intercept``,
         ``sample_weight``, ``penalty_factor``, ``positive``, ``tol``, ``max_iter``,
         ``coef_init``, ``return_n_iter``, ``coef_format``, ``early_stopping``,
-        ``strong_rule``, ``screening``, ``verbose``, ``callback``).
+        ``strong_rule``, ``screening``, ``verbose``, ``callback``, ``on_interrupt``).
 
     Returns
     -------

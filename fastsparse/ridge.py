@@ -51,6 +51,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _ridge_solvers as RS
+from ._interrupt import restore_on_interrupt
 from ._support import SupportMixin
 from ._validation import check_csc, check_sample_weight, check_scalar_param, check_target
 
@@ -454,6 +455,7 @@ class Ridge(_RidgePredict):
         self.random_state = random_state
         self.verbose = verbose
 
+    @restore_on_interrupt
     def fit(self, X, y, sample_weight=None):
         """Fit the ridge model.
 
@@ -612,6 +614,7 @@ class RidgeCV(_RidgePredict):
             raise ValueError("alphas must be >= 0.")
         return alphas
 
+    @restore_on_interrupt
     def fit(self, X, y, sample_weight=None):
         """Fit the model, choosing alpha by cross-validation.
 

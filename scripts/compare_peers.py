@@ -947,9 +947,9 @@ def run_path(solver, X, y, alphas, fit_intercept, tol):
 
         stamps, epochs = [], []
 
-        def callback(k, alpha, result):
+        def callback(progress):
             stamps.append(time.perf_counter() - start)
-            epochs.append(int(result.n_epochs))
+            epochs.append(int(progress.result.n_epochs))
 
         res = lasso_path(X, y, alphas=alphas, tol=tol, fit_intercept=fit_intercept,
                          max_iter=10_000, callback=callback)

@@ -268,14 +268,22 @@ def test_callback_and_verbose(capsys):
     X, y = make_regression_problem(n_samples=30, n_features=20, seed=37)
     seen = []
 
-    def callback(k, alpha, result):
-        seen.append((k, alpha, result.dual_gap))
-        return k == 2  # stop after the third alpha
+    def callback(progress):
+        seen.append(progress)
+        return progress.index == 2  # stop after the third alpha
 
     res = lasso_path(X, y, n_alphas=10, callback=callback)
     assert len(res.alphas) == 3 and res.coefs.shape == (20, 3)
-    assert [s[0] for s in seen] == [0, 1, 2]
-    assert_allclose([s[2] for s in seen], res.dual_gaps)
+    assert [s.index for s in seen] == [0, 1, 2]
+    assert all(s.n_alphas == 10 for s in seen)
+    assert_allclose([s.alpha for s in seen], res.alphas)
+    assert_allclose([s.dual_gap for s in seen], res.dual_gaps)
+    assert [s.n_nonzero for s in seen] == list(res.n_nonzero)
+    assert all(s.ws_size == 0 or s.ws_size >= s.n_nonzero for s in seen)
+    assert max(s.ws_size for s in seen) > 0
+    elapsed = [s.elapsed for s in seen]
+    assert elapsed == sorted(elapsed) and elapsed[0] >= 0
+    assert not res.interrupted
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lasso_path(X, y, n_alphas=3, verbose=1)  # tqdm bar or printed lines, no warning

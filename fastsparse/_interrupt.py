@@ -1,0 +1,114 @@
+"""Ctrl-C during long fits: stop promptly, leave no half-fitted estimator behind.
+
+Three pieces:
+
+- :class:`Cancellation`, a flag that solver loops poll between outer iterations (a few
+  milliseconds to a second apart on large problems). Worker threads cannot receive
+  signals, so this is how a Ctrl-C reaches the folds of a cross-validation or the
+  classes of a one-vs-rest fit running in joblib threads: without it joblib waits for
+  every running task to finish its whole path before the interrupt surfaces.
+- :func:`cancel_on_sigint`, a context manager for the main thread that installs a SIGINT
+  handler which first sets the flag and then raises ``KeyboardInterrupt`` as usual.
+- :func:`restore_on_interrupt`, a decorator for ``fit`` methods: if the fit is
+  interrupted (or fails), the estimator's attributes are restored to what they were
+  before the call, so an interrupted first fit leaves it unfitted and an interrupted
+  refit leaves the previous model intact.
+"""
+
+import functools
+import signal
+import threading
+from contextlib import contextmanager
+
+__all__ = ["Cancellation", "cancel_on_sigint", "restore_on_interrupt"]
+
+
+class Cancellation:
+    """A cancellation flag shared by the threads of one parallel fit.
+
+    Pickling gives a fresh, never-set flag: tasks sent to other processes (loky, Dask)
+    cannot be cancelled this way; there joblib's own interrupt handling applies.
+    """
+
+    def __init__(self):
+        self._event = threading.Event()
+
+    def cancel(self):
+        """Ask every loop polling this flag to stop."""
+        self._event.set()
+
+    @property
+    def cancelled(self):
+        """True once :meth:`cancel` was called."""
+        return self._event.is_set()
+
+    def check(self):
+        """Raise ``KeyboardInterrupt`` if the flag is set (call between iterations)."""
+        if self._event.is_set():
+            raise KeyboardInterrupt("fit cancelled")
+
+    def __reduce__(self):
+        return (Cancellation, ())
+
+
+def check_cancelled(cancel):
+    """:meth:`Cancellation.check` that accepts None (no cancellation requested)."""
+    if cancel is not None and cancel.cancelled:
+        raise KeyboardInterrupt("fit cancelled")
+
+
+@contextmanager
+def cancel_on_sigint():
+    """Yield a :class:`Cancellation` that a SIGINT (Ctrl-C) sets before interrupting.
+
+    In the main thread the previous SIGINT handler is wrapped for the duration of the
+    block: on Ctrl-C the flag is set first (so worker threads polling it stop within one
+    outer iteration) and then the previous handler runs (by default it raises
+    ``KeyboardInterrupt`` in the main thread). Elsewhere, or when SIGINT is ignored or
+    handled outside Python, the flag is never set by a signal but can still be set by
+    :meth:`Cancellation.cancel`.
+    """
+    token = Cancellation()
+    if threading.current_thread() is not threading.main_thread():
+        yield token
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # SIG_IGN, SIG_DFL or a handler not installed from Python
+        yield token
+        return
+
+    def handler(signum, frame):
+        token.cancel()
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield token
+    except BaseException:
+        # Whatever ends the block early (an interrupt, an error in one task) should
+        # also stop the tasks still running.
+        token.cancel()
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def restore_on_interrupt(fit):
+    """Decorate a ``fit`` method so that an exception leaves the estimator as it was.
+
+    scikit-learn decides "fitted" by the presence of attributes ending in ``_``, and
+    ``validate_data`` sets ``n_features_in_`` before any solving starts: without this an
+    interrupted first fit would look fitted.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        before = dict(vars(self))
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    return wrapper
