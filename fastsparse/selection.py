@@ -1,4 +1,4 @@
-"""Feature selection with certified L1 models: ``select_features`` and ``StabilitySelection``.
+"""Feature selection with certified L1 fits: ``select_features``, ``StabilitySelection``.
 
 :func:`select_features` answers "which k features?" (or "which features at this alpha?")
 with one certified Lasso, elastic-net or L1-logistic fit: it follows the regularization
@@ -19,7 +19,6 @@ fitted point is certified by its duality gap.
 
 import math
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -182,6 +181,30 @@ def _bisect(fits, k, hi, lo, solve):
     return False
 
 
+def _select_k(counts, grid_fit, k, make_solver):
+    """The fit with k features along a path ordered by decreasing alpha.
+
+    ``counts[i]`` is the support size at grid point i and ``grid_fit(i)`` its
+    :class:`_Fit`; ``make_solver()`` returns ``solve(alpha, start_fit)`` for the
+    bisection. Returns ``(fit, exact)``: the first grid point with k features; else the
+    bisection's fit with k features between the first two grid points that skip k; else
+    the nearest count over everything fitted, ties to the largest alpha.
+    """
+    hit = np.flatnonzero(counts == k)
+    if hit.size:
+        return grid_fit(int(hit[0])), True
+    candidates = []
+    pair = _bracket(counts, k)
+    if pair is not None:
+        hi, lo = grid_fit(pair[0]), grid_fit(pair[1])
+        candidates = [hi, lo]
+        if _bisect(candidates, k, hi, lo, make_solver()):
+            return candidates[-1], True
+    i = min(range(len(counts)), key=lambda j: (abs(int(counts[j]) - k), j))
+    candidates.append(grid_fit(i))
+    return _nearest(candidates, k), False
+
+
 def _column(coefs, i):
     """Column i of a path's coefficient matrix as a dense 1-D array."""
     if sp.issparse(coefs):
@@ -204,11 +227,12 @@ def _regression_select(X, y, k, alpha, l1_ratio, model, common, n_alphas, eps):
         est.set_params(fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
                        verbose=max(verbose - 1, 0))
         est.fit(X, y, sample_weight=sample_weight)
-        return _Fit(float(alpha), est.coef_, est.intercept_, float(est.dual_gap_)), None, True
+        fit = _Fit(float(alpha), est.coef_, est.intercept_, float(est.dual_gap_))
+        return fit, None, True
 
     path = enet_path(X, y, l1_ratio=l1_ratio, eps=eps, n_alphas=n_alphas,
-                     fit_intercept=fit_intercept, sample_weight=sample_weight, tol=tol,
-                     max_iter=max_iter, verbose=verbose)
+                     fit_intercept=fit_intercept, sample_weight=sample_weight,
+                     tol=tol, max_iter=max_iter, verbose=verbose)
     counts = np.asarray(path.n_nonzero)
     fits = [_Fit(float(a), None, float(b), float(g))
             for a, b, g in zip(path.alphas, path.intercepts, path.dual_gaps)]
@@ -217,11 +241,7 @@ def _regression_select(X, y, k, alpha, l1_ratio, model, common, n_alphas, eps):
         fits[i].coef = _column(path.coefs, i)
         return fits[i]
 
-    hit = np.flatnonzero(counts == k)
-    if hit.size:
-        return grid_fit(int(hit[0])), path, True
-    pair = _bracket(counts, k)
-    if pair is not None:
+    def make_solver():
         Xv, yv, sw, _ = _validate_inputs(X, y, sample_weight, None)
         pb = prepare_problem(Xv, yv, sw, bool(fit_intercept))
 
@@ -231,20 +251,10 @@ def _regression_select(X, y, k, alpha, l1_ratio, model, common, n_alphas, eps):
             return _Fit(a, res.coef.astype(Xv.dtype, copy=False), float(res.intercept),
                         float(res.dual_gap))
 
-        hi, lo = grid_fit(pair[0]), grid_fit(pair[1])
-        tried = [hi, lo]
-        if _bisect(tried, k, hi, lo, solve):
-            return tried[-1], path, True
-        best = _nearest(tried, k)
-    else:
-        best = None
-    # No fit with exactly k features: the nearest over the grid (and the bisection).
-    i = min(range(len(counts)), key=lambda j: (abs(int(counts[j]) - k), j))
-    grid_best = grid_fit(i)
-    if best is None or (abs(grid_best.count - k), -grid_best.alpha) < (
-            abs(best.count - k), -best.alpha):
-        best = grid_best
-    return best, path, False
+        return solve
+
+    fit, exact = _select_k(counts, grid_fit, k, make_solver)
+    return fit, path, exact
 
 
 def _logistic_select(X, y, k, alpha, C, common, n_alphas, eps):
@@ -270,8 +280,8 @@ def _logistic_select(X, y, k, alpha, C, common, n_alphas, eps):
         return fit, None, True
 
     path = logistic_path(Xv, yv, n_Cs=n_alphas, eps=eps, l1_ratio=1.0,
-                         fit_intercept=fit_intercept, sample_weight=sample_weight, tol=tol,
-                         max_iter=max_iter, verbose=max(verbose - 1, 0))
+                         fit_intercept=fit_intercept, sample_weight=sample_weight,
+                         tol=tol, max_iter=max_iter, verbose=max(verbose - 1, 0))
     counts = _path_counts(path.coefs)
     # Cs increase, so alphas decrease: index 0 is the most regularized, as for enet_path.
     fits = [_Fit(1.0 / (c * total), None, float(b), float(g), float(c))
@@ -281,12 +291,7 @@ def _logistic_select(X, y, k, alpha, C, common, n_alphas, eps):
         fits[i].coef = _column(path.coefs, i)
         return fits[i]
 
-    hit = np.flatnonzero(counts == k)
-    if hit.size:
-        return grid_fit(int(hit[0])), path, True
-    pair = _bracket(counts, k)
-    best = None
-    if pair is not None:
+    def make_solver():
         y_pm = np.where(y_idx == 1, 1.0, -1.0)
         pb = prepare_logistic(Xv, y_pm, sw_n, bool(fit_intercept))
 
@@ -299,17 +304,10 @@ def _logistic_select(X, y, k, alpha, C, common, n_alphas, eps):
             warn_if_needed(res, tol * pb.null_deviance, max_iter, scale)
             return _Fit(a, res.coef, float(res.intercept), float(res.dual_gap * scale), c)
 
-        hi, lo = grid_fit(pair[0]), grid_fit(pair[1])
-        tried = [hi, lo]
-        if _bisect(tried, k, hi, lo, solve):
-            return tried[-1], path, True
-        best = _nearest(tried, k)
-    i = min(range(len(counts)), key=lambda j: (abs(int(counts[j]) - k), j))
-    grid_best = grid_fit(i)
-    if best is None or (abs(grid_best.count - k), -grid_best.alpha) < (
-            abs(best.count - k), -best.alpha):
-        best = grid_best
-    return best, path, False
+        return solve
+
+    fit, exact = _select_k(counts, grid_fit, k, make_solver)
+    return fit, path, exact
 
 
 def select_features(X, y, *, n_features=None, alpha=None, model="lasso", l1_ratio=0.5,
@@ -452,8 +450,8 @@ def select_features(X, y, *, n_features=None, alpha=None, model="lasso", l1_rati
     if n_features is not None:
         check_scalar_param(n_features, "n_features", low=1, integer=True)
         if n_features > n_cols:
-            raise ValueError(f"n_features={n_features} exceeds the number of columns of X "
-                             f"({n_cols}).")
+            raise ValueError(f"n_features={n_features} exceeds the number of columns "
+                             f"of X ({n_cols}).")
         n_features = int(n_features)
     names_all = _check_feature_names(feature_names, X, n_cols)
     if not sp.issparse(X) and hasattr(X, "columns"):
@@ -797,8 +795,9 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         m = len(subsamples)
         counts.sort_indices()
         # count / m divided entry by entry (not times 1/m): exact fractions such as 5/6.
-        freq = sp.csc_matrix((counts.data / m, counts.indices.copy(), counts.indptr.copy()),
-                             shape=counts.shape)
+        freq = sp.csc_matrix(
+            (counts.data / m, counts.indices.copy(), counts.indptr.copy()),
+            shape=counts.shape)
         self.alphas_ = alphas
         self.selection_frequencies_ = freq
         self.stability_scores_ = np.asarray(freq.max(axis=1).toarray()).ravel()
@@ -807,7 +806,8 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         self.n_subsamples_ = m
         self.n_iter_ = n_iter
         self.q_ = float(np.mean(union_sizes))
-        self.mean_n_selected_ = np.asarray(counts.sum(axis=0), dtype=np.float64).ravel() / m
+        self.mean_n_selected_ = (
+            np.asarray(counts.sum(axis=0), dtype=np.float64).ravel() / m)
         self.expected_false_positives_bound_ = (
             self.q_ ** 2 / ((2.0 * self.threshold_ - 1.0) * p))
         return self

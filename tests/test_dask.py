@@ -16,7 +16,12 @@ distributed = pytest.importorskip(
     reason="dask.distributed is not installed (pip install 'fastsparse[dask]')")
 joblib = pytest.importorskip("joblib")
 
-from fastsparse import ElasticNetCV, LassoCV, LogisticRegressionCV, StabilitySelection  # noqa: E402
+from fastsparse import (  # noqa: E402
+    ElasticNetCV,
+    LassoCV,
+    LogisticRegressionCV,
+    StabilitySelection,
+)
 
 
 @pytest.fixture(scope="module")

@@ -76,12 +76,6 @@ def _logistic_kkt_violation(X, y01, coef, intercept, C, sample_weight=None):
 
 # ---------------------------------------------------------------- get_support everywhere
 
-def _y_for(est, y_reg, y_bin, y_multi):
-    if isinstance(est, (LogisticRegression, LogisticRegressionCV)):
-        return y_multi if getattr(est, "_multi", False) else y_bin
-    return y_reg
-
-
 @pytest.mark.parametrize("make_est, target", [
     (lambda: Lasso(alpha=0.01), "reg"),
     (lambda: ElasticNet(alpha=0.01, l1_ratio=0.5), "reg"),
@@ -435,9 +429,17 @@ def test_frequencies_match_sklearn_on_the_subsamples_and_bound(monkeypatch):
     q = np.mean(unions)
     assert sel.q_ == pytest.approx(q)
     p = X.shape[1]
-    assert sel.expected_false_positives_bound_ == pytest.approx(q ** 2 / ((2 * 0.7 - 1) * p))
+    bound = q ** 2 / ((2 * 0.7 - 1) * p)  # Meinshausen & Buhlmann, Theorem 1
+    assert sel.expected_false_positives_bound_ == pytest.approx(bound)
     Xt = sel.transform(X)
     np.testing.assert_array_equal(Xt.toarray(), Xd[:, sel.support_])
+    # A threshold equal to an attained score keeps the features with that score (>=).
+    scores = counts.max(axis=1) / m
+    thr = float(np.min(scores[scores > 0.5]))
+    again = StabilitySelection(n_bootstrap=3, n_alphas=5, eps=0.05, tol=1e-10,
+                               threshold=thr, random_state=1).fit(X, y)
+    np.testing.assert_array_equal(again.support_, scores >= thr)
+    assert np.any(again.support_ & (scores == thr))
 
 
 def test_n_jobs_and_input_format_do_not_change_the_result():
