@@ -66,7 +66,11 @@ _ARRAYS = ("data", "indices", "indptr")
 _INT32_MAX = np.iinfo(np.int32).max
 #: Upper bound on the text parsed at once by :func:`convert_svmlight`, whatever
 #: ``chunk_lines`` says: very long rows must not make one chunk huge.
-_CHUNK_BYTES = 16 << 20
+_CHUNK_BYTES = 4 << 20
+#: Stored entries per column group when :func:`convert_svmlight` scatters a chunk: the
+#: most of the output (1M entries: 12 MB for float64 data and int32 indices) that its
+#: resident memory holds at a time.
+_SCATTER_BLOCK_NNZ = 1 << 20
 
 
 # --------------------------------------------------------------------------------------
@@ -589,25 +593,59 @@ def column_blocks(indptr, cols=None, block_nnz=1 << 23):
 
 
 @njit(cache=True, nogil=True)
-def _scatter_rows(values, cols, row_ptr, row0, cursor, col_end, data, indices):
-    """Append the rows of a CSR chunk to their columns of the preallocated CSC arrays.
+def _sort_chunk_by_group(values, cols, row_ptr, row0, group_first, out_vals, out_cols,
+                         out_rows, bounds):
+    """Counting sort of a CSR chunk's entries by column group, stable (row order kept).
 
-    Row ``i`` of the chunk is row ``row0 + i`` of the matrix; rows arrive in increasing
-    order, so each column's row indices come out sorted. ``cursor[j]`` is the next free
-    slot of column j. Returns False (having written nothing out of bounds) if a column
-    receives more entries than the first pass counted, i.e. the file changed.
+    Group g holds the columns ``group_first[g] <= j < group_first[g + 1]``. Writes the
+    sorted entries (value, column, matrix row ``row0 + i``) to ``out_*`` and the start
+    of each group's run to ``bounds`` (length n_groups + 1). O(chunk log n_groups).
     """
+    n_groups = bounds.shape[0] - 1
+    bounds[:] = 0
+    nnz = cols.shape[0]
+    grp = np.empty(nnz, dtype=np.int32)
+    for k in range(nnz):
+        g = np.searchsorted(group_first, cols[k], side="right") - 1
+        grp[k] = g
+        bounds[g + 1] += 1
+    for g in range(n_groups):
+        bounds[g + 1] += bounds[g]
+    fill = bounds[:-1].copy()
     for i in range(row_ptr.shape[0] - 1):
-        row = row0 + i
         for k in range(np.int64(row_ptr[i]), np.int64(row_ptr[i + 1])):
-            j = cols[k]
-            pos = cursor[j]
-            if pos >= col_end[j]:
-                return False
-            data[pos] = values[k]
-            indices[pos] = row
-            cursor[j] = pos + 1
+            pos = fill[grp[k]]
+            out_vals[pos] = values[k]
+            out_cols[pos] = cols[k]
+            out_rows[pos] = row0 + i
+            fill[grp[k]] = pos + 1
+
+
+@njit(cache=True, nogil=True)
+def _scatter_entries(lo, hi, vals, cols, rows, cursor, col_end, data, indices):
+    """Append entries ``lo:hi`` (rows increasing within each column) to their columns.
+
+    ``cursor[j]`` is the next free slot of column j in the preallocated ``data`` /
+    ``indices``, so each column's row indices come out sorted. Returns False (having
+    written nothing out of bounds) if a column receives more entries than the first
+    pass counted, i.e. the file changed.
+    """
+    for k in range(lo, hi):
+        j = cols[k]
+        pos = cursor[j]
+        if pos >= col_end[j]:
+            return False
+        data[pos] = vals[k]
+        indices[pos] = rows[k]
+        cursor[j] = pos + 1
     return True
+
+
+@njit(cache=True, nogil=True)
+def _count_columns(cols, counts):
+    """counts[j] += number of occurrences of j in cols."""
+    for k in range(cols.shape[0]):
+        counts[cols[k]] += 1
 
 
 def _open_svmlight(src):
@@ -670,7 +708,7 @@ def _first_pass(src, dtype, chunk_lines):
                 grown = np.zeros(max(2 * counts.shape[0], hi + 1), dtype=np.int64)
                 grown[:counts.shape[0]] = counts
                 counts = grown
-            counts[:hi + 1] += np.bincount(ind, minlength=hi + 1)
+            _count_columns(ind, counts)  # O(chunk); a bincount would be O(n_features)
             nnz += X.nnz
     y = np.concatenate(labels) if labels else np.zeros(0)
     return n_rows, nnz, raw_min, raw_max, counts, y
@@ -684,8 +722,10 @@ def convert_svmlight(src, dst, *, n_features=None, dtype=np.float64, index_dtype
     file counts the entries of every column (and reads the labels, n floats), the CSC
     arrays are preallocated as memory-mapped ``.npy`` files, and a second pass scatters
     each chunk of rows into its columns at per-column cursors. Memory is O(n_features +
-    n_samples + chunk), not O(non-zeros); the pages written are released from the
-    process's resident memory after each chunk (see :func:`release_pages`).
+    n_samples + chunk), not O(non-zeros): each chunk is written column group by column
+    group, and the pages of a group are released from the process's resident memory
+    once written (see :func:`release_pages`), so at most one group of the output
+    (about 1M entries) is resident at a time.
 
     Each chunk of lines is parsed by scikit-learn's svmlight parser
     (:func:`sklearn.datasets.load_svmlight_file`), so the accepted syntax (comments, ``qid``
@@ -713,8 +753,9 @@ def convert_svmlight(src, dst, *, n_features=None, dtype=np.float64, index_dtype
         unless some index is 0, decided over the whole file (scikit-learn decides per
         file in the same way).
     chunk_lines : int, default=10_000
-        Lines parsed at once (a chunk is also cut at 16 MiB of text). Peak memory is
-        about a few times the parsed chunk plus O(n_features + n_samples).
+        Lines parsed at once (a chunk is also cut at 4 MiB of text). Peak memory is
+        about 100 bytes per entry of the chunk, plus 16 bytes per column and 8 per row,
+        plus one column group of the output (1M entries).
     overwrite : bool, default=False
         Replace an existing dataset directory at ``dst``.
 
@@ -798,8 +839,9 @@ def convert_svmlight(src, dst, *, n_features=None, dtype=np.float64, index_dtype
         raise ValueError(f"index_dtype int32 cannot hold nnz = {nnz} (or the shape "
                          f"{(n, p)}); use int64.")
 
-    ends = np.cumsum(counts)
-    cursor = ends - counts
+    ends = np.cumsum(counts)  # end of each column's slots (indptr[1:])
+    cursor = ends - counts  # next free slot of each column
+    del counts
     open_memmap = np.lib.format.open_memmap
     with _atomic_directory(dst, overwrite) as tmp:
         indptr = open_memmap(tmp / "indptr.npy", mode="w+", dtype=index_dtype,
@@ -807,24 +849,43 @@ def convert_svmlight(src, dst, *, n_features=None, dtype=np.float64, index_dtype
         indptr[0] = 0
         indptr[1:] = ends
         indptr.flush()
-        del indptr, counts
+        del indptr
         data = open_memmap(tmp / "data.npy", mode="w+", dtype=dtype, shape=(nnz,))
         indices = open_memmap(tmp / "indices.npy", mode="w+", dtype=index_dtype,
                               shape=(nnz,))
+        # Column groups of about _SCATTER_BLOCK_NNZ entries: each group's slots form one
+        # contiguous region of data/indices, released from the RSS once the chunk's
+        # entries of that group are written. Without this a single chunk, whose rows
+        # reach nearly every column, would map the whole output into the RSS.
+        groups = column_blocks(np.concatenate(([0], ends)), None, _SCATTER_BLOCK_NNZ)
+        group_first = np.array([g[0] for g in groups], dtype=np.int64)
+        bounds = np.empty(len(groups) + 1, dtype=np.int64)
         row0 = 0
         for first, text in _iter_chunks(src, int(chunk_lines)):
             Xc, _ = _parse_chunk(src, first, text, p, dtype, not one_based)
             m = Xc.shape[0]
-            if row0 + m > n or (m and not _scatter_rows(
-                    Xc.data, Xc.indices, Xc.indptr, np.int64(row0), cursor, ends,
-                    data, indices)):
+            if row0 + m > n:
                 raise ValueError(f"{src} changed between the two passes of the conversion.")
+            if Xc.nnz:
+                c = Xc.nnz
+                vals, cols = np.empty(c, dtype=dtype), np.empty(c, dtype=np.int32)
+                rows = np.empty(c, dtype=index_dtype)
+                _sort_chunk_by_group(Xc.data, Xc.indices, Xc.indptr, np.int64(row0),
+                                     group_first, vals, cols, rows, bounds)
+                del Xc
+                for g, (j0, j1) in enumerate(groups):
+                    lo, hi = int(bounds[g]), int(bounds[g + 1])
+                    if lo == hi:
+                        continue
+                    if not _scatter_entries(lo, hi, vals, cols, rows, cursor, ends, data,
+                                            indices):
+                        raise ValueError(f"{src} changed between the two passes of the "
+                                         "conversion.")
+                    start, stop = int(ends[j0 - 1]) if j0 else 0, int(ends[j1 - 1])
+                    for arr in (data, indices):
+                        _advise_dontneed(arr, start * arr.itemsize, stop * arr.itemsize)
+                del vals, cols, rows
             row0 += m
-            del Xc
-            # The scattered writes dirty pages all over both files: drop them from the
-            # resident set (they stay in the page cache and reach the file as usual).
-            for arr in (data, indices):
-                _advise_dontneed(arr, 0, arr.nbytes)
         if row0 != n or not np.array_equal(cursor, ends):
             raise ValueError(f"{src} changed between the two passes of the conversion.")
         data.flush()
