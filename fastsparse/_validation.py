@@ -74,15 +74,18 @@ def check_csc(X, *, dtype=SUPPORTED_DTYPES, name="X"):
         # The kernels take one index dtype; promote the narrower array (a copy of indptr
         # or indices only, never of the data).
         idx = np.result_type(X.indices.dtype, X.indptr.dtype)
-        X = _with_arrays(X, X.data, X.indices.astype(idx), X.indptr.astype(idx))
+        X = _with_arrays(X, X.data, X.indices.astype(idx, copy=False),
+                         X.indptr.astype(idx, copy=False))
     return X
 
 
 def _with_arrays(X, data, indices, indptr):
     """Build a CSC container of X's type from arrays, without copying or re-checking them."""
-    out = X.__class__((data, indices, indptr), shape=X.shape, copy=False)
-    # scipy may downcast index arrays on construction; put the validated ones back.
-    out.indices, out.indptr = indices, indptr
+    # An empty container with the arrays set afterwards: constructing from the arrays
+    # would make scipy scan int64 index arrays and downcast them to int32 copies when
+    # their values fit (O(nnz) time and memory, e.g. on a memory-mapped matrix).
+    out = X.__class__(X.shape, dtype=data.dtype)
+    out.data, out.indices, out.indptr = data, indices, indptr
     return out
 
 
@@ -141,7 +144,8 @@ def _check_compressed_structure(X, name):
         indptr.dtype.type not in SUPPORTED_INDEX_DTYPES
     ):
         idx = np.int64
-        X = _with_arrays(X, X.data, X.indices.astype(idx), indptr.astype(idx))
+        X = _with_arrays(X, X.data, X.indices.astype(idx, copy=False),
+                         indptr.astype(idx, copy=False))
     return X
 
 
