@@ -30,6 +30,15 @@ from ._interrupt import check_cancelled
 from ._parallel import column_sqnorms_f32, xt_dot_full
 
 
+#: Each working-set solve stops once its own duality gap is below this fraction of the
+#: current global gap (a looser inner solve wastes epochs on a working set that is about
+#: to change; a tighter one needs more epochs but fewer outer passes over X). Measured
+#: as work (epochs weighted by the working set's non-zeros, plus full passes): 0.1 did
+#: 4% less than 0.3 on the rcv1-shaped 100-alpha path to tol 1e-8 but 10% more on a
+#: news20-shaped single fit at alpha_max/100, so 0.3 stays.
+INNER_GAP_RATIO = 0.3
+
+
 @dataclass
 class EnetResult:
     """What the solver returns: coefficients in the original scale and the certificate.
@@ -356,7 +365,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
             ws_init = None
         ws_last = ws.shape[0]
         xbar_ws, sqnorm_ws = column_stats(pb, ws)
-        tol_in = max(0.3 * gap, 0.5 * tol_abs)
+        tol_in = max(INNER_GAP_RATIO * gap, 0.5 * tol_abs)
         shift, ep, _, have_cand = K.inner_solve(
             *args, ws, w, r_raw, shift, pb.sw, pb.weighted, pb.fit_intercept, xbar_ws,
             sqnorm_ws, l1, l2, positive, pb.y_c, free, xbar_free, gram_pinv, tol_in,
