@@ -401,7 +401,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
               fit_intercept=True, sample_weight=None, penalty_factor=None, positive=False,
               tol=1e-4, max_iter=100, coef_init=None, return_n_iter=False,
               coef_format="auto", early_stopping=False, strong_rule=True, screening=True,
-              verbose=0, callback=None, on_interrupt="raise"):
+              verbose=0, callback=None, on_interrupt="raise", _cancel=None):
     """Elastic-net path by warm-started, certified coordinate descent.
 
     Solves, for each alpha of a decreasing grid::
@@ -543,7 +543,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     steps = _iter_path(X, pb, grid, l1_ratio, v, positive=positive, tol=tol,
                        max_iter=max_iter, w_init=coef_init, strong_rule=strong_rule,
                        screening=screening, early_stopping=early_stopping,
-                       verbose=verbose, null_model=(usable, w0, g0, a_max))
+                       verbose=verbose, null_model=(usable, w0, g0, a_max),
+                       # private: how parallel callers (stability selection) stop this
+                       # path from the main thread on Ctrl-C
+                       cancel=_cancel)
     try:
         for step in steps:
             k, res = step.k, step.result

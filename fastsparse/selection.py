@@ -28,6 +28,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._logistic_solver import prepare_logistic, solve_logistic, warn_if_needed
 from ._solver import prepare_problem, solve_enet
 from ._validation import check_csc, check_scalar_param
@@ -479,7 +480,7 @@ def select_features(X, y, *, n_features=None, alpha=None, model="lasso", l1_rati
 # --------------------------------------------------------------------------------------
 
 def _subsample_support(X, y, sample_weight, rows, alphas, model, l1_ratio, fit_intercept,
-                       tol, max_iter):
+                       tol, max_iter, cancel=None):
     """Support of the whole path fitted on the rows ``rows`` (all other rows weight 0).
 
     Returns ``(indicator, n_union, n_iter)``: a CSC int32 matrix of shape (n_features,
@@ -495,11 +496,11 @@ def _subsample_support(X, y, sample_weight, rows, alphas, model, l1_ratio, fit_i
         Cs = 1.0 / (alphas * s.sum())
         path = logistic_path(X, y, Cs=Cs, l1_ratio=1.0, fit_intercept=fit_intercept,
                              sample_weight=s, tol=tol, max_iter=max_iter,
-                             coef_format="sparse")
+                             coef_format="sparse", _cancel=cancel)
     else:
         path = enet_path(X, y, l1_ratio=l1_ratio, alphas=alphas,
                          fit_intercept=fit_intercept, sample_weight=s, tol=tol,
-                         max_iter=max_iter, coef_format="sparse")
+                         max_iter=max_iter, coef_format="sparse", _cancel=cancel)
     coefs = sp.csc_matrix(path.coefs)
     coefs.eliminate_zeros()
     indicator = sp.csc_matrix(
@@ -731,6 +732,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
                 out.append(np.sort(perm[size:2 * size]))
         return out
 
+    @restore_on_interrupt
     def fit(self, X, y, sample_weight=None):
         """Fit the path on every subsample and compute the selection frequencies.
 
@@ -774,24 +776,28 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         alphas = self._grid(X, y, sw, model, rho)
         subsamples = self._subsamples(n)
 
-        jobs = (delayed(_subsample_support)(X, y, sw, rows, alphas, model, rho,
-                                            bool(self.fit_intercept), self.tol,
-                                            self.max_iter)
-                for rows in subsamples)
         counts = sp.csc_matrix((p, alphas.shape[0]), dtype=np.int32)
         union_sizes = []
         n_iter = 0
-        # A generator keeps one subsample's result in memory at a time; joblib returns
-        # them in submission order, so the sums are identical for every n_jobs.
-        outputs = Parallel(n_jobs=self.n_jobs, prefer="threads",
-                           return_as="generator")(jobs)
-        for i, (indicator, n_union, iters) in enumerate(outputs):
-            counts = counts + indicator
-            union_sizes.append(n_union)
-            n_iter = max(n_iter, iters)
-            if self.verbose:
-                print(f"[fastsparse] stability selection: subsample {i + 1}/"
-                      f"{len(subsamples)}, {n_union} features selected along the path")
+        # Ctrl-C reaches the subsamples running in worker threads through `cancel`.
+        with cancel_on_sigint() as cancel:
+            jobs = (delayed(_subsample_support)(X, y, sw, rows, alphas, model, rho,
+                                                bool(self.fit_intercept), self.tol,
+                                                self.max_iter, cancel)
+                    for rows in subsamples)
+            # A generator keeps one subsample's result in memory at a time; joblib
+            # returns them in submission order, so the sums are identical for every
+            # n_jobs.
+            outputs = Parallel(n_jobs=self.n_jobs, prefer="threads",
+                               return_as="generator")(jobs)
+            for i, (indicator, n_union, iters) in enumerate(outputs):
+                counts = counts + indicator
+                union_sizes.append(n_union)
+                n_iter = max(n_iter, iters)
+                if self.verbose:
+                    print(f"[fastsparse] stability selection: subsample {i + 1}/"
+                          f"{len(subsamples)}, {n_union} features selected along the "
+                          "path")
         m = len(subsamples)
         counts.sort_indices()
         # count / m divided entry by entry (not times 1/m): exact fractions such as 5/6.

@@ -78,6 +78,10 @@ try:
     if kind == "cv":
         # tol=0 is never certified: each fold's path would run for many minutes.
         LassoCV(cv=4, n_jobs=2, tol=0.0, max_iter=100000).fit(X, y)
+    elif kind == "stability":
+        from fastsparse import StabilitySelection
+        StabilitySelection(n_bootstrap=50, n_jobs=2, tol=0.0, max_iter=100000,
+                           eps=1e-3).fit(X, y)
     elif kind == "logistic_cv":
         LogisticRegressionCV(Cs=20, cv=4, n_jobs=2, tol=0.0, max_iter=100000).fit(
             X, y > np.median(y))
@@ -110,7 +114,7 @@ def _interrupt_child(kind, wait=2.0):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize("kind", ["cv", "logistic_cv"])
+@pytest.mark.parametrize("kind", ["cv", "logistic_cv", "stability"])
 def test_ctrl_c_stops_parallel_cross_validation_quickly(kind):
     # The folds run in joblib worker threads, which never see the signal: without the
     # cancellation flag joblib waits for every running fold to finish its whole path.
