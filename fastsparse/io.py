@@ -517,7 +517,8 @@ def release_pages(X, columns=None):
     columns : None, slice or tuple (start, stop), default=None
         None releases the whole of the three arrays. A column range releases the parts
         of ``data`` and ``indices`` holding those columns (``indptr[start]`` to
-        ``indptr[stop]``), rounded outward to whole pages.
+        ``indptr[stop]``) and ``indptr[start:stop + 1]``, rounded outward to whole
+        pages.
 
     Returns
     -------
@@ -546,45 +547,57 @@ def release_pages(X, columns=None):
         raise ValueError(f"column range [{start}, {stop}) is out of bounds.")
     lo, hi = int(indptr[start]), int(indptr[stop])
     return (_advise_dontneed(data, lo * data.itemsize, hi * data.itemsize)
-            + _advise_dontneed(indices, lo * indices.itemsize, hi * indices.itemsize))
+            + _advise_dontneed(indices, lo * indices.itemsize, hi * indices.itemsize)
+            + _advise_dontneed(indptr, start * indptr.itemsize,
+                               (stop + 1) * indptr.itemsize))
 
 
 def column_blocks(indptr, cols=None, block_nnz=1 << 23):
-    """Split a pass over columns into consecutive blocks of about ``block_nnz`` entries.
+    """Split a pass over columns into consecutive blocks spanning about ``block_nnz`` entries.
+
+    A block is a run of the pass's columns lying in one range of columns of X whose
+    stored entries (one contiguous region of ``data`` and ``indices``) number about
+    ``block_nnz``: the memory a pass over the block touches. Computed by binary search
+    in ``indptr`` and ``cols``, in O(n_blocks log n_features) time and without any
+    temporary array as long as ``cols`` (a pass over millions of columns must not
+    allocate millions of counts just to plan its blocks).
 
     Parameters
     ----------
     indptr : ndarray of shape (n_features + 1,)
-        Column pointers of a CSC matrix.
+        Column pointers of a CSC matrix (``indptr[0] == 0``).
     cols : ndarray of int or None, default=None
         Increasing column indices of the pass; None means every column.
     block_nnz : int, default=2**23
-        Target number of stored entries per block (a block holds at least one column,
-        so a longer column makes a longer block).
+        Stored entries of X spanned by a block (a block holds at least one column, so
+        a longer column makes a longer block).
 
     Returns
     -------
     bounds : list of (start, stop)
-        Half-open ranges of positions: into ``cols`` when given, else column ranges.
-        A pass can process ``cols[start:stop]`` and then call
-        ``release_pages(X, (cols[start], cols[stop - 1] + 1))``.
+        Half-open, consecutive, non-empty ranges of positions: into ``cols`` when
+        given, else column ranges. A pass can process ``cols[start:stop]`` and then
+        call ``release_pages(X, (cols[start], cols[stop - 1] + 1))``.
     """
     if block_nnz < 1:
         raise ValueError(f"block_nnz must be positive, got {block_nnz}.")
+    p = indptr.shape[0] - 1
+    # Searches in the dtype of the array searched: np.searchsorted would otherwise cast
+    # all of indptr (or cols) to the common dtype, an O(n_features) temporary. The
+    # targets fit, being below indptr[-1] (resp. at most n_features).
+    targets = np.arange(block_nnz, int(indptr[-1]), block_nnz, dtype=np.int64)
+    targets = targets.astype(indptr.dtype)
+    # Column ranges: a cut before the first column starting at or after each target.
+    col_cuts = np.concatenate(([0], np.searchsorted(indptr[:-1], targets), [p]))
     if cols is None:
-        m = indptr.shape[0] - 1
-        cum = indptr[1:]  # entries up to and including each column (indptr[0] == 0)
+        cuts = col_cuts
     else:
         cols = np.asarray(cols)
-        m = cols.shape[0]
-        cum = np.cumsum(indptr[cols + 1] - indptr[cols], dtype=np.int64)
-    if m == 0:
-        return []
-    targets = np.arange(block_nnz, int(cum[-1]), block_nnz, dtype=np.int64)
-    # A block ends at the first position whose running count reaches its target.
-    cuts = np.searchsorted(cum, targets, side="left") + 1
-    bounds = np.unique(np.concatenate(([0], np.minimum(cuts, m), [m])))
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        if p > np.iinfo(cols.dtype).max:
+            cols = cols.astype(np.int64)
+        cuts = np.searchsorted(cols, col_cuts.astype(cols.dtype))
+    cuts = np.unique(cuts)
+    return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 
 
 # --------------------------------------------------------------------------------------

@@ -492,6 +492,26 @@ def test_release_pages_keeps_data_and_is_a_no_op_in_memory(tmp_path):
     assert cow[1] == 3.0
 
 
+def test_column_blocks_allocate_nothing_of_size_p():
+    # Planning the blocks of a pass over millions of columns must not allocate arrays
+    # as long as the matrix (e.g. np.searchsorted casting int32 indptr to int64).
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    indptr = np.concatenate(([0], np.cumsum(rng.integers(0, 10, 2_000_000)))).astype(
+        np.int32)
+    cols = np.arange(0, 2_000_000, 3, dtype=np.int32)
+    tracemalloc.start()
+    try:
+        blocks = column_blocks(indptr, None, 1 << 20)
+        sub = column_blocks(indptr, cols, 1 << 20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(blocks) >= 8 and len(sub) >= 8
+    assert peak < 100_000  # bytes; indptr alone is 8 MB
+
+
 @pytest.mark.parametrize("block_nnz", [1, 7, 50, 10**9])
 @pytest.mark.parametrize("subset", [False, True])
 def test_column_blocks_partition_the_pass(block_nnz, subset):
@@ -509,7 +529,13 @@ def test_column_blocks_partition_the_pass(block_nnz, subset):
     for a, b in blocks:
         assert a < b
         assert pos_nnz[a:b - 1].sum() < block_nnz
-    assert len(blocks) <= pos_nnz.sum() // block_nnz + 2
+    assert len(blocks) <= X.nnz // block_nnz + 2
+    # The region a block spans (what a pass over it touches) is within the budget too,
+    # apart from its last column.
+    for a, b in blocks:
+        first = a if cols is None else cols[a]
+        last = b - 1 if cols is None else cols[b - 1]
+        assert X.indptr[last] - X.indptr[first] < block_nnz
     assert column_blocks(X.indptr, np.zeros(0, dtype=np.int32)) == []
     with pytest.raises(ValueError):
         column_blocks(X.indptr, None, 0)
