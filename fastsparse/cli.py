@@ -120,6 +120,10 @@ class CLIError(Exception):
     """A problem the user can fix: reported as one line on stderr, exit code 1."""
 
 
+class _UsageError(Exception):
+    """A combination of options that argparse cannot check itself (exit code 2)."""
+
+
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose usage errors are one line (plus a pointer to --help)."""
 
@@ -236,15 +240,14 @@ def build_parser():
                        help="maximum outer (working-set) iterations per fit (default: 100)")
         return g
 
-    def output_args(p, top=True):
+    def output_args(p, top="list only the K features of largest |coef|"):
         g = p.add_argument_group("output")
         g.add_argument("--format", choices=("json", "csv"), default="json",
                        help="json (default) or csv")
         g.add_argument("--output", "-o", metavar="FILE",
                        help="write here (atomically) instead of stdout")
         if top:
-            g.add_argument("--top", metavar="K", type=_POS_INT,
-                           help="list only the K features of largest |coef|")
+            g.add_argument("--top", metavar="K", type=_POS_INT, help=top)
         g.add_argument("--verbose", "-v", action="count", default=0,
                        help="progress on stderr: fit prints the solver's iterations; "
                             "path, cv and select show a progress bar (-vv: and the "
@@ -277,7 +280,7 @@ def build_parser():
                         "1e-2)")
     p.add_argument("--plot", metavar="FILE",
                    help="save plot_path's figure (needs matplotlib)")
-    output_args(p)
+    output_args(p, top="list the first K features to enter the path (default: 10)")
     p.set_defaults(func=_cmd_path)
 
     p = add("cv", "choose alpha (and l1_ratio) by K-fold cross-validation", _CV_EPILOG)
@@ -376,8 +379,7 @@ def main(argv=None):
         _check_early(args)
         return args.func(args)
     except _UsageError as exc:
-        parser_for = _subparser(parser, args.command)
-        print(f"{PROG}: error: {_one_line(exc)} (see '{parser_for.prog} --help')",
+        print(f"{PROG}: error: {_one_line(exc)} (see '{PROG} {args.command} --help')",
               file=sys.stderr)
         return 2
     except CLIError as exc:
@@ -392,17 +394,6 @@ def main(argv=None):
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-
-
-class _UsageError(Exception):
-    """A combination of options that argparse cannot check itself (exit code 2)."""
-
-
-def _subparser(parser, name):
-    for action in parser._subparsers._group_actions:
-        if name in action.choices:
-            return action.choices[name]
-    return parser  # pragma: no cover
 
 
 def _check_early(args):
@@ -428,14 +419,13 @@ def _check_early(args):
             raise _UsageError("--scoring is for --model logistic (lasso/enet use the MSE)")
         if model == "logistic" and args.plot:
             raise _UsageError("--plot draws the MSE curve of lasso/enet, not logistic")
-    if getattr(args, "format", None) == "csv" and args.command == "generate":
-        raise _UsageError("generate writes svmlight")  # pragma: no cover
-    for opt in ("output", "plot"):
+    for opt in ("output", "plot", "out"):
         target = getattr(args, opt, None)
         if target:
             parent = Path(target).expanduser().resolve().parent
             if not parent.is_dir():
-                raise CLIError(f"--{opt}: directory {parent} does not exist")
+                raise CLIError(f"{'OUT' if opt == 'out' else '--' + opt}: directory "
+                               f"{parent} does not exist")
     if getattr(args, "plot", None):
         _check_plot_target(args.plot)
     for opt in ("data", "target", "feature_names"):
