@@ -2,8 +2,8 @@
 
 Run ``fastsparse --help`` (or ``python -m fastsparse --help``) for the commands and a
 worked example. Every command reads a data file (svmlight/libsvm text, a scipy.sparse
-``.npz``, or a directory written by :func:`fastsparse.io.save_csc` when that module is
-installed), runs the library's public API on it and writes one JSON document (or CSV) to
+``.npz``, or a memory-mapped dataset directory written by :func:`fastsparse.io.save_csc`),
+runs the library's public API on it and writes one JSON document (or CSV) to
 stdout or to ``--output FILE``.
 
 Conventions the tests rely on:
@@ -595,6 +595,9 @@ class _Run:
         self._warn = warnings.catch_warnings(record=True)
         self.caught = self._warn.__enter__()
         warnings.simplefilter("always")
+        # Deprecations are for developers, not for someone running a command.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
         self.t0 = time.perf_counter()
         return self
 
