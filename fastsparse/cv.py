@@ -156,7 +156,9 @@ class _BaseEnetCV(_BaseElasticNet):
         ]
 
         cv = check_cv(self.cv)
-        folds = list(cv.split(X, y))
+        # A placeholder with X's rows: scikit-learn's splitters make a sparse X
+        # "indexable" by converting it to CSR, a full copy of X just to count its rows.
+        folds = list(cv.split(np.empty((n_samples, 0)), y))
         n_folds = len(folds)
         bar = _progress(n_folds * len(l1_ratios), self.verbose, "cv folds")
         t0 = time.perf_counter()

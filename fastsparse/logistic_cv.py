@@ -316,7 +316,10 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
         n_Cs = Cs.shape[0]
 
         cv = check_cv(self.cv, y, classifier=True)
-        folds = [(_as_indices(tr), _as_indices(te)) for tr, te in cv.split(X, y)]
+        # A placeholder with X's rows: scikit-learn's splitters make a sparse X
+        # "indexable" by converting it to CSR, a full copy of X just to count its rows.
+        folds = [(_as_indices(tr), _as_indices(te))
+                 for tr, te in cv.split(np.empty((X.shape[0], 0)), y)]
         n_folds = len(folds)
         kw = dict(l1_ratio=self.l1_ratio, fit_intercept=self.fit_intercept,
                   penalty_factor=self.penalty_factor, tol=self.tol,
