@@ -301,7 +301,8 @@ def _read_meta(path):
         if has_y:
             dtypes["y"] = np.dtype(meta["dtypes"]["y"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{meta_path} is missing or has a malformed entry: {exc!r}") from None
+        raise ValueError(
+            f"{meta_path} is missing or has a malformed entry: {exc!r}") from None
     if n < 0 or p < 0 or nnz < 0:
         raise ValueError(f"{meta_path}: negative shape or nnz.")
     return (n, p), nnz, dtypes, has_y
@@ -339,7 +340,8 @@ def _check_loaded(path, shape, nnz, dtypes, arrays, full):
         raise ValueError(f"{path}: data dtype {data.dtype} is not float32 or float64.")
     for name in ("indices", "indptr"):
         if arrays[name].dtype.type not in (np.int32, np.int64):
-            raise ValueError(f"{path}: {name} dtype {arrays[name].dtype} is not int32/int64.")
+            raise ValueError(
+                f"{path}: {name} dtype {arrays[name].dtype} is not int32/int64.")
     if indices.dtype != indptr.dtype:
         raise ValueError(f"{path}: indices ({indices.dtype}) and indptr ({indptr.dtype}) "
                          "must have the same dtype.")
@@ -553,7 +555,7 @@ def release_pages(X, columns=None):
 
 
 def column_blocks(indptr, cols=None, block_nnz=1 << 23):
-    """Split a pass over columns into consecutive blocks spanning about ``block_nnz`` entries.
+    """Split a pass over columns into consecutive blocks spanning ~``block_nnz`` entries.
 
     A block is a run of the pass's columns lying in one range of columns of X whose
     stored entries (one contiguous region of ``data`` and ``indices``) number about

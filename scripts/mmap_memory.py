@@ -423,9 +423,9 @@ def main(argv=None):
         rows.append(res)
     half = size / 2 / 1024
     print()
-    print("| mode | peak RSS MiB | baseline MiB | peak - baseline MiB | anon / file at peak "
-          "MiB | max anon / max file MiB | after fit / after release_pages MiB | load s | "
-          "fit s | gap | nnz(coef) |")
+    print("| mode | peak RSS MiB | baseline MiB | peak - baseline MiB | "
+          "anon / file at peak MiB | max anon / max file MiB | "
+          "after fit / after release_pages MiB | load s | fit s | gap | nnz(coef) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         anon, file = r["split_at_peak_kb"]
