@@ -422,6 +422,38 @@ def test_fits_on_memory_mapped_data(tmp_path, spy_problems):
     assert_allclose(on_map["lasso"], np.r_[sk.coef_, sk.intercept_], atol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["lasso", "enet", "path", "cv", "logistic", "ridge-cg"])
+def test_fits_allocate_far_less_than_x(tmp_path, name):
+    # Independent of how a copy would be made (scipy conversion, fancy indexing, a
+    # splitter making X indexable...): numpy allocations are traced by tracemalloc,
+    # while the memory-mapped X is not, so any copy of X shows in the peak.
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = sp.random(10_000, 100, density=0.5, format="csc", random_state=rng)
+    y = X @ rng.standard_normal(100) + rng.standard_normal(10_000)
+    save_csc(tmp_path / "ds", X, y)
+    Xm, ym = load_csc(tmp_path / "ds")
+    ybin = (ym > np.median(ym)).astype(int)
+    fit = {
+        "lasso": lambda: fastsparse.Lasso(alpha=0.01).fit(Xm, ym),
+        "enet": lambda: fastsparse.ElasticNet(alpha=0.01).fit(Xm, ym),
+        "path": lambda: fastsparse.lasso_path(Xm, ym, n_alphas=10),
+        "cv": lambda: fastsparse.LassoCV(n_alphas=10, cv=3).fit(Xm, ym),
+        "logistic": lambda: fastsparse.LogisticRegression(C=1.0).fit(Xm, ybin),
+        "ridge-cg": lambda: fastsparse.Ridge(alpha=1.0, solver="cg").fit(Xm, ym),
+    }[name]
+    fit()  # compile outside the measurement
+    tracemalloc.start()
+    try:
+        fit()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    size = Xm.data.nbytes + Xm.indices.nbytes  # 6 MB
+    assert peak < 0.5 * size, (name, peak, size)
+
+
 # --------------------------------------------------------------------------------------
 # release_pages and column_blocks
 # --------------------------------------------------------------------------------------
