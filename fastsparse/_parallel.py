@@ -8,17 +8,25 @@ Each column's dot product is computed by one thread in a fixed order, so the res
 bit-identical whatever the number of threads.
 
 The thread count is Numba's: ``numba.set_num_threads(k)`` or the ``NUMBA_NUM_THREADS``
-environment variable (default: the number of cores). Threads are used only
+environment variable (default: the number of cores; joblib's process-based backends set
+it to their share of the cores in their workers). Threads are used only
 
 - from the main thread: cross-validation folds, one-vs-rest classes and stability
   subsamples already run in parallel joblib threads, which must not each start a team of
   Numba threads (oversubscription, and Numba's fallback threading layer does not allow
   concurrent parallel regions);
 - when the pass is large enough (:data:`MIN_PARALLEL_NNZ`) for the gain to outweigh the
-  cost of waking the threads.
+  cost of waking the threads;
+- while they are measured to be faster. On a machine whose cores are busy with other
+  processes a parallel region waits for its slowest thread to be scheduled, and a pass
+  of a millisecond can take ten (measured on this project's shared 2-core machines).
+  :class:`_Chooser` times both variants as the fit runs (time per stored entry,
+  smoothed), uses the faster one and re-tries the other every :data:`PROBE_EVERY` calls,
+  so a fit adapts when the load changes. Results are bit-identical either way.
 """
 
 import threading
+import time
 
 import numba
 
@@ -31,9 +39,57 @@ MIN_PARALLEL_NNZ = 200_000
 #: Blocks per thread: a few per thread evens out the load left by the nnz balancing.
 BLOCKS_PER_THREAD = 4
 
+#: Every this many calls the variant currently judged slower is timed again.
+PROBE_EVERY = 16
+
+#: Weight of the newest measurement in the smoothed time per entry.
+_SMOOTHING = 0.3
+
+
+class _Chooser:
+    """Serial or parallel for one kind of pass, by measured time per stored entry.
+
+    Only the main thread runs parallel passes, so only the main thread updates this.
+    """
+
+    def __init__(self):
+        self.rate = {}  # n_threads -> smoothed seconds per stored entry
+        self.calls = 0
+        self._probe = None  # the variant being re-timed by the current call
+
+    def pick(self, k):
+        """The thread count to use for the next pass (1 or k)."""
+        self.calls += 1
+        self._probe = None
+        for option in (k, 1):  # try each variant once, parallel first
+            if option not in self.rate:
+                return option
+        best, other = (k, 1) if self.rate[k] <= self.rate[1] else (1, k)
+        if self.calls % PROBE_EVERY == 0:
+            self._probe = other
+            return other
+        return best
+
+    def record(self, k, seconds, nnz):
+        """Fold the time of a pass over ``nnz`` entries run with ``k`` threads in.
+
+        A probe replaces its variant's estimate (the old one is stale by design); the
+        variant in use is smoothed, so one unlucky pass does not flip the choice.
+        """
+        rate = seconds / max(nnz, 1.0)
+        old = self.rate.get(k)
+        if old is None or k == self._probe:
+            self.rate[k] = rate
+        else:
+            self.rate[k] = (1 - _SMOOTHING) * old + _SMOOTHING * rate
+
+
+_XT_DOT = _Chooser()
+_NORMS = _Chooser()
+
 
 def pass_threads(nnz):
-    """Number of threads a pass over ``nnz`` stored entries should use here (1 = serial)."""
+    """Number of threads a pass over ``nnz`` stored entries may use here (1 = serial)."""
     if nnz < MIN_PARALLEL_NNZ or threading.current_thread() is not threading.main_thread():
         return 1
     return numba.get_num_threads()
@@ -48,10 +104,16 @@ def xt_dot_full(data, indices, indptr, cols, v, out):
     # Expected non-zeros of the pass, without walking cols: the average column length.
     nnz = data.shape[0] * (cols.shape[0] / p) if p else 0
     k = pass_threads(nnz)
+    if k == 1:
+        S.xt_dot(data, indices, indptr, cols, v, out)
+        return
+    k = _XT_DOT.pick(k)
+    start = time.perf_counter()
     if k > 1:
         S.xt_dot_parallel(data, indices, indptr, cols, v, out, BLOCKS_PER_THREAD * k)
     else:
         S.xt_dot(data, indices, indptr, cols, v, out)
+    _XT_DOT.record(k, time.perf_counter() - start, nnz)
 
 
 def column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted, fit_intercept):
@@ -59,11 +121,21 @@ def column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted, fit_intercep
 
     Same contract as :func:`fastsparse._sparse_ops.column_sqnorms_f32`.
     """
-    k = pass_threads(data.shape[0])
+    nnz = data.shape[0]
+    k = pass_threads(nnz)
+    if k == 1:
+        return S.column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted,
+                                    fit_intercept)
+    k = _NORMS.pick(k)
+    start = time.perf_counter()
     if k > 1:
-        return S.column_sqnorms_f32_parallel(data, indices, indptr, n_rows, sw, weighted,
-                                             fit_intercept, BLOCKS_PER_THREAD * k)
-    return S.column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted, fit_intercept)
+        out = S.column_sqnorms_f32_parallel(data, indices, indptr, n_rows, sw, weighted,
+                                            fit_intercept, BLOCKS_PER_THREAD * k)
+    else:
+        out = S.column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted,
+                                   fit_intercept)
+    _NORMS.record(k, time.perf_counter() - start, nnz)
+    return out
 
 
 __all__ = ["MIN_PARALLEL_NNZ", "column_sqnorms_f32", "pass_threads", "xt_dot_full"]

@@ -74,6 +74,48 @@ def test_balanced_blocks_partition_the_columns(n_blocks):
             assert block[:-1].sum() <= share + 1e-9
 
 
+def test_chooser_tries_both_then_keeps_the_faster_and_reprobes():
+    chooser = P._Chooser()
+    assert chooser.pick(2) == 2  # parallel is tried first
+    chooser.record(2, 10.0, 1000)
+    assert chooser.pick(2) == 1  # then serial once
+    chooser.record(1, 1.0, 1000)
+    picks = [chooser.pick(2) for _ in range(3 * P.PROBE_EVERY)]
+    # Serial is faster: it is used, except for one probe of parallel per PROBE_EVERY.
+    assert picks.count(2) == 3 and picks.count(1) == 3 * P.PROBE_EVERY - 3
+    # The load changes: parallel becomes faster and takes over at its next probe.
+    for _ in range(P.PROBE_EVERY + 1):
+        k = chooser.pick(2)
+        chooser.record(k, 0.1 if k == 2 else 1.0, 1000)
+    assert chooser.pick(2) == 2
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
+def test_slow_threads_fall_back_to_serial(monkeypatch, text_like):
+    # Simulate a loaded machine: the parallel kernel is slow; fits must switch to the
+    # serial one and keep returning the same result.
+    import time as time_mod
+    monkeypatch.setattr(P, "MIN_PARALLEL_NNZ", 0)
+    monkeypatch.setattr(P, "_XT_DOT", P._Chooser())
+    calls = {"parallel": 0}
+    real = S.xt_dot_parallel
+
+    def slow_parallel(*args):
+        calls["parallel"] += 1
+        time_mod.sleep(0.002)
+        return real(*args)
+
+    monkeypatch.setattr(P.S, "xt_dot_parallel", slow_parallel)
+    X, y = text_like
+    alpha = 0.01 * np.max(np.abs(X.T @ (y - y.mean()))) / X.shape[0]
+    coef = Lasso(alpha=alpha, tol=1e-10).fit(X, y).coef_
+    rates = P._XT_DOT.rate
+    assert rates[1] < rates[numba.get_num_threads()]
+    assert calls["parallel"] <= 1 + P._XT_DOT.calls // P.PROBE_EVERY + 1
+    monkeypatch.undo()
+    np.testing.assert_array_equal(coef, Lasso(alpha=alpha, tol=1e-10).fit(X, y).coef_)
+
+
 def test_pass_threads_policy(monkeypatch):
     monkeypatch.setattr(P, "MIN_PARALLEL_NNZ", 1000)
     assert P.pass_threads(999) == 1
