@@ -340,6 +340,13 @@ def build_parser():
                    help="random seed (default: 0)")
     p.set_defaults(func=_cmd_generate)
 
+    from .io import _CONVERT_DESCRIPTION, _CONVERT_HELP, add_convert_arguments
+
+    p = sub.add_parser("convert", help=_CONVERT_HELP, description=_CONVERT_DESCRIPTION,
+                       epilog=_CONVERT_EPILOG, formatter_class=fmt)
+    add_convert_arguments(p)
+    p.set_defaults(func=_cmd_convert)
+
     # Listed for --help only: main() hands "demo ..." to fastsparse.demo before parsing.
     sub.add_parser("demo", help="run the built-in demo (`python -m fastsparse`; "
                                 "`fastsparse demo --help` for its options)")
@@ -1060,6 +1067,38 @@ def _cmd_generate(args):
         "command": "generate", "output": str(out), "task": args.task,
         "n_samples": int(X.shape[0]), "n_features": int(X.shape[1]), "nnz": int(X.nnz),
         "seed": args.seed, "informative": [int(j) for j in np.flatnonzero(w_true)],
+        "seconds": time.perf_counter() - t0,
+    }
+    sys.stdout.write(_dumps(report))
+    return 0
+
+
+_CONVERT_EPILOG = """\
+example:
+  fastsparse generate data.svm
+  fastsparse convert data.svm data.csc     # memory-mappable directory (fastsparse.io)
+  fastsparse select data.csc --n-features 10
+"""
+
+
+def _cmd_convert(args):
+    from .io import convert_svmlight
+
+    t0 = time.perf_counter()
+    if Path(args.dst).expanduser().exists() and not args.overwrite:
+        raise CLIError(f"{args.dst} already exists; pass --overwrite to replace it")
+    try:
+        meta = convert_svmlight(
+            args.src, args.dst, n_features=args.n_features, dtype=args.dtype,
+            index_dtype=args.index_dtype, zero_based=args.zero_based,
+            chunk_lines=args.chunk_lines, overwrite=args.overwrite)
+    except (OSError, ValueError, TypeError) as exc:
+        raise CLIError(_one_line(exc)) from None
+    n, p = meta["shape"]
+    report = {
+        "command": "convert", "source": str(args.src), "output": str(args.dst),
+        "n_samples": int(n), "n_features": int(p), "nnz": int(meta["nnz"]),
+        "dtypes": {k: str(np.dtype(v)) for k, v in meta["dtypes"].items()},
         "seconds": time.perf_counter() - t0,
     }
     sys.stdout.write(_dumps(report))

@@ -926,6 +926,49 @@ def _zero_based_arg(value):
         raise argparse.ArgumentTypeError("expected auto, true or false") from None
 
 
+def add_convert_arguments(conv):
+    """Add the options of the ``convert`` command to an argparse (sub)parser.
+
+    Shared by ``python -m fastsparse.io convert`` and ``fastsparse convert``.
+    """
+    conv.add_argument("src", help="svmlight/libsvm text file (.gz and .bz2 decompressed)")
+    conv.add_argument("dst", help="dataset directory to create")
+    conv.add_argument("--n-features", type=int, default=None, metavar="P",
+                      help="number of columns (default: largest index in the file)")
+    conv.add_argument("--dtype", choices=["float32", "float64"], default="float64")
+    conv.add_argument("--index-dtype", choices=["int32", "int64"], default=None,
+                      help="default: int32 when it fits")
+    conv.add_argument("--zero-based", type=_zero_based_arg, default="auto",
+                      metavar="{auto,true,false}", help="column indices start at 0 "
+                      "(default: auto, one-based unless an index is 0)")
+    conv.add_argument("--chunk-lines", type=int, default=10_000,
+                      help="lines parsed at once (default: 10000)")
+    conv.add_argument("--overwrite", action="store_true",
+                      help="replace an existing dataset directory")
+
+
+def run_convert(args):
+    """Run the ``convert`` command parsed by :func:`add_convert_arguments`.
+
+    Returns the metadata of the written directory; raises OSError / ValueError /
+    TypeError on bad input (the callers turn them into one-line messages).
+    """
+    meta = convert_svmlight(
+        args.src, args.dst, n_features=args.n_features, dtype=args.dtype,
+        index_dtype=args.index_dtype, zero_based=args.zero_based,
+        chunk_lines=args.chunk_lines, overwrite=args.overwrite)
+    n, p = meta["shape"]
+    print(f"wrote {args.dst}: {n} x {p}, {meta['nnz']} stored entries, "
+          f"data {np.dtype(meta['dtypes']['data'])}, "
+          f"indices {np.dtype(meta['dtypes']['indices'])}")
+    return meta
+
+
+_CONVERT_HELP = "convert an svmlight/libsvm file (.gz/.bz2 too) to a CSC directory"
+_CONVERT_DESCRIPTION = ("Stream an svmlight/libsvm file into a directory that "
+                        "fastsparse.io.load_csc memory-maps (two passes, bounded memory).")
+
+
 def main(argv=None):
     """Command-line entry: ``python -m fastsparse.io convert SRC DST [options]``.
 
@@ -944,37 +987,14 @@ def main(argv=None):
         prog="python -m fastsparse.io",
         description="Out-of-core data for fastsparse: memory-mappable CSC directories.")
     sub = parser.add_subparsers(dest="command", required=True)
-    conv = sub.add_parser(
-        "convert", help="convert an svmlight/libsvm file (.gz/.bz2 too) to a CSC directory",
-        description="Stream an svmlight/libsvm file into a directory that "
-                    "fastsparse.io.load_csc memory-maps (two passes, bounded memory).")
-    conv.add_argument("src", help="svmlight/libsvm text file (.gz and .bz2 decompressed)")
-    conv.add_argument("dst", help="dataset directory to create")
-    conv.add_argument("--n-features", type=int, default=None, metavar="P",
-                      help="number of columns (default: largest index in the file)")
-    conv.add_argument("--dtype", choices=["float32", "float64"], default="float64")
-    conv.add_argument("--index-dtype", choices=["int32", "int64"], default=None,
-                      help="default: int32 when it fits")
-    conv.add_argument("--zero-based", type=_zero_based_arg, default="auto",
-                      metavar="{auto,true,false}", help="column indices start at 0 "
-                      "(default: auto, one-based unless an index is 0)")
-    conv.add_argument("--chunk-lines", type=int, default=10_000,
-                      help="lines parsed at once (default: 10000)")
-    conv.add_argument("--overwrite", action="store_true",
-                      help="replace an existing dataset directory")
+    add_convert_arguments(sub.add_parser("convert", help=_CONVERT_HELP,
+                                         description=_CONVERT_DESCRIPTION))
     args = parser.parse_args(argv)
     try:
-        meta = convert_svmlight(
-            args.src, args.dst, n_features=args.n_features, dtype=args.dtype,
-            index_dtype=args.index_dtype, zero_based=args.zero_based,
-            chunk_lines=args.chunk_lines, overwrite=args.overwrite)
+        run_convert(args)
     except (OSError, ValueError, TypeError) as exc:
         print(f"{parser.prog} convert: error: {exc}", file=sys.stderr)
         return 1
-    n, p = meta["shape"]
-    print(f"wrote {args.dst}: {n} x {p}, {meta['nnz']} stored entries, "
-          f"data {np.dtype(meta['dtypes']['data'])}, "
-          f"indices {np.dtype(meta['dtypes']['indices'])}")
     return 0
 
 

@@ -295,6 +295,28 @@ def test_save_csc_directory(files, capsys, tmp_path):
     assert_one_line_error(code, err, 1, "empty")
 
 
+def test_convert_then_fit_equals_the_svmlight_fit(files, capsys, tmp_path):
+    from fastsparse.io import load_csc
+
+    dst = tmp_path / "data.csc"
+    rep, _ = run_json(capsys, "convert", files["reg"], dst)
+    assert rep["command"] == "convert" and rep["nnz"] == files["X"].nnz
+    assert (rep["n_samples"], rep["n_features"]) == files["X"].shape
+    X2, y2 = load_csc(dst)
+    Xr, yr = load_svmlight(files["reg"])
+    assert (X2 != Xr).nnz == 0 and np.array_equal(y2, yr)
+    ref, _ = run_json(capsys, "fit", files["reg"], "--alpha", 1e-3)
+    got, _ = run_json(capsys, "fit", dst, "--alpha", 1e-3)
+    assert got["selected"] == ref["selected"]
+    # Existing output: a one-line error naming the option, and nothing touched.
+    code, _, err = run(capsys, "convert", files["reg"], dst)
+    assert_one_line_error(code, err, 1, "--overwrite")
+    run_json(capsys, "convert", files["reg"], dst, "--overwrite")
+    code, _, err = run(capsys, "convert", tmp_path / "missing.svm", tmp_path / "out")
+    assert_one_line_error(code, err, 1, "missing.svm")
+    assert not (tmp_path / "out").exists()
+
+
 def test_pop_column_keeps_x_sparse_and_exact():
     rng = np.random.default_rng(0)
     A = sp.random(30, 9, density=0.3, format="csc", random_state=rng)
