@@ -252,16 +252,16 @@ def _fit(rd, Y, a, solver, tol, max_iter, *, W0=None, C0=None, positive=False, v
                                                 positive=positive, verbose=verbose)
         return dict(coef=W, C=None, intercept=b, n_iter=n_iter, gap_int=gaps * rd.n,
                     bound=bound)
-    n_iter = C = None
+    n_iter = C = cert = None
     if solver == "cg":
-        W, C, n_iter = RS.solve_cg(rd, Yc, a, tol, max_iter, W0=W0, C0=C0,
-                                   verbose=verbose)
+        W, C, n_iter, cert = RS.solve_cg(rd, Yc, a, tol, max_iter, W0=W0, C0=C0,
+                                         verbose=verbose)
     elif solver == "dual":
         if rd.n <= RS.DUAL_DIRECT_MAX:
             W, C = RS.solve_dual_direct(rd, Yc, a)
         else:
-            W, C, n_iter = RS.solve_dual_cg(rd, Yc, a, tol, max_iter, W0=W0, C0=C0,
-                                            verbose=verbose)
+            W, C, n_iter, cert = RS.solve_dual_cr(rd, Yc, a, tol, max_iter, W0=W0, C0=C0,
+                                                  verbose=verbose)
     elif solver == "cholesky":
         if rd.p <= rd.n:
             W = RS.solve_primal_direct(rd, Yc, a)
@@ -269,15 +269,16 @@ def _fit(rd, Y, a, solver, tol, max_iter, *, W0=None, C0=None, positive=False, v
             W, C = RS.solve_dual_direct(rd, Yc, a)
     else:  # pragma: no cover - validated before
         raise ValueError(solver)
-    bound, gap_int = RS.certify(rd, Yc, W, a, C=C)
+    # The iterative solvers return the certificate they computed from scratch on the
+    # returned W (and C) when they stopped: no need to pay its two passes over X again.
+    bound, gap_int = cert if cert is not None else RS.certify(rd, Yc, W, a, C=C)
     if n_iter is None:
         n_iter = np.ones(Y.shape[1], dtype=np.int64)  # one factorization
         if np.any(bound > tol):
             # Rounding of a direct solve on an ill-conditioned system: refine with CG.
-            W, C, more = RS.solve_cg(rd, Yc, a, tol, max_iter, W0=W, C0=C,
-                                     verbose=verbose)
+            W, C, more, (bound, gap_int) = RS.solve_cg(rd, Yc, a, tol, max_iter, W0=W,
+                                                       C0=C, verbose=verbose)
             n_iter += more
-            bound, gap_int = RS.certify(rd, Yc, W, a, C=C)
     b = y_offset - rd.xbar @ W if rd.fit_intercept else np.zeros(Y.shape[1])
     return dict(coef=W, C=C, intercept=b, n_iter=n_iter, gap_int=gap_int, bound=bound)
 

@@ -1,0 +1,431 @@
+"""Sparse products of the ridge solvers on the raw CSC arrays, on several threads.
+
+Three products with the implicitly centered matrix X_c = X - 1 xbar^T (``center=False``:
+X itself), each for a block of k vectors at once:
+
+- :func:`xct_matmat` ``out = X_c^T U`` (p x k): a gather per column;
+- :func:`xc_matmat` ``out = X_c V`` (n x k): a scatter of every column into the output;
+- :func:`kernel_matmat` ``Q = X_c X_c^T P`` (n x k), and optionally ``U = X_c^T P``,
+  in **one** pass over X: column j is read once, its dot product with P gathered and
+  immediately scattered back, ``Q += x_j (x_j^T P)``. Two separate products (scipy's,
+  or scikit-learn's ``sparse_cg`` on the kernel) read X twice per CG iteration.
+
+Threads and determinism. The columns are split once into ``n_blocks`` contiguous runs
+holding about the same number of non-zeros (:func:`column_blocks`); ``n_blocks`` is a
+function of the problem only (:func:`n_blocks_for`), never of the number of threads.
+A gather is computed per column by one thread, so ``xct_matmat`` is bit-identical
+whatever the split. A scatter writes every output row from many columns, so each
+block scatters into its own buffer of n x k (block 0 into the output itself) and the
+buffers are then added row by row in block order. Every output entry is therefore the
+same sum in the same order with 1, 2 or 64 threads: results are bit-identical for any
+thread count (the serial functions run the very same blocks one after the other). The
+price is the reduction, ``n_blocks * n * k`` additions per product, kept to a few per
+cent of the ``nnz * k`` of the product by :func:`n_blocks_for`.
+
+Threads are started only through :func:`fastsparse._parallel.pass_threads`: from the
+main thread, for passes of at least ``MIN_PARALLEL_NNZ`` entries. The callers
+(:class:`fastsparse._ridge_solvers.RidgeData`) pass buffers they allocate once per fit.
+"""
+
+import time
+
+import numpy as np
+from numba import njit, prange
+
+from ._parallel import _Chooser, pass_threads
+
+_JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+_JIT_PAR = dict(_JIT, parallel=True)
+
+# Hot loops index with unsigned integers: Numba then drops the negative-index wraparound
+# test of every array access (measured 15-25% faster on the rcv1 shape, on par with
+# scipy's compiled products).
+_ONE = np.uint64(1)
+_TWO = np.uint64(2)
+
+#: Upper bound on the number of column blocks (and so on the threads a product uses).
+MAX_BLOCKS = 32
+#: A block is added per this many stored entries per output row: the reduction of the
+#: scatter buffers then costs at most 1/ENTRIES_PER_ROW_BLOCK of the product itself.
+ENTRIES_PER_ROW_BLOCK = 16
+
+
+def n_blocks_for(n_rows, nnz):
+    """Number of column blocks of the products on an n_rows x p matrix with nnz entries.
+
+    ``clip(nnz // (ENTRIES_PER_ROW_BLOCK * n_rows), 1, MAX_BLOCKS)``: a function of the
+    problem only, so that results do not depend on the number of threads. On the
+    rcv1-shaped preset (74 entries per row) this gives 4 blocks, on the news20-shaped one
+    (455 per row) 28.
+    """
+    if n_rows <= 0:
+        return 1
+    return int(min(MAX_BLOCKS, max(1, nnz // (ENTRIES_PER_ROW_BLOCK * n_rows))))
+
+
+@njit(**_JIT)
+def column_blocks(indptr, n_blocks):
+    """Bounds (n_blocks + 1,) of contiguous column runs with about equal non-zeros.
+
+    Column lengths of text data follow a power law, so equal column counts per block
+    would leave one block with most of the work. Each column also counts 1 (an empty
+    column still costs its loop overhead).
+    """
+    p = indptr.shape[0] - 1
+    total = np.int64(indptr[p]) - np.int64(indptr[0]) + p
+    bounds = np.empty(n_blocks + 1, dtype=np.int64)
+    bounds[0] = 0
+    b = 1
+    acc = np.int64(0)
+    for j in range(p):
+        if b == n_blocks:
+            break
+        acc += np.int64(indptr[j + 1]) - np.int64(indptr[j]) + 1
+        while b < n_blocks and acc * n_blocks >= b * total:
+            bounds[b] = j + 1
+            b += 1
+    while b <= n_blocks:
+        bounds[b] = p
+        b += 1
+    return bounds
+
+
+# --------------------------------------------------------------------------------------
+# Per-block bodies (shared verbatim by the serial and the parallel drivers)
+# --------------------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _gather_block(data, indices, indptr, c0, c1, xbar, usum, center, U, out):
+    """out[j] = x_j^T U - xbar_j sum(U) for the columns c0 <= j < c1."""
+    k = U.shape[1]
+    for j in range(c0, c1):
+        start = np.uint64(indptr[j])
+        end = np.uint64(indptr[j + 1])
+        if k == 1:
+            # Two accumulators let the two gathers overlap (as _sparse_ops.xt_dot).
+            a0 = 0.0
+            a1 = 0.0
+            kk = start
+            while kk + _ONE < end:
+                a0 += np.float64(data[kk]) * U[np.uint64(indices[kk]), 0]
+                a1 += np.float64(data[kk + _ONE]) * U[np.uint64(indices[kk + _ONE]), 0]
+                kk += _TWO
+            if kk < end:
+                a0 += np.float64(data[kk]) * U[np.uint64(indices[kk]), 0]
+            acc = a0 + a1
+            out[j, 0] = acc - xbar[j] * usum[0] if center else acc
+            continue
+        for t in range(k):
+            out[j, t] = 0.0
+        for kk in range(start, end):
+            i = np.uint64(indices[kk])
+            x = np.float64(data[kk])
+            for t in range(k):
+                out[j, t] += x * U[i, t]
+        if center:
+            for t in range(k):
+                out[j, t] -= xbar[j] * usum[t]
+
+
+@njit(**_JIT)
+def _scatter_block(data, indices, indptr, c0, c1, xbar, center, V, out, xv):
+    """out = X[:, c0:c1] V[c0:c1] (out zeroed first); xv[t] = xbar[c0:c1] . V[c0:c1, t]."""
+    k = V.shape[1]
+    out[:, :] = 0.0
+    for t in range(k):
+        xv[t] = 0.0
+    for j in range(c0, c1):
+        start = np.uint64(indptr[j])
+        end = np.uint64(indptr[j + 1])
+        if k == 1:
+            vj = V[j, 0]
+            if vj != 0.0:
+                for kk in range(start, end):
+                    out[np.uint64(indices[kk]), 0] += np.float64(data[kk]) * vj
+            if center:
+                xv[0] += xbar[j] * vj
+            continue
+        for kk in range(start, end):
+            i = np.uint64(indices[kk])
+            x = np.float64(data[kk])
+            for t in range(k):
+                out[i, t] += x * V[j, t]
+        if center:
+            for t in range(k):
+                xv[t] += xbar[j] * V[j, t]
+
+
+@njit(**_JIT)
+def _kernel_block(data, indices, indptr, c0, c1, xbar, psum, center, P, out, U, want_u,
+                  xu):
+    """Fused gather-scatter over the columns c0 <= j < c1.
+
+    u_j = x_j^T P - xbar_j sum(P) (written to U[j] if want_u); out += x_j u_j (out zeroed
+    first); xu[t] = sum_j xbar_j u_j[t].
+    """
+    k = P.shape[1]
+    out[:, :] = 0.0
+    for t in range(k):
+        xu[t] = 0.0
+    if k == 1:
+        for j in range(c0, c1):
+            start = np.uint64(indptr[j])
+            end = np.uint64(indptr[j + 1])
+            a0 = 0.0
+            a1 = 0.0
+            kk = start
+            while kk + _ONE < end:
+                a0 += np.float64(data[kk]) * P[np.uint64(indices[kk]), 0]
+                a1 += np.float64(data[kk + _ONE]) * P[np.uint64(indices[kk + _ONE]), 0]
+                kk += _TWO
+            if kk < end:
+                a0 += np.float64(data[kk]) * P[np.uint64(indices[kk]), 0]
+            uj = a0 + a1
+            if center:
+                uj -= xbar[j] * psum[0]
+                xu[0] += xbar[j] * uj
+            if want_u:
+                U[j, 0] = uj
+            if uj != 0.0:
+                for kk in range(start, end):
+                    out[np.uint64(indices[kk]), 0] += np.float64(data[kk]) * uj
+        return
+    uj = np.empty(k)
+    for j in range(c0, c1):
+        start = np.uint64(indptr[j])
+        end = np.uint64(indptr[j + 1])
+        for t in range(k):
+            uj[t] = 0.0
+        for kk in range(start, end):
+            i = np.uint64(indices[kk])
+            x = np.float64(data[kk])
+            for t in range(k):
+                uj[t] += x * P[i, t]
+        for t in range(k):
+            if center:
+                uj[t] -= xbar[j] * psum[t]
+                xu[t] += xbar[j] * uj[t]
+            if want_u:
+                U[j, t] = uj[t]
+        for kk in range(start, end):
+            i = np.uint64(indices[kk])
+            x = np.float64(data[kk])
+            for t in range(k):
+                out[i, t] += x * uj[t]
+
+
+@njit(**_JIT)
+def _column_sums(A):
+    """sum_i A[i, t], in row order (deterministic)."""
+    k = A.shape[1]
+    s = np.zeros(k)
+    for i in range(A.shape[0]):
+        for t in range(k):
+            s[t] += A[i, t]
+    return s
+
+
+@njit(**_JIT)
+def _shift_total(xs, center):
+    """sum_b xs[b, t] in block order (0 without centering)."""
+    k = xs.shape[1]
+    tot = np.zeros(k)
+    if center:
+        for b in range(xs.shape[0]):
+            for t in range(k):
+                tot[t] += xs[b, t]
+    return tot
+
+
+@njit(**_JIT)
+def _reduce_rows(r0, r1, out, bufs, n_bufs, tot):
+    """out[i] = (out[i] + bufs[0][i] + ... + bufs[n_bufs - 1][i]) - tot for r0 <= i < r1."""
+    k = out.shape[1]
+    for i in range(r0, r1):
+        for t in range(k):
+            acc = out[i, t]
+            for b in range(n_bufs):
+                acc += bufs[b, i, t]
+            out[i, t] = acc - tot[t]
+
+
+#: Rows per task of the parallel reduction.
+_REDUCE_CHUNK = 4096
+
+
+# --------------------------------------------------------------------------------------
+# Drivers: serial and parallel run the same blocks, so their results are bit-identical
+# --------------------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def xct_matmat(data, indices, indptr, bounds, xbar, center, U, out):
+    """out (p, k) = X_c^T U for U of shape (n, k); serial."""
+    usum = _column_sums(U) if center else np.zeros(U.shape[1])
+    for b in range(bounds.shape[0] - 1):
+        _gather_block(data, indices, indptr, bounds[b], bounds[b + 1], xbar, usum, center,
+                      U, out)
+
+
+@njit(**_JIT_PAR)
+def xct_matmat_parallel(data, indices, indptr, bounds, xbar, center, U, out):
+    """:func:`xct_matmat` with the blocks run on Numba's threads (bit-identical)."""
+    usum = _column_sums(U) if center else np.zeros(U.shape[1])
+    for b in prange(bounds.shape[0] - 1):
+        _gather_block(data, indices, indptr, bounds[b], bounds[b + 1], xbar, usum, center,
+                      U, out)
+
+
+@njit(**_JIT)
+def xc_matmat(data, indices, indptr, bounds, xbar, center, V, out, bufs):
+    """out (n, k) = X_c V for V of shape (p, k); serial.
+
+    ``bufs``: workspace of shape (n_blocks - 1, n, k) (block b > 0 scatters into
+    bufs[b - 1]).
+    """
+    nb = bounds.shape[0] - 1
+    xv = np.zeros((nb, V.shape[1]))
+    for b in range(nb):
+        dst = out if b == 0 else bufs[b - 1]
+        _scatter_block(data, indices, indptr, bounds[b], bounds[b + 1], xbar, center, V,
+                       dst, xv[b])
+    _reduce_rows(0, out.shape[0], out, bufs, nb - 1, _shift_total(xv, center))
+
+
+@njit(**_JIT_PAR)
+def xc_matmat_parallel(data, indices, indptr, bounds, xbar, center, V, out, bufs):
+    """:func:`xc_matmat` with the blocks and the reduction on Numba's threads."""
+    nb = bounds.shape[0] - 1
+    xv = np.zeros((nb, V.shape[1]))
+    for b in prange(nb):
+        dst = out if b == 0 else bufs[b - 1]
+        _scatter_block(data, indices, indptr, bounds[b], bounds[b + 1], xbar, center, V,
+                       dst, xv[b])
+    tot = _shift_total(xv, center)
+    n = out.shape[0]
+    n_chunks = (n + _REDUCE_CHUNK - 1) // _REDUCE_CHUNK
+    for c in prange(n_chunks):
+        _reduce_rows(c * _REDUCE_CHUNK, min(n, (c + 1) * _REDUCE_CHUNK), out, bufs, nb - 1,
+                     tot)
+
+
+@njit(**_JIT)
+def kernel_matmat(data, indices, indptr, bounds, xbar, center, P, Q, U, want_u, bufs):
+    """Q (n, k) = X_c X_c^T P in one pass over X; U (p, k) = X_c^T P if ``want_u``.
+
+    ``U`` is not touched without ``want_u`` (pass any (1, k) array); ``bufs`` as in
+    :func:`xc_matmat`. Serial.
+    """
+    nb = bounds.shape[0] - 1
+    k = P.shape[1]
+    psum = _column_sums(P) if center else np.zeros(k)
+    xu = np.zeros((nb, k))
+    for b in range(nb):
+        dst = Q if b == 0 else bufs[b - 1]
+        _kernel_block(data, indices, indptr, bounds[b], bounds[b + 1], xbar, psum, center,
+                      P, dst, U, want_u, xu[b])
+    _reduce_rows(0, Q.shape[0], Q, bufs, nb - 1, _shift_total(xu, center))
+
+
+@njit(**_JIT_PAR)
+def kernel_matmat_parallel(data, indices, indptr, bounds, xbar, center, P, Q, U, want_u,
+                           bufs):
+    """:func:`kernel_matmat` with the blocks and the reduction on Numba's threads."""
+    nb = bounds.shape[0] - 1
+    k = P.shape[1]
+    psum = _column_sums(P) if center else np.zeros(k)
+    xu = np.zeros((nb, k))
+    for b in prange(nb):
+        dst = Q if b == 0 else bufs[b - 1]
+        _kernel_block(data, indices, indptr, bounds[b], bounds[b + 1], xbar, psum, center,
+                      P, dst, U, want_u, xu[b])
+    tot = _shift_total(xu, center)
+    n = Q.shape[0]
+    n_chunks = (n + _REDUCE_CHUNK - 1) // _REDUCE_CHUNK
+    for c in prange(n_chunks):
+        _reduce_rows(c * _REDUCE_CHUNK, min(n, (c + 1) * _REDUCE_CHUNK), Q, bufs, nb - 1,
+                     tot)
+
+
+# --------------------------------------------------------------------------------------
+# Python entry points: serial or parallel, by the project's threading policy
+# --------------------------------------------------------------------------------------
+
+#: One chooser per kind of product: serial and parallel are timed as the fit runs and
+#: the faster is used (see :mod:`fastsparse._parallel`); results are bit-identical.
+_CHOOSERS = {"xct": _Chooser(), "xc": _Chooser(), "kernel": _Chooser()}
+
+
+def _run(kind, nnz, serial, parallel, *args):
+    """Run ``serial(*args)`` or ``parallel(*args)`` by the policy of :mod:`_parallel`."""
+    k = pass_threads(nnz)
+    if k == 1:
+        serial(*args)
+        return
+    chooser = _CHOOSERS[kind]
+    k = chooser.pick(k)
+    start = time.perf_counter()
+    (parallel if k > 1 else serial)(*args)
+    chooser.record(k, time.perf_counter() - start, nnz)
+
+
+class Products:
+    """The three products of one CSC matrix, with their block split and workspace.
+
+    Parameters
+    ----------
+    X : scipy.sparse CSC matrix (validated: canonical, float32/float64 data)
+    xbar : ndarray of shape (p,)
+        Column means subtracted by the centered products (ignored if not ``center``).
+    center : bool
+        Products with X_c = X - 1 xbar^T (True) or with X (False).
+    n_blocks : int, default=None
+        Column blocks; None: :func:`n_blocks_for` (tests force small problems to split).
+    """
+
+    def __init__(self, X, xbar, center, n_blocks=None):
+        self.data, self.indices, self.indptr = X.data, X.indices, X.indptr
+        self.n, self.p = X.shape
+        self.nnz = int(X.nnz)
+        self.xbar = np.ascontiguousarray(xbar, dtype=np.float64)
+        self.center = bool(center)
+        nb = n_blocks_for(self.n, self.nnz) if n_blocks is None else int(n_blocks)
+        self.bounds = column_blocks(self.indptr, max(1, min(nb, max(self.p, 1))))
+        self._bufs = {}
+
+    def _buffers(self, k):
+        """Scatter buffers of shape (n_blocks - 1, n, k), allocated once per k."""
+        bufs = self._bufs.get(k)
+        if bufs is None:
+            bufs = np.empty((self.bounds.shape[0] - 2, self.n, k))
+            self._bufs = {k: bufs}  # keep one size only: k rarely changes in a fit
+        return bufs
+
+    def xct(self, U):
+        """X_c^T U, shape (p, k), for U of shape (n, k)."""
+        U = np.ascontiguousarray(U, dtype=np.float64)
+        out = np.empty((self.p, U.shape[1]))
+        _run("xct", self.nnz, xct_matmat, xct_matmat_parallel, self.data, self.indices,
+             self.indptr, self.bounds, self.xbar, self.center, U, out)
+        return out
+
+    def xc(self, V):
+        """X_c V, shape (n, k), for V of shape (p, k)."""
+        V = np.ascontiguousarray(V, dtype=np.float64)
+        out = np.empty((self.n, V.shape[1]))
+        _run("xc", self.nnz, xc_matmat, xc_matmat_parallel, self.data, self.indices,
+             self.indptr, self.bounds, self.xbar, self.center, V, out,
+             self._buffers(V.shape[1]))
+        return out
+
+    def kernel(self, P, want_u=False):
+        """(X_c X_c^T P, X_c^T P or None) in one pass over X, for P of shape (n, k)."""
+        P = np.ascontiguousarray(P, dtype=np.float64)
+        k = P.shape[1]
+        Q = np.empty((self.n, k))
+        U = np.empty((self.p, k)) if want_u else np.empty((1, k))
+        _run("kernel", self.nnz, kernel_matmat, kernel_matmat_parallel, self.data,
+             self.indices, self.indptr, self.bounds, self.xbar, self.center, P, Q, U,
+             bool(want_u), self._buffers(k))
+        return Q, (U if want_u else None)
