@@ -49,6 +49,13 @@ def check_csc(X, *, dtype=SUPPORTED_DTYPES, name="X"):
     """
     if sp.issparse(X):
         # scipy's compiled conversions trust the index arrays: check them first.
+        if X.format == "bsr":
+            _check_bsr_structure(X, name)
+        elif X.format == "lil":
+            _check_lil_structure(X, name)
+            X = X.tocsr()  # sized by the row lists, now consistent; indices checked next
+        elif X.format not in ("csc", "csr", "coo"):
+            X = X.tocoo()  # dok, dia: numpy/Python conversions; coordinates checked next
         if X.format in ("csc", "csr"):
             X = _check_compressed_structure(X, name)
         elif X.format == "coo":
@@ -93,6 +100,8 @@ def _check_coo_structure(X, name):
     """Check COO coordinates before scipy's compiled conversion reads them."""
     n_rows, n_cols = X.shape
     row, col = X.coords if hasattr(X, "coords") else (X.row, X.col)
+    if row.ndim != 1 or col.ndim != 1 or X.data.ndim != 1:
+        raise ValueError(f"{name} is malformed: row, col and data must be 1-D.")
     if row.shape != col.shape or row.shape[0] != X.data.shape[0]:
         raise ValueError(f"{name} is malformed: row, col and data lengths differ.")
     if row.size and (row.min() < 0 or row.max() >= n_rows):
@@ -109,6 +118,29 @@ def _check_compressed_structure(X, name):
     n_major, n_minor = X.shape[::-1] if X.format == "csc" else X.shape
     major, minor = ("columns", "row") if X.format == "csc" else ("rows", "column")
     data, indices, indptr = X.data, X.indices, X.indptr
+    if data.ndim != 1:
+        # A 2-D data array would reach the kernels (a Numba typing error, not a message).
+        raise ValueError(f"{name} is malformed: data has shape {data.shape}, expected 1-D.")
+    nnz = _check_pointers(indices, indptr, data.shape[0], n_major, n_minor, major, minor,
+                          name)
+    if indices.shape[0] != nnz or data.shape[0] != nnz:
+        # Trailing storage beyond nnz: view only the used part (no copy).
+        X = _with_arrays(X, data[:nnz], indices[:nnz], indptr)
+    if indices.dtype.type not in SUPPORTED_INDEX_DTYPES or (
+        indptr.dtype.type not in SUPPORTED_INDEX_DTYPES
+    ):
+        idx = np.int64
+        X = _with_arrays(X, X.data, X.indices.astype(idx, copy=False),
+                         indptr.astype(idx, copy=False))
+    return X
+
+
+def _check_pointers(indices, indptr, n_data, n_major, n_minor, major, minor, name):
+    """Check compressed index arrays (CSC, CSR, BSR blocks); return the number stored."""
+    if indices.ndim != 1:
+        raise ValueError(
+            f"{name} is malformed: indices has shape {indices.shape}, expected 1-D."
+        )
     if indptr.ndim != 1 or indptr.shape[0] != n_major + 1:
         raise ValueError(
             f"{name} is malformed: indptr has shape {indptr.shape}, expected "
@@ -122,10 +154,10 @@ def _check_compressed_structure(X, name):
     if indptr[0] != 0:
         raise ValueError(f"{name} is malformed: indptr[0] is {indptr[0]}, expected 0.")
     nnz = indptr[-1]
-    if nnz > indices.shape[0] or nnz > data.shape[0]:
+    if nnz > indices.shape[0] or nnz > n_data:
         raise ValueError(
             f"{name} is malformed: indptr[-1] = {nnz} exceeds the length of indices "
-            f"({indices.shape[0]}) or data ({data.shape[0]})."
+            f"({indices.shape[0]}) or data ({n_data})."
         )
     if n_major > 0 and np.any(indptr[1:] < indptr[:-1]):
         raise ValueError(f"{name} is malformed: indptr is not non-decreasing.")
@@ -137,16 +169,35 @@ def _check_compressed_structure(X, name):
                 f"{name} is malformed: {minor} indices must lie in [0, {n_minor}), "
                 f"found values in [{lo}, {hi}]."
             )
-    if indices.shape[0] != nnz or data.shape[0] != nnz:
-        # Trailing storage beyond nnz: view only the used part (no copy).
-        X = _with_arrays(X, data[:nnz], indices[:nnz], indptr)
-    if indices.dtype.type not in SUPPORTED_INDEX_DTYPES or (
-        indptr.dtype.type not in SUPPORTED_INDEX_DTYPES
-    ):
-        idx = np.int64
-        X = _with_arrays(X, X.data, X.indices.astype(idx, copy=False),
-                         indptr.astype(idx, copy=False))
-    return X
+    return nnz
+
+
+def _check_bsr_structure(X, name):
+    """Check BSR block arrays: scipy's compiled BSR conversion trusts them (a segfault)."""
+    (n_rows, n_cols), (R, C) = X.shape, X.blocksize
+    if X.data.ndim != 3 or X.data.shape[1:] != (R, C):
+        raise ValueError(
+            f"{name} is malformed: BSR data has shape {X.data.shape}, expected "
+            f"(n_blocks, {R}, {C})."
+        )
+    if R <= 0 or C <= 0 or n_rows % R or n_cols % C:
+        raise ValueError(f"{name} is malformed: blocksize {(R, C)} does not divide the "
+                         f"shape {X.shape}.")
+    _check_pointers(X.indices, X.indptr, X.data.shape[0], n_rows // R, n_cols // C,
+                    "block rows", "block column", name)
+
+
+def _check_lil_structure(X, name):
+    """Check that LIL rows and values match: scipy's conversion is sized by the rows."""
+    rows, vals = X.rows, X.data
+    if rows.shape != (X.shape[0],) or vals.shape != (X.shape[0],):
+        raise ValueError(f"{name} is malformed: LIL rows and data need one list per row.")
+    for i in range(X.shape[0]):
+        if len(rows[i]) != len(vals[i]):
+            raise ValueError(
+                f"{name} is malformed: LIL row {i} has {len(rows[i])} column indices but "
+                f"{len(vals[i])} values."
+            )
 
 
 def check_target(y, n_samples, *, dtype=np.float64, name="y"):

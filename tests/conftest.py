@@ -1,8 +1,24 @@
 """Shared fixtures and the ``--runslow`` switch for the slow test job."""
 
+import os
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import HealthCheck, settings
+
+# Hypothesis profiles (tests/test_properties.py). "ci" is the default run: few examples,
+# derandomized (the same examples on every run, so a CI failure reproduces locally),
+# no example database (nothing written into the checkout). "slow" is the profile of the
+# tests marked slow (2000 examples per property, also derandomized). "explore" draws new
+# random examples on every run, for hunting bugs locally. Select one with
+# FASTSPARSE_HYPOTHESIS_PROFILE=<name>.
+settings.register_profile(
+    "ci", max_examples=30, deadline=None, database=None, derandomize=True,
+    print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("slow", settings.get_profile("ci"), max_examples=2000)
+settings.register_profile("explore", settings.get_profile("slow"), derandomize=False)
+settings.load_profile(os.environ.get("FASTSPARSE_HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_addoption(parser):
