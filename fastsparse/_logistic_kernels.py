@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from ._kernels import _anderson_weights, conjugate_penalty
-from ._sparse_ops import enet_coordinate_minimizer
+from ._sparse_ops import centered_sqnorm, enet_coordinate_minimizer
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
@@ -231,10 +231,11 @@ def weighted_column_stats(data, indices, indptr, cols, h, h_sum, fit_intercept, 
                           lipschitz):
     """h-weighted means and centered squared norms of the columns ``cols`` (aligned).
 
-    lipschitz[k] = sum_i h_i (x_ij - xbar_k)^2 (xbar_k = 0 without intercept), set to
-    exactly 0 when the subtraction cancels to rounding level (column constant on the
-    h-weighted rows).
+    lipschitz[k] = sum_i h_i (x_ij - xbar_k)^2 (xbar_k = 0 without intercept), computed
+    around the mean by :func:`fastsparse._sparse_ops.centered_sqnorm` (exactly 0 for a
+    column constant on the h-weighted rows; no cancellation for large-mean columns).
     """
+    n_rows = h.shape[0]
     for k in range(cols.shape[0]):
         j = cols[k]
         a = 0.0
@@ -244,13 +245,9 @@ def weighted_column_stats(data, indices, indptr, cols, h, h_sum, fit_intercept, 
             hx = h[indices[kk]] * x
             a += hx
             b += hx * x
-        if fit_intercept:
-            xbar[k] = a / h_sum
-            c = b - a * xbar[k]
-            lipschitz[k] = c if c > 1e-12 * b else 0.0
-        else:
-            xbar[k] = 0.0
-            lipschitz[k] = b
+        xbar[k] = a / h_sum if fit_intercept else 0.0
+        lipschitz[k] = centered_sqnorm(data, indices, indptr, j, h, True, n_rows, h_sum,
+                                       a, b, fit_intercept)
 
 
 @njit(**_JIT)

@@ -34,16 +34,42 @@ def _column_moments(data, indices, indptr, j, sw, weighted):
 
 
 @njit(**_JIT)
-def _centered_sqnorm(a, b, n_rows, fit_intercept):
-    """sum s (x - xbar)^2 = b - a^2 / n, or b without intercept; exact 0 on cancellation.
+def centered_sqnorm(data, indices, indptr, j, sw, weighted, n_rows, total, a, b,
+                    fit_intercept):
+    """sum_i s_i (x_ij - xbar_j)^2 (or b = sum s x^2 without intercept); 0 if constant.
 
-    When the subtraction cancels to rounding level the column is constant on the
-    weighted rows, so its centered norm is exactly 0.
+    ``a`` and ``b`` are sum_i s_i x_ij and sum_i s_i x_ij^2 (:func:`_column_moments`),
+    ``total`` the sum of the weights over all ``n_rows`` rows (n_rows itself when
+    unweighted) and xbar_j = a / total. With an intercept the
+    norm is computed by a second pass around the mean, not as b - a^2/n: that
+    difference cancels catastrophically for a column with a large mean and a small
+    spread (Unix timestamps within an hour: spread/mean ~1e-6), which would then look
+    constant and be dropped from the fit and from the certificate. The rows not stored
+    contribute (weight of those rows) * xbar^2. On a truly constant column the result
+    is the rounding of the mean, about (nnz eps)^2 b, and is returned as exactly 0.
     """
     if not fit_intercept:
         return b
-    c = b - a * (a / n_rows)
-    return c if c > 1e-12 * b else 0.0
+    start = np.int64(indptr[j])
+    end = np.int64(indptr[j + 1])
+    m = a / total
+    c = 0.0
+    stored_weight = 0.0
+    for k in range(start, end):
+        d = np.float64(data[k]) - m
+        if weighted:
+            s = sw[indices[k]]
+            c += s * d * d
+            stored_weight += s
+        else:
+            c += d * d
+    nnz = end - start
+    if nnz < n_rows:
+        # Every row is stored when nnz == n_rows: no rounding of n - W then.
+        unstored = total - (stored_weight if weighted else np.float64(nnz))
+        c += max(unstored, 0.0) * m * m
+    noise = 4.0 * 2.220446049250313e-16 * (nnz + 1)
+    return c if c > noise * noise * b else 0.0
 
 
 @njit(**_JIT)
@@ -57,10 +83,12 @@ def column_stats(data, indices, indptr, cols, n_rows, sw, weighted, fit_intercep
     xbar = np.zeros(m)
     sqnorm = np.zeros(m)
     for k in range(m):
-        a, b = _column_moments(data, indices, indptr, cols[k], sw, weighted)
+        j = cols[k]
+        a, b = _column_moments(data, indices, indptr, j, sw, weighted)
         if fit_intercept:
             xbar[k] = a / n_rows  # the weights sum to n_rows
-        sqnorm[k] = _centered_sqnorm(a, b, n_rows, fit_intercept)
+        sqnorm[k] = centered_sqnorm(data, indices, indptr, j, sw, weighted, n_rows,
+                                    n_rows, a, b, fit_intercept)
     return xbar, sqnorm
 
 
@@ -71,7 +99,8 @@ _TINY_F32 = np.float32(1.4e-45)  # smallest positive float32: never round a norm
 def _sqnorm_f32(data, indices, indptr, j, n_rows, sw, weighted, fit_intercept):
     """Centered squared norm of column j as a float32 rounded up (0 stays 0)."""
     a, b = _column_moments(data, indices, indptr, j, sw, weighted)
-    c = _centered_sqnorm(a, b, n_rows, fit_intercept)
+    c = centered_sqnorm(data, indices, indptr, j, sw, weighted, n_rows, n_rows, a, b,
+                        fit_intercept)
     if c > 0.0:
         f = np.float32(c * (1.0 + 2.0 ** -20))  # > c despite float32 rounding
         return max(f, _TINY_F32)

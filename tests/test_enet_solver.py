@@ -355,3 +355,52 @@ def test_returned_gradient_is_the_final_correlation(fit_intercept, weighted):
     expect = Xc.T @ (s * (yc - Xc @ res.coef))
     usable = _usable_features(pb)
     np.testing.assert_allclose(res.gradient, expect[usable], rtol=1e-9, atol=1e-9)
+
+
+def test_centered_norm_of_a_large_mean_column_is_not_cancelled():
+    # Unix timestamps within an hour: b - a^2/n cancels to ~1e-13 b and used to be
+    # taken for a constant column, dropped from the fit and from the certificate.
+    from fastsparse import _sparse_ops as S
+
+    rng = np.random.default_rng(0)
+    n = 30
+    t = 1.7e9 + rng.integers(0, 3600, n).astype(float)
+    sparse_col = np.where(rng.random(n) < 0.5, 0.0, t)
+    const = np.full(n, 1.7e9)
+    X = sp.csc_matrix(np.c_[t, sparse_col, const])
+    sw = rng.uniform(0.5, 2.0, n)
+    sw *= n / sw.sum()
+    for weighted, s in ((False, np.ones(n)), (True, sw)):
+        xbar, sq = S.column_stats(X.data, X.indices, X.indptr, np.arange(3), n, s,
+                                  weighted, True)
+        dense = X.toarray()
+        mean = s @ dense / n
+        ref = s @ (dense - mean) ** 2
+        np.testing.assert_allclose(xbar, mean, rtol=1e-14)
+        np.testing.assert_allclose(sq[:2], ref[:2], rtol=1e-9)
+        assert sq[2] == 0.0  # truly constant: exactly zero
+
+
+def test_large_mean_column_certificate_bounds_the_error():
+    # Lazy centering loses precision on such a column, but whatever the solver returns,
+    # its reported gap must bound the distance to the optimum (it used to report 0).
+    from sklearn.linear_model import Lasso as SkLasso
+
+    rng = np.random.default_rng(0)
+    n = 30
+    t = 1.7e9 + rng.integers(0, 3600, n).astype(float)
+    other = rng.standard_normal(n)
+    X = np.c_[t, other]
+    y = 0.01 * (t - t.mean()) + 0.1 * other + 0.01 * rng.standard_normal(n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = Lasso(alpha=1e-3, tol=1e-10).fit(sp.csc_matrix(X), y)
+    ref = SkLasso(alpha=1e-3, tol=1e-12, max_iter=100_000).fit(X, y)
+
+    def objective(w, b):
+        return 0.5 * np.mean((y - X @ w - b) ** 2) + 1e-3 * np.abs(w).sum()
+
+    p_ours = objective(ours.coef_, ours.intercept_)
+    p_ref = objective(ref.coef_, ref.intercept_)
+    assert ours.dual_gap_ > 0 or p_ours - p_ref <= 1e-9 * p_ref
+    assert p_ours - p_ref <= ours.dual_gap_ + 1e-9 * p_ref
