@@ -29,6 +29,21 @@ _TOL_DOC = """\
         certified by ``dual_gap_``."""
 
 
+def _coef_in_dtype(coef, dtype):
+    """``coef`` cast to ``dtype``, unless that would overflow (then float64, warned)."""
+    dtype = np.dtype(dtype)
+    if dtype == coef.dtype:
+        return coef
+    limit = np.finfo(dtype).max
+    if coef.size and np.max(np.abs(coef)) > limit:
+        warnings.warn(
+            f"Coefficients up to {np.max(np.abs(coef)):.3e} exceed the range of {dtype} "
+            f"(the dtype of X); coef_ is kept as float64. Rescale X or y.",
+            UserWarning, stacklevel=3)
+        return coef
+    return coef.astype(dtype)
+
+
 class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
     """Shared fit/predict for Lasso and ElasticNet (l1_ratio fixed to 1 for Lasso)."""
 
@@ -92,8 +107,12 @@ class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
         return self
 
     def _set_fit_result(self, res, dtype):
-        """Fitted attributes from a solver result (coef_ in the dtype of X)."""
-        self.coef_ = res.coef.astype(dtype, copy=False)
+        """Fitted attributes from a solver result (coef_ in the dtype of X).
+
+        Coefficients beyond the range of a float32 X stay float64 (with a warning)
+        rather than becoming inf, which ``dual_gap_`` would no longer describe.
+        """
+        self.coef_ = _coef_in_dtype(res.coef, dtype)
         self.intercept_ = float(res.intercept)
         self.dual_gap_ = res.dual_gap
         self.dual_point_ = res.dual_point

@@ -404,3 +404,16 @@ def test_large_mean_column_certificate_bounds_the_error():
     p_ref = objective(ref.coef_, ref.intercept_)
     assert ours.dual_gap_ > 0 or p_ours - p_ref <= 1e-9 * p_ref
     assert p_ours - p_ref <= ours.dual_gap_ + 1e-9 * p_ref
+
+
+def test_float32_coefficients_beyond_float32_range_stay_float64():
+    rng = np.random.default_rng(0)
+    X = sp.csc_matrix(rng.uniform(1, 2, (20, 3)) * 1e-20, dtype=np.float32)
+    y = rng.standard_normal(20) * 1e20  # the solution is ~1e40 > float32 max 3.4e38
+    with pytest.warns(UserWarning, match="exceed the range of float32"):
+        model = Lasso(alpha=1e-6).fit(X, y)
+    assert model.coef_.dtype == np.float64
+    assert np.all(np.isfinite(model.coef_)) and np.max(np.abs(model.coef_)) > 3.5e38
+    # In range: float32 as before.
+    Xs, ys = make_regression_problem()
+    assert Lasso(alpha=0.1).fit(Xs.astype(np.float32), ys).coef_.dtype == np.float32
