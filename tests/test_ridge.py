@@ -15,7 +15,11 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import numba
+
 import fastsparse
+import fastsparse._parallel as PAR
+import fastsparse._ridge_kernels as RK
 import fastsparse._ridge_solvers as RS
 import fastsparse.ridge as ridge_mod
 from fastsparse import ElasticNet, Ridge, RidgeCV
@@ -122,33 +126,40 @@ def test_loose_tol_bound_is_valid(monkeypatch, solver):
 
 
 def test_choose_solver_rule():
-    # Large sides: iterative, dual when n_features >= 4 n_samples.
-    assert choose_solver(20_000, 47_000, 10**6, [1.0]) == "cg"  # rcv1 shape
+    # Large sides: iterative; the dual (one pass over X per iteration) unless X is tall
+    # with fewer than AUTO_DUAL_ROW_NNZ (10) entries per row.
+    assert choose_solver(20_242, 47_236, 1_500_000, [1.0]) == "dual"  # rcv1 shape
     assert choose_solver(20_000, 1_350_000, 10**7, [1.0]) == "dual"  # news20 shape
-    assert choose_solver(50_000, 10_000, 10**6, [1.0]) == "cg"
+    assert choose_solver(10_000, 10_000, 10**5, [1.0]) == "dual"  # square, sparse
+    assert choose_solver(50_000, 10_000, 500_000, [1.0]) == "dual"  # tall, 10 per row
+    assert choose_solver(50_000, 10_000, 499_999, [1.0]) == "cg"  # tall, < 10 per row
+    assert choose_solver(400_000, 20_000, 1_600_000, [1.0]) == "cg"
     # Small side: direct when ill-conditioned (or unknown), CG when CG is cheap.
     assert choose_solver(100_000, 1_000, 10**6, [1.0]) == "cholesky"
     assert choose_solver(1_000, 100_000, 10**6, [1e-6], lambda_max=100.0) == "cholesky"
     assert choose_solver(1_000, 100_000, 10**5, [10.0], lambda_max=100.0) == "cg"
     assert choose_solver(500, 2_000, 10**4, [1.0], lambda_max=2.0) == "cg"
     assert choose_solver(2_000, 1_000, 10**4, [1.0], lambda_max=2.0) == "cg"
+    # Both sides above AUTO_DIRECT_MAX: iterative, the dual for 20 entries per row.
+    assert choose_solver(5_000, 4_500, 10**5, [1.0], lambda_max=2.0) == "dual"
     # Constraints.
     assert choose_solver(100, 50, 500, [1.0], positive=True) == "cd"
     assert choose_solver(100_000, 50_000, 10**6, [1.0, 0.0]) == "cg"
 
 
-@pytest.mark.parametrize("shape,expected", [
-    ((400, 100), "cg"),      # tall
-    ((100, 600), "dual"),    # wide (n < p / 4, n above the dual's direct limit)
-    ((300, 300), "cg"),      # square
-    ((300, 30), "cholesky"),  # small side below the direct threshold
+@pytest.mark.parametrize("shape,density,expected", [
+    ((400, 100), 0.05, "cg"),    # tall, 5 entries per row
+    ((400, 100), 0.2, "dual"),   # tall, 20 entries per row
+    ((100, 600), 0.05, "dual"),  # wide (n above the dual's direct limit)
+    ((300, 300), 0.05, "dual"),  # square
+    ((300, 30), 0.05, "cholesky"),  # small side below the direct threshold
 ])
-def test_auto_converges(monkeypatch, shape, expected):
+def test_auto_converges(monkeypatch, shape, density, expected):
     # Thresholds lowered so that small problems take the paths large ones take.
     monkeypatch.setattr(ridge_mod, "AUTO_DIRECT_MAX", 50)
     monkeypatch.setattr(RS, "DUAL_DIRECT_MAX", 50)
     n, p = shape
-    X, y = make_regression_problem(n_samples=n, n_features=p, density=0.05)
+    X, y = make_regression_problem(n_samples=n, n_features=p, density=density)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         m = Ridge(alpha=0.05, tol=1e-8).fit(X, y)
@@ -422,3 +433,145 @@ def test_shapes_match_sklearn(y_shape, est):
     # scikit-learn's default for sparse X (sparse_cg, tol=1e-4) is only that accurate.
     ref = theirs.predict(X)
     np.testing.assert_allclose(ours.predict(X), ref, atol=1e-3 * np.abs(ref).max())
+
+
+# --------------------------------------------------------------------------------------
+# Products of fastsparse._ridge_kernels (threaded, bit-identical for any thread count)
+# --------------------------------------------------------------------------------------
+
+
+def _kernel_problem(dtype, index_dtype, n=70, p=130, seed=0):
+    X, _ = make_regression_problem(n_samples=n, n_features=p, density=0.15, seed=seed)
+    X = sp.csc_matrix(X, dtype=dtype)
+    X.indices = X.indices.astype(index_dtype)
+    X.indptr = X.indptr.astype(index_dtype)
+    xbar = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+    return X, xbar
+
+
+@pytest.mark.parametrize("n_blocks", [1, 3, 7, 200])
+@pytest.mark.parametrize("dtype,index_dtype", [(np.float64, np.int32),
+                                               (np.float32, np.int64)])
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("k", [1, 3])
+def test_products_match_dense_and_are_bit_identical(n_blocks, dtype, index_dtype,
+                                                    center, k):
+    X, xbar = _kernel_problem(dtype, index_dtype)
+    n, p = X.shape
+    A = X.toarray().astype(np.float64) - (xbar if center else 0.0)  # dense X_c
+    rng = np.random.default_rng(3)
+    U, V = rng.standard_normal((n, k)), rng.standard_normal((p, k))
+    bounds = RK.column_blocks(X.indptr, n_blocks)
+    assert bounds[0] == 0 and bounds[-1] == p and np.all(np.diff(bounds) >= 0)
+    bufs = np.empty((n_blocks - 1, n, k))
+    args = (X.data, X.indices, X.indptr, bounds, xbar, center)
+    out = {}
+    for name, fn in (("serial", False), ("parallel", True)):
+        xct = np.empty((p, k))
+        (RK.xct_matmat_parallel if fn else RK.xct_matmat)(*args, U, xct)
+        xc = np.empty((n, k))
+        (RK.xc_matmat_parallel if fn else RK.xc_matmat)(*args, V, xc, bufs)
+        kq, ku = np.empty((n, k)), np.empty((p, k))
+        kern = RK.kernel_matmat_parallel if fn else RK.kernel_matmat
+        kern(*args, U, kq, ku, True, bufs)
+        kq2 = np.empty((n, k))
+        kern(*args, U, kq2, np.empty((1, k)), False, bufs)
+        out[name] = (xct, xc, kq, ku, kq2)
+    np.testing.assert_allclose(out["serial"][0], A.T @ U, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out["serial"][1], A @ V, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out["serial"][2], A @ (A.T @ U), rtol=1e-12, atol=1e-11)
+    np.testing.assert_allclose(out["serial"][3], A.T @ U, rtol=1e-12, atol=1e-12)
+    for a, b in zip(out["serial"], out["parallel"]):
+        assert np.array_equal(a, b)
+    assert np.array_equal(out["serial"][2], out["serial"][4])  # want_u changes nothing
+
+
+def test_column_blocks_balance_nonzeros():
+    # A power-law column profile: blocks of equal column counts would be very uneven.
+    counts = (1000 / np.arange(1, 2001) ** 1.1).astype(np.int64) + 1
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    for n_blocks in (2, 4, 9):
+        bounds = RK.column_blocks(indptr, n_blocks)
+        work = np.diff(indptr[bounds]) + np.diff(bounds)
+        assert bounds[0] == 0 and bounds[-1] == counts.size
+        assert work.max() <= (counts.sum() + counts.size) / n_blocks + counts.max() + 1
+    assert RK.n_blocks_for(20_242, 1_498_952) == 4  # rcv1 shape
+    assert RK.n_blocks_for(19_996, 9_097_916) == 28  # news20 shape
+    assert RK.n_blocks_for(10**6, 10**6) == 1
+    assert RK.n_blocks_for(10, 10**9) == RK.MAX_BLOCKS
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
+@pytest.mark.parametrize("solver", ["cg", "dual"])
+def test_fits_identical_with_one_and_two_threads(monkeypatch, solver):
+    # Every pass threaded and split into many column blocks, as on large data.
+    monkeypatch.setattr(PAR, "MIN_PARALLEL_NNZ", 0)
+    monkeypatch.setattr(RK, "ENTRIES_PER_ROW_BLOCK", 1)
+    monkeypatch.setattr(RS, "DUAL_DIRECT_MAX", 0)
+    X, y = make_regression_problem(n_samples=120, n_features=300, density=0.1)
+    Y = np.column_stack([y, np.sin(y)])
+    results = {}
+    old = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            m = Ridge(alpha=np.array([1e-3, 0.5]), solver=solver, tol=1e-10).fit(X, Y)
+            results[threads] = (m.coef_, m.intercept_, m.rel_error_bound_, m.n_iter_)
+    finally:
+        numba.set_num_threads(old)
+    for a, b in zip(results[1], results[2]):
+        assert np.array_equal(a, b)
+    W, _ = closed_form(X, Y, [1e-3, 0.5])
+    for t in range(2):
+        assert rel_err(results[1][0][t], W[:, t]) <= 1e-8
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_dual_cr_ill_conditioned(monkeypatch, fit_intercept, weighted):
+    # alpha 1e-7 of the largest eigenvalue: condition number ~1e7 on the kernel side.
+    monkeypatch.setattr(RS, "DUAL_DIRECT_MAX", 0)
+    X, y = make_regression_problem(n_samples=80, n_features=200, density=0.1)
+    sw = np.random.default_rng(5).uniform(0.2, 3.0, 80) if weighted else None
+    lam = np.linalg.norm(X.toarray() - X.toarray().mean(axis=0), 2) ** 2
+    alpha = 1e-7 * lam
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        m = Ridge(alpha=alpha, solver="dual", tol=1e-9, fit_intercept=fit_intercept).fit(
+            X, y, sample_weight=sw)
+    # Reference through the SVD of S^1/2 X_c: w = V diag(s / (s^2 + alpha)) U^T S^1/2 y_c
+    # is accurate to rounding whatever the conditioning (np.linalg.solve on the normal
+    # equations loses kappa * eps ~ 1e-9 here).
+    A = X.toarray()
+    s_ = np.ones(80) if sw is None else sw
+    if fit_intercept:
+        A, yc = A - s_ @ A / s_.sum(), y - s_ @ y / s_.sum()
+    else:
+        yc = y
+    U, sig, Vt = np.linalg.svd(np.sqrt(s_)[:, None] * A, full_matrices=False)
+    W = Vt.T @ (sig / (sig ** 2 + alpha) * (U.T @ (np.sqrt(s_) * yc)))
+    err = rel_err(m.coef_, W)
+    assert err <= 1e-8
+    assert err <= max(m.rel_error_bound_, 1e-13) <= 1e-9
+    # The certificate the solver returns is the one certify() recomputes from scratch.
+    rd = RS.RidgeData(sp.csc_matrix(X), None if sw is None else sw * 80 / sw.sum(),
+                      80.0 if sw is None else sw.sum(), fit_intercept)
+    Yc, _ = rd.center_targets(y[:, None])
+    a = rd.internal_alpha(np.array([alpha]))
+    Wr, C, _, (rel, gap) = RS.solve_dual_cr(rd, Yc, a, 1e-9, 10_000)
+    rel2, gap2 = RS.certify(rd, Yc, Wr, a, C=C)
+    assert rel2[0] <= rel[0] * (1 + 1e-6) and rel[0] <= 1e-9
+    assert rel_err(Wr[:, 0], W) <= 1e-8
+
+
+def test_dual_cr_zero_target_and_max_iter(monkeypatch):
+    monkeypatch.setattr(RS, "DUAL_DIRECT_MAX", 0)
+    X, y = make_regression_problem(n_samples=80, n_features=200, density=0.1)
+    Y = np.column_stack([np.full(80, 2.0), y])  # a constant target: w = 0 exactly
+    m = Ridge(alpha=0.3, solver="dual", tol=1e-10).fit(X, Y)
+    assert np.all(m.coef_[0] == 0) and m.n_iter_[0] == 0 and m.rel_error_bound_[0] == 0
+    with pytest.warns(ConvergenceWarning):
+        m = Ridge(alpha=1e-6, solver="dual", tol=1e-12, max_iter=3).fit(X, y)
+    W, _ = closed_form(X, y, 1e-6)
+    assert m.n_iter_[0] == 3
+    assert rel_err(m.coef_, W[:, 0]) <= m.rel_error_bound_  # still a valid bound
