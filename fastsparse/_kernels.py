@@ -31,6 +31,7 @@ from ._sparse_ops import (  # noqa: F401  (re-exported: the solvers use them as 
     column_sqnorms_f32,
     column_stats,
     enet_coordinate_minimizer,
+    is_centered_explicitly,
     positive_entries,
     residual,
     smallest_k,
@@ -95,12 +96,30 @@ def dual_gradient(data, indices, indptr, cols, r_raw, shift, sw, weighted, free,
 @njit(**_JIT)
 def dual_direction(data, indices, indptr, r, sw, weighted, free, gram_pinv, xbar,
                    fit_intercept, q, sq):
-    """Dual direction q from a residual r (projected if ``free``) and sq = s * q."""
+    """Dual direction q from a residual r (projected if ``free``) and sq = s * q.
+
+    With an intercept the dual constraint sum_i s_i theta_i = 0 is enforced exactly by
+    subtracting the weighted mean: r sums to zero only up to rounding, and X^T (s q)
+    over uncentered columns picks up xbar_j * sum(s q), which for a large-mean column
+    (timestamps: xbar ~1e9) was enough to shrink the dual point and stall the gap.
+    """
     if free.shape[0] > 0:
         project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar,
                                 fit_intercept, sw, weighted, r, q)
     else:
         q[:] = r
+    if fit_intercept:
+        n = q.shape[0]
+        total = 0.0
+        if weighted:
+            for i in range(n):
+                total += sw[i] * q[i]
+        else:
+            for i in range(n):
+                total += q[i]
+        mean = total / n  # the weights sum to n
+        for i in range(n):
+            q[i] -= mean
     if weighted:
         for i in range(q.shape[0]):
             sq[i] = sw[i] * q[i]
@@ -201,7 +220,8 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
 
     Returns the new shift.
     """
-    nf = np.float64(r_raw.shape[0])
+    n_rows = r_raw.shape[0]
+    nf = np.float64(n_rows)
     for jj in range(ws.shape[0]):
         j = ws[jj]
         lj = lipschitz[jj]
@@ -209,15 +229,19 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
             continue
         start = np.int64(indptr[j])
         end = np.int64(indptr[j + 1])
+        # Columns stored in every row are centered explicitly (exact for large means).
+        dense = is_centered_explicitly(start, end, n_rows, fit_intercept)
+        m = xbar[jj] if dense else 0.0
         g = 0.0
         if weighted:
             for k in range(start, end):
                 i = indices[k]
-                g += data[k] * sw[i] * r_raw[i]
+                g += (data[k] - m) * sw[i] * r_raw[i]
         else:
             for k in range(start, end):
-                g += data[k] * r_raw[indices[k]]
-        if fit_intercept:
+                g += (data[k] - m) * r_raw[indices[k]]
+        lazy = fit_intercept and not dense
+        if lazy:
             g += shift * nf * xbar[jj]  # shift * sum_i s_i x_ij
         old = w[j]
         new = enet_coordinate_minimizer(old * lj + g, lj, l1[j], l2[j], positive)
@@ -225,8 +249,8 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
             d = new - old
             w[j] = new
             for k in range(start, end):
-                r_raw[indices[k]] -= d * data[k]
-            if fit_intercept:
+                r_raw[indices[k]] -= d * (data[k] - m)
+            if lazy:
                 shift += xbar[jj] * d
     return shift
 

@@ -210,6 +210,21 @@ def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv
     return gap, primal, t, q
 
 
+def _intercept(pb, w):
+    """b = ybar - xbar^T w (weighted means), over the non-zero coefficients.
+
+    Not the residual kernel's shift: columns stored in every row are centered explicitly
+    there and do not enter the shift.
+    """
+    if not pb.fit_intercept:
+        return 0.0
+    nz = np.flatnonzero(w)
+    if nz.size == 0:
+        return pb.y_offset
+    xbar = column_stats(pb, nz.astype(np.int64))[0]
+    return pb.y_offset - float(xbar @ w[nz])
+
+
 def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
                max_iter=100, max_epochs=50_000, w_init=None, ws_init=None, screening=True,
                p0=100, ws_growth=4, anderson_k=5, dual_extrapolation=False,
@@ -389,9 +404,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
                 ConvergenceWarning,
                 stacklevel=3,
             )
-    # b = ybar - xbar^T w, and the residual kernel returns exactly xbar^T w.
-    shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
-    intercept = pb.y_offset - shift if pb.fit_intercept else 0.0
+    intercept = _intercept(pb, w)
     return EnetResult(
         coef=w, intercept=intercept, dual_gap=max(gap, 0.0) / n, primal=primal / n,
         dual_point=t * q_kept, n_iter=it, n_epochs=n_epochs,

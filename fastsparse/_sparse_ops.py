@@ -225,6 +225,9 @@ def residual(data, indices, indptr, y_c, w, sw, weighted, fit_intercept, r_raw):
     Returns the shift xbar^T w (column means computed on the fly for the non-zero w), so
     that the centered residual is r_raw + shift. Called once
     per outer iteration so that rounding errors of incremental updates never accumulate.
+
+    With an intercept, columns stored in every row are centered explicitly instead
+    (r_raw -= w_j (x_j - xbar_j), no shift; see :func:`is_centered_explicitly`).
     """
     r_raw[:] = y_c
     n = r_raw.shape[0]
@@ -232,28 +235,59 @@ def residual(data, indices, indptr, y_c, w, sw, weighted, fit_intercept, r_raw):
     for j in range(w.shape[0]):
         wj = w[j]
         if wj != 0.0:
+            start = np.int64(indptr[j])
+            end = np.int64(indptr[j + 1])
             colsum = 0.0
-            for k in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
-                i = indices[k]
-                r_raw[i] -= wj * data[k]
-                colsum += sw[i] * data[k] if weighted else data[k]
+            for k in range(start, end):
+                colsum += sw[indices[k]] * data[k] if weighted else data[k]
+            if is_centered_explicitly(start, end, n, fit_intercept):
+                m = colsum / n
+                for k in range(start, end):
+                    r_raw[indices[k]] -= wj * (data[k] - m)
+                continue
+            for k in range(start, end):
+                r_raw[indices[k]] -= wj * data[k]
             if fit_intercept:
                 shift += (colsum / n) * wj
     return shift
 
 
 @njit(**_JIT)
+def is_centered_explicitly(start, end, n_rows, fit_intercept):
+    """Whether a column (entries start..end) is centered explicitly in the residual.
+
+    Lazy centering keeps r_raw = y_c - X w uncentered plus a scalar shift, so that an
+    update costs O(nnz_j) for sparse columns. For a column with a large mean and a small
+    spread (timestamps, prices, an offset feature) that representation cancels
+    catastrophically: x_j^T r_raw and shift * sum(x_j) are both huge and their
+    difference, the gradient, is lost to rounding. A column stored in every row costs
+    O(n) = O(nnz_j) either way, so such columns are centered explicitly: exact and no
+    slower. (A column with implicit zeros has spread comparable to its mean.)
+    """
+    return fit_intercept and end - start == n_rows
+
+
+@njit(**_JIT)
 def add_columns(data, indices, indptr, cols, delta, xbar, fit_intercept, r_raw):
     """r_raw -= X[:, cols] @ delta; return the change of the shift xbar^T w.
 
-    ``xbar[k]`` is the mean of column cols[k].
+    ``xbar[k]`` is the mean of column cols[k]. Columns stored in every row are
+    centered explicitly (see :func:`is_centered_explicitly`).
     """
+    n = r_raw.shape[0]
     dshift = 0.0
     for k in range(cols.shape[0]):
         d = delta[k]
         if d != 0.0:
             j = cols[k]
-            for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
+            start = np.int64(indptr[j])
+            end = np.int64(indptr[j + 1])
+            if is_centered_explicitly(start, end, n, fit_intercept):
+                m = xbar[k]
+                for kk in range(start, end):
+                    r_raw[indices[kk]] -= d * (data[kk] - m)
+                continue
+            for kk in range(start, end):
                 r_raw[indices[kk]] -= d * data[kk]
             if fit_intercept:
                 dshift += xbar[k] * d

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet as SkElasticNet
 
+import fastsparse
 from fastsparse import ElasticNet, Lasso
 
 from conftest import make_regression_problem
@@ -381,9 +382,11 @@ def test_centered_norm_of_a_large_mean_column_is_not_cancelled():
         assert sq[2] == 0.0  # truly constant: exactly zero
 
 
-def test_large_mean_column_certificate_bounds_the_error():
-    # Lazy centering loses precision on such a column, but whatever the solver returns,
-    # its reported gap must bound the distance to the optimum (it used to report 0).
+@pytest.mark.parametrize("weighted", [False, True])
+def test_large_mean_dense_column_is_solved_and_certified(weighted):
+    # Lazy centering cancelled catastrophically on such a column (gradient lost to
+    # rounding, gap stuck); columns stored in every row are now centered explicitly and
+    # the dual point is re-centered exactly.
     from sklearn.linear_model import Lasso as SkLasso
 
     rng = np.random.default_rng(0)
@@ -392,18 +395,28 @@ def test_large_mean_column_certificate_bounds_the_error():
     other = rng.standard_normal(n)
     X = np.c_[t, other]
     y = 0.01 * (t - t.mean()) + 0.1 * other + 0.01 * rng.standard_normal(n)
+    sw = rng.uniform(0.0, 2.0, n) if weighted else None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = Lasso(alpha=1e-3, tol=1e-10).fit(sp.csc_matrix(X), y)
-    ref = SkLasso(alpha=1e-3, tol=1e-12, max_iter=100_000).fit(X, y)
+        warnings.simplefilter("error", ConvergenceWarning)
+        ours = Lasso(alpha=1e-3, tol=1e-10).fit(sp.csc_matrix(X), y, sample_weight=sw)
+    ref = SkLasso(alpha=1e-3, tol=1e-12, max_iter=100_000).fit(X, y, sample_weight=sw)
+    s = np.ones(n) if sw is None else sw * n / sw.sum()
 
     def objective(w, b):
-        return 0.5 * np.mean((y - X @ w - b) ** 2) + 1e-3 * np.abs(w).sum()
+        return 0.5 * np.mean(s * (y - X @ w - b) ** 2) + 1e-3 * np.abs(w).sum()
 
     p_ours = objective(ours.coef_, ours.intercept_)
     p_ref = objective(ref.coef_, ref.intercept_)
-    assert ours.dual_gap_ > 0 or p_ours - p_ref <= 1e-9 * p_ref
     assert p_ours - p_ref <= ours.dual_gap_ + 1e-9 * p_ref
+    ybar = np.average(y, weights=s)
+    assert ours.dual_gap_ <= 1e-10 * np.average((y - ybar) ** 2, weights=s)  # tol met
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-5)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-9)
+    # The same column held in a path and in a sparse matrix with other, sparse columns.
+    Xs = sp.hstack([sp.csc_matrix(X), sp.random(n, 20, density=0.2, random_state=0)],
+                   format="csc")
+    res = fastsparse.lasso_path(Xs, y, n_alphas=5, eps=1e-2, tol=1e-10, sample_weight=sw)
+    assert np.all(res.converged)
 
 
 def test_float32_coefficients_beyond_float32_range_stay_float64():
