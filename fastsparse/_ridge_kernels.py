@@ -393,6 +393,27 @@ class Products:
         nb = n_blocks_for(self.n, self.nnz) if n_blocks is None else int(n_blocks)
         self.bounds = column_blocks(self.indptr, max(1, min(nb, max(self.p, 1))))
         self._bufs = {}
+        if pass_threads(self.nnz) > 1:
+            self._prime()
+
+    def _prime(self):
+        """Compile (or load) both variants of every product for X's array types now.
+
+        The serial/parallel choice is made at run time, so a variant may first be needed
+        in the middle of a later fit (e.g. a probe of :class:`_Chooser`); compiling it
+        there would show as a pause and as memory in that fit. Each call here runs on an
+        empty block range: it costs the dispatch only (microseconds once compiled).
+        """
+        none = np.zeros(2, dtype=np.int64)  # one block holding no column
+        args = (self.data, self.indices, self.indptr, none, self.xbar, self.center)
+        vec, empty = np.zeros((1, 1)), np.empty((0, 1))
+        bufs = np.empty((0, 0, 1))
+        for fn in (xct_matmat, xct_matmat_parallel):
+            fn(*args, vec, empty)
+        for fn in (xc_matmat, xc_matmat_parallel):
+            fn(*args, vec, empty, bufs)
+        for fn in (kernel_matmat, kernel_matmat_parallel):
+            fn(*args, vec, empty, vec, False, bufs)
 
     def _buffers(self, k):
         """Scatter buffers of shape (n_blocks - 1, n, k), allocated once per k."""

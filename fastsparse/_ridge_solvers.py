@@ -40,7 +40,6 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from ._ridge_kernels import Products
-from ._sparse_ops import column_stats
 from ._solver import prepare_problem, solve_enet
 
 
@@ -78,7 +77,7 @@ def blas_limit(m):
 
 
 class RidgeData:
-    """A validated CSC matrix with its weighted column statistics, computed once.
+    """A validated CSC matrix with its weighted column means, computed once.
 
     Parameters
     ----------
@@ -94,20 +93,20 @@ class RidgeData:
         self.X = X
         self.data, self.indices, self.indptr = X.data, X.indices, X.indptr
         self.n, self.p = X.shape
-        self._XT = X.T  # CSR view sharing X's arrays
         self.sw = sw
         self.weighted = sw is not None
-        self._sw_arr = sw if self.weighted else np.ones(1)
         self.sqrt_sw = np.sqrt(sw) if self.weighted else None
         self.sw_sum = float(sw_sum)
         self.fit_intercept = bool(fit_intercept)
-        cols = np.arange(self.p, dtype=X.indices.dtype)
-        # Weighted column means (0 without intercept) and centered squared norms.
-        self.xbar, self.sqnorm = column_stats(self.data, self.indices, self.indptr, cols,
-                                              self.n, self._sw_arr, self.weighted,
-                                              self.fit_intercept)
         # Products with X_c on Numba's threads (bit-identical for any thread count).
-        self.products = Products(X, self.xbar, self.fit_intercept)
+        self.products = Products(X, np.zeros(self.p), False)
+        if self.fit_intercept:
+            # Weighted column means X^T s / n (the weights sum to n): one threaded pass.
+            s = self.sw if self.weighted else np.ones(self.n)
+            self.xbar = self.products.xct(s[:, None])[:, 0] / self.n
+            self.products.xbar, self.products.center = self.xbar, True
+        else:
+            self.xbar = np.zeros(self.p)
 
     def internal_alpha(self, alpha):
         """scikit-learn's Ridge alpha (raw weights) -> ``a`` of the internal scale."""
