@@ -466,7 +466,7 @@ def solve_dual_cr(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
         C = (Yt - rd.z(W0)) / a
     else:
         C = np.zeros_like(Yt)
-    W = np.zeros((rd.p, k))
+    out = {}  # "W": coefficients (p, k), allocated when a first target finishes
     rel_all = np.zeros(k)
     gap_all = np.zeros(k)
     n_iter = np.zeros(k, dtype=np.int64)
@@ -479,7 +479,15 @@ def solve_dual_cr(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
         return Wc, ZW
 
     def finish(cols, Wc, Cc, rel, gap):
-        W[:, cols] = Wc
+        if not cols.size:
+            return
+        if "W" not in out:
+            if cols.size == k:  # every target at once (always for one target): no copy
+                out["W"] = np.ascontiguousarray(Wc)
+            else:
+                out["W"] = np.zeros((rd.p, k))
+        if out["W"] is not Wc:
+            out["W"][:, cols] = Wc
         C[:, cols] = Cc
         rel_all[cols] = rel
         gap_all[cols] = gap
@@ -555,6 +563,7 @@ def solve_dual_cr(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
         W_c, ZW_c = fresh(Ca)
         rel_c, gap_c = _bounds(Yt[:, act], Yt[:, act] - ZW_c, W_c, a[act], C=Ca)
         finish(act, W_c, Ca, rel_c, gap_c)
+    W = out["W"] if "W" in out else np.zeros((rd.p, k))  # all targets zero
     return W, C, n_iter, (rel_all, gap_all)
 
 

@@ -570,6 +570,8 @@ def test_dual_cr_zero_target_and_max_iter(monkeypatch):
     Y = np.column_stack([np.full(80, 2.0), y])  # a constant target: w = 0 exactly
     m = Ridge(alpha=0.3, solver="dual", tol=1e-10).fit(X, Y)
     assert np.all(m.coef_[0] == 0) and m.n_iter_[0] == 0 and m.rel_error_bound_[0] == 0
+    m = Ridge(alpha=0.3, solver="dual", fit_intercept=False).fit(X, np.zeros(80))
+    assert np.all(m.coef_ == 0) and m.rel_error_bound_ == 0
     with pytest.warns(ConvergenceWarning):
         m = Ridge(alpha=1e-6, solver="dual", tol=1e-12, max_iter=3).fit(X, y)
     W, _ = closed_form(X, y, 1e-6)
