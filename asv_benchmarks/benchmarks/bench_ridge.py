@@ -16,6 +16,7 @@ For comparisons against scikit-learn at equal accuracy use
 
 import os
 
+import numba
 import numpy as np
 
 import fastsparse
@@ -143,3 +144,58 @@ class RidgeCVFit:
 
     def peakmem_fit(self, *params):
         self.model.fit(self.X, self.y)
+
+
+class RidgeProducts:
+    """The products of one iteration: scipy's two passes against the fused kernel.
+
+    ``variant``: ``scipy`` is X (X^T p) with scipy's compiled kernels (what CG on the
+    kernel costs without fusion, and what scikit-learn's ``sparse_cg`` does), ``fused``
+    the one-pass X_c X_c^T p of ``fastsparse._ridge_kernels`` run with ``threads``
+    Numba threads (its parallel variant; the serial one is the same code on one
+    thread). ``time_xct``/``time_xc`` are the separate threaded products of the primal
+    CG. Results are bit-identical for every thread count.
+    """
+
+    param_names = ["preset", "threads"]
+    params = [list(PRESETS), sorted({1, numba.config.NUMBA_NUM_THREADS})]
+    timeout = TIMEOUT
+
+    def setup(self, preset, threads):
+        from fastsparse import _ridge_kernels as RK
+
+        self.RK = RK
+        self.X, _ = load(preset)
+        n, p = self.X.shape
+        self.xbar = np.asarray(self.X.mean(axis=0)).ravel()
+        self.bounds = RK.column_blocks(self.X.indptr, RK.n_blocks_for(n, self.X.nnz))
+        rng = np.random.default_rng(0)
+        self.P = rng.standard_normal((n, 1))
+        self.V = rng.standard_normal((p, 1))
+        self.Q, self.U = np.empty((n, 1)), np.empty((p, 1))
+        self.bufs = np.empty((self.bounds.size - 2, n, 1))
+        self._previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        self.time_fused(preset, threads)  # compile / load from the cache
+        self.time_xct(preset, threads)
+        self.time_xc(preset, threads)
+
+    def teardown(self, preset, threads):
+        numba.set_num_threads(self._previous)
+
+    def _args(self):
+        X = self.X
+        return X.data, X.indices, X.indptr, self.bounds, self.xbar, True
+
+    def time_scipy_two_passes(self, preset, threads):
+        self.X @ (self.X.T @ self.P)
+
+    def time_fused(self, preset, threads):
+        self.RK.kernel_matmat_parallel(*self._args(), self.P, self.Q, self.U, False,
+                                       self.bufs)
+
+    def time_xct(self, preset, threads):
+        self.RK.xct_matmat_parallel(*self._args(), self.P, self.U)
+
+    def time_xc(self, preset, threads):
+        self.RK.xc_matmat_parallel(*self._args(), self.V, self.Q, self.bufs)
