@@ -1,24 +1,30 @@
 """Shared fixtures and the ``--runslow`` switch for the slow test job."""
 
 import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
-# Hypothesis profiles (tests/test_properties.py). "ci" is the default run: few examples,
+# Hypothesis profiles (tests/test_properties.py). "ci" is the default run: 50 examples,
 # derandomized (the same examples on every run, so a CI failure reproduces locally),
 # no example database (nothing written into the checkout). "slow" is the profile of the
 # tests marked slow (2000 examples per property, also derandomized). "explore" draws new
 # random examples on every run, for hunting bugs locally. Select one with
 # FASTSPARSE_HYPOTHESIS_PROFILE=<name>.
 settings.register_profile(
-    "ci", max_examples=30, deadline=None, database=None, derandomize=True,
+    "ci", max_examples=50, deadline=None, database=None, derandomize=True,
     print_blob=True, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("slow", settings.get_profile("ci"), max_examples=2000)
 settings.register_profile("explore", settings.get_profile("slow"), derandomize=False)
 settings.load_profile(os.environ.get("FASTSPARSE_HYPOTHESIS_PROFILE", "ci"))
+# Hypothesis also caches data under ./.hypothesis; keep it out of the checkout.
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "fastsparse-hypothesis")
 
 
 def pytest_addoption(parser):

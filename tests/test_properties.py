@@ -25,10 +25,14 @@ and, for the elastic net, the conjugate (|x_j^T theta| - l1)^2 / (2 l2) with
 |x_j^T theta| <= n^2 max|x| max|y|. With max|x| = 1e75 and max|y| = 1e40 every such
 quantity stays below ~1e240, far from the float64 overflow at 1.8e308, and the smallest
 squares (1e-150) stay far from the subnormal range; mixing 1e-150..1e150 would
-already overflow the column norms (1e300 * n^2). Float32 data use 1e-15..1e15 (squares
-within float32 normal range, 1e-38..3e38). Only the optimal objective is guaranteed
-finite (it is at most ||y - ybar||^2_s / 2n); coefficients may be as large as
-max|y| / min|x| ~ 1e115, which every reference computation below handles in float64.
+already overflow the column norms (1e300 * n^2). Float32 data use 1e-12..1e12 and y
+at most 1e+-12: squares within float32's normal range (1e-38..3e38), and coefficients
+~ |y| / |x| within it too, since coef_ is float32 (beyond it coef_ is kept float64
+with a warning, below it coef_ is flushed to zero: test_float32_coefficients_*). Only
+the optimal objective
+is guaranteed finite (it is at most ||y - ybar||^2_s / 2n); coefficients may be as
+large as max|y| / min|x| ~ 1e115, which every reference computation below handles in
+float64.
 
 Properties
 ----------
@@ -74,7 +78,7 @@ within the certified ``rel_error_bound_`` of the closed-form solution). Invalid 
 factors, parameters) must raise ValueError or TypeError, never anything else.
 
 Settings: the hypothesis profile is chosen in tests/conftest.py from the environment
-variable ``FASTSPARSE_HYPOTHESIS_PROFILE`` ("ci" by default: 30 examples per property,
+variable ``FASTSPARSE_HYPOTHESIS_PROFILE`` ("ci" by default: 50 examples per property,
 derandomized, so every CI run checks the same examples and a failure reproduces; no
 example database). The tests marked slow (``--runslow``) reuse the same property
 functions with the "slow" profile's 2000 examples per property.
@@ -118,7 +122,7 @@ def _draw_values(rng, regime, size, dtype):
     elif regime == "int":
         vals = rng.integers(-3, 4, size).astype(np.float64)
     else:
-        e = 3.0 if regime == "wide" else (75.0 if dtype == np.float64 else 15.0)
+        e = 3.0 if regime == "wide" else (75.0 if dtype == np.float64 else 12.0)
         vals = rng.choice([-1.0, 1.0], size) * 10.0 ** rng.uniform(-e, e, size)
     return vals
 
@@ -155,7 +159,7 @@ def designs(draw, max_n=40, max_p=60, dtypes=(np.float64, np.float32),
             mask[:, j] = True
         elif kind == "offset_col":
             # A large mean with a small spread (e.g. timestamps): not constant.
-            rel = 10.0 ** -rng.integers(2, 5)
+            rel = 10.0 ** -rng.integers(2, 10)
             A[:, j] = _draw_values(rng, regime, 1, dtype)[0] * (
                 1.0 + rel * rng.standard_normal(n))
             mask[:, j] = True
@@ -175,6 +179,11 @@ def designs(draw, max_n=40, max_p=60, dtypes=(np.float64, np.float32),
 def _target(rng, X, kind, regime, fit_intercept=True):
     n, p = X.shape
     e = {"unit": 0.0, "int": 0.0, "wide": 3.0, "extreme": 40.0}[regime]
+    if X.dtype == np.float32:
+        # Coefficients ~ |y| / |x| within float32's range (coef_ is float32): beyond it
+        # they are kept float64 (test_float32_coefficients_out_of_float32_range), below
+        # it they are flushed to 0 (known bug, test_float32_coefficients_below_...).
+        e = min(e, 12.0)
     scale = 10.0 ** rng.uniform(-e, e)
     if kind == "zero":
         return np.zeros(n)
@@ -189,7 +198,8 @@ def _target(rng, X, kind, regime, fit_intercept=True):
     sig = np.asarray(X.astype(np.float64) @ w).ravel()
     top = np.abs(sig).max()
     sig = sig / top if top > 0 else sig
-    return scale * (sig + 10.0 ** rng.uniform(-3, 0) * noise + (3.0 if fit_intercept else 0))
+    offset = 3.0 if fit_intercept else 0.0
+    return scale * (sig + 10.0 ** rng.uniform(-3, 0) * noise + offset)
 
 
 def _sample_weight(rng, n, kind):
@@ -275,6 +285,12 @@ class EnetCase:
         common = dict(alpha=self.alpha, fit_intercept=self.fit_intercept,
                       positive=self.positive, tol=self.tol,
                       penalty_factor=self.penalty_factor)
+        if self.design.regime == "extreme":
+            # Some extreme problems cannot be certified in float64 (the elastic-net
+            # conjugate divides the gradient's rounding, squared, by a tiny l2; see
+            # enet_certificate); the solver then spends 50,000 epochs per outer
+            # iteration. A few iterations suffice for the properties.
+            common["max_iter"] = 10
         common.update(kw)
         if self.lasso:
             return Lasso(**common)
@@ -295,6 +311,11 @@ def enet_cases(draw, fmts=FORMATS):
     sw = _sample_weight(rng, n, sw_kind)
     v_kind = draw(st.sampled_from(["none", "ones", "zeros"]), label="penalty_factor")
     v = _penalty_factor(rng, p, v_kind)
+    positive = draw(st.booleans(), label="positive")
+    if positive and v is not None:
+        # Known bug, test_positive_unpenalized_zero_feature_is_certified: with both, the
+        # solver cannot certify and runs 100 x 50,000 epochs. Lift this once fixed.
+        v[v == 0] = 0.5
     lasso = draw(st.booleans(), label="lasso")
     l1_ratio = 1.0 if lasso else draw(st.floats(0.05, 1.0), label="l1_ratio")
     frac = 10.0 ** draw(st.floats(-3.0, np.log10(2.0)), label="log10_alpha_frac")
@@ -307,7 +328,7 @@ def enet_cases(draw, fmts=FORMATS):
     return EnetCase(
         design=design, y=y, sample_weight=sw, penalty_factor=v, alpha=float(alpha),
         l1_ratio=float(l1_ratio), lasso=lasso, fit_intercept=fit_intercept,
-        positive=draw(st.booleans(), label="positive"),
+        positive=positive,
         tol=10.0 ** draw(st.sampled_from([-3, -4, -6, -8]), label="log10_tol"),
         fmt=draw(st.sampled_from(fmts), label="format"),
         index_dtype=draw(st.sampled_from([np.int32, np.int64]), label="index_dtype"),
@@ -416,8 +437,16 @@ def set_read_only(*objs):
             a.flags.writeable = False
 
 
+FLOAT32_FALLBACK = "exceed the range of float32"
+
+
 def fit_quietly(est, X, y, **kw):
-    """Fit, returning (estimator, converged); only ConvergenceWarning is tolerated."""
+    """Fit, returning (estimator, converged).
+
+    Tolerated: ConvergenceWarning (it reports the gap reached) and the documented
+    warning that coefficients beyond float32's range are kept as float64 (checked by
+    the callers); any other warning fails the property.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est.fit(X, y, **kw)
@@ -425,7 +454,7 @@ def fit_quietly(est, X, y, **kw):
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
             converged = False
-        else:
+        elif not (w.category is UserWarning and FLOAT32_FALLBACK in str(w.message)):
             raise AssertionError(f"unexpected warning: {w.category.__name__}: {w.message}")
     return est, converged
 
@@ -535,7 +564,7 @@ def enet_certificate(case, coef, intercept, theta, gap_for_kkt=None):
     L = s @ Xc**2 + l2
     nz = w != 0
     kappa = g - l2 * w - l1 * np.sign(w)
-    slack = np.sqrt(2 * G * L)
+    slack = np.sqrt(2 * G) * np.sqrt(L)
     viol_kkt = np.zeros(p)
     zero_excess = (g if case.positive else np.abs(g)) - l1
     viol_kkt[~nz] = np.maximum(zero_excess[~nz], 0) / (slack[~nz] + g_round[~nz] + 1e-300)
@@ -561,7 +590,7 @@ def float32_coef_slack(case, coef32):
     v = np.ones(p) if case.penalty_factor is None else np.asarray(case.penalty_factor)
     lam = n * case.alpha
     w = np.abs(np.asarray(coef32, np.float64))
-    dw = EPS32 * w
+    dw = EPS32 * w + 1.5e-45 * (w < 1.2e-38)  # relative, or absolute when subnormal
     Xd = np.abs(X.toarray().astype(np.float64))
     mag_r = np.abs(case.y) + Xd @ w + np.abs(case.y).max()
     grad = Xd.T @ (s * mag_r) + lam * v * (1 + w)
@@ -601,7 +630,9 @@ def check_enet_properties(case):
     assert_unmodified(snap, X=Xin, y=y, sw=sw, v=v)
     # (2) finite results.
     assert est.coef_.shape == (case.X.shape[1],)
-    assert est.coef_.dtype == case.X.dtype
+    if est.coef_.dtype != case.X.dtype:  # float32 X, coefficients beyond its range
+        assert case.X.dtype == np.float32 and est.coef_.dtype == np.float64
+        assert np.abs(est.coef_).max() > np.finfo(np.float32).max
     assert np.all(np.isfinite(est.coef_))
     assert np.isfinite(est.intercept_)
     assert np.isfinite(est.dual_gap_) and est.dual_gap_ >= 0
@@ -611,11 +642,12 @@ def check_enet_properties(case):
     # (4) the reported gap, recomputed independently.
     cert = enet_certificate(case, est.coef_, est.intercept_, est.dual_point_,
                             gap_for_kkt=n * est.dual_gap_)
-    note(f"P={cert.primal!r} D={cert.dual!r} gap={cert.gap!r} reported={n * est.dual_gap_!r}"
-         f" rounding={cert.rounding!r} infeas={cert.infeasibility!r} kkt={cert.kkt!r}")
+    note(f"P={cert.primal!r} D={cert.dual!r} gap={cert.gap!r} "
+         f"reported={n * est.dual_gap_!r} rounding={cert.rounding!r} "
+         f"infeas={cert.infeasibility!r} kkt={cert.kkt!r}")
     assert cert.infeasibility <= 1e-9, "dual_point_ is not dual feasible"
     slack = cert.rounding
-    if case.X.dtype == np.float32:
+    if est.coef_.dtype == np.float32:
         slack += float32_coef_slack(case, est.coef_)
     assert cert.gap >= -slack, "weak duality violated: P < D"
     lo, hi = max(cert.gap_lo, 0.0), max(cert.gap_hi, 0.0)
@@ -681,10 +713,14 @@ def check_format_invariance(case):
     _describe(case)
     X = case.X
     rng = np.random.default_rng(case.seed)
-    sw, v = case.sample_weight, case.penalty_factor
+    sw = case.sample_weight
 
     def fit(Xin):
-        est, _ = fit_quietly(case.estimator(), Xin, case.y, sample_weight=sw)
+        # max_iter=10: identical computations need no convergence, and the objective
+        # comparisons use the gaps actually reached; it bounds the cost of problems
+        # the solver cannot certify in float64 (extreme scales, spinning 50,000 epochs
+        # per outer iteration).
+        est, _ = fit_quietly(case.estimator(max_iter=10), Xin, case.y, sample_weight=sw)
         return est
 
     ref = fit(_with_index_dtype(X, np.int32))
@@ -703,7 +739,7 @@ def check_format_invariance(case):
     if X.dtype == np.float32:
         # The same values stored as float64: the same computation.
         e64 = fit(X.astype(np.float64))
-        np.testing.assert_array_equal(e64.coef_.astype(np.float32), ref.coef_)
+        np.testing.assert_array_equal(e64.coef_.astype(ref.coef_.dtype), ref.coef_)
         assert e64.intercept_ == ref.intercept_ and e64.dual_gap_ == ref.dual_gap_
     else:
         # The data rounded to float32: a different problem, within the certificates and
@@ -716,7 +752,6 @@ def check_format_invariance(case):
             e32 = fit(X32)
             _assert_objectives_close(case, X64, X32.toarray().astype(np.float64), ref,
                                      e32, "float32 vs float64 data")
-    del v
 
 
 # --------------------------------------------------------------------------------------
@@ -772,8 +807,12 @@ def logistic_cases(draw, fmts=FORMATS):
                 sw[np.flatnonzero(y == c)[0]] = 1.0
     v = _penalty_factor(rng, p, draw(st.sampled_from(["none", "ones", "zeros"]),
                                      label="penalty_factor"))
-    if v is not None and kind == "separable":
-        v[v == 0] = 0.5  # an unpenalized separating feature has no finite minimiser
+    if v is not None and (kind == "separable" or design.regime in ("wide", "extreme")):
+        # An unpenalized separating feature has no finite minimiser. And a known bug,
+        # test_logistic_unpenalized_wide_range_feature_gap_is_an_upper_bound: with
+        # values spanning many orders of magnitude the certificate of an unpenalized
+        # feature is wrong. Lift the second condition once fixed.
+        v[v == 0] = 0.5
     # C relative to the smallest C with a non-zero coefficient (scale invariant).
     l1_ratio = draw(st.floats(0.05, 1.0), label="l1_ratio")
     Xd = design.X.toarray().astype(np.float64)
@@ -896,16 +935,16 @@ def logistic_certificate(case, coef, intercept, gap_for_kkt):
     L = C * s @ Xc**2 / 4 + l2
     g_round = (absX + np.abs(xbar)).T @ (C * s * dz / 4) + _rounding(
         (absX + np.abs(xbar)).T @ np.abs(uf), n + p)
-    slack = np.sqrt(2 * G * L) + g_round
+    slack = np.sqrt(2 * G) * np.sqrt(L) + g_round
     nz = w != 0
     viol = np.zeros(p)
     viol[~nz] = np.maximum(np.abs(g[~nz]) - l1[~nz], 0) / (slack[~nz] + 1e-300)
     kappa = g - l2 * w - l1 * np.sign(w)
-    viol[nz] = np.abs(kappa[nz]) / (np.maximum(slack[nz], 2 * G / np.abs(w[nz])) + g_round[nz]
-                                    + 1e-300)
+    bound_nz = np.maximum(slack[nz], 2 * G / np.abs(w[nz])) + g_round[nz]
+    viol[nz] = np.abs(kappa[nz]) / (bound_nz + 1e-300)
     b_viol = 0.0
     if case.fit_intercept:  # the intercept's own optimality: sum(u_f) = 0
-        b_slack = np.sqrt(2 * G * C * s.sum() / 4) + C * s @ dz / 4 + _rounding(
+        b_slack = np.sqrt(2 * G) * np.sqrt(C * s.sum() / 4) + C * s @ dz / 4 + _rounding(
             np.abs(uf).sum(), n)
         b_viol = abs(uf.sum()) / (b_slack + 1e-300)
     if case.fit_intercept:
@@ -1060,10 +1099,14 @@ def check_ridge_properties(case):
     assert est.coef_.shape == (X.shape[1],)
     assert np.all(np.isfinite(est.coef_)) and np.isfinite(est.intercept_)
     assert np.isfinite(est.dual_gap_) and est.dual_gap_ >= 0
-    assert np.isfinite(est.rel_error_bound_)
     if case["positive"]:
         assert np.all(est.coef_ >= 0)
         return  # no closed form with the constraint; the gap is checked for ElasticNet
+    Xd = X.toarray()
+    rows = Xd[case["sw"] > 0] if case["sw"] is not None else Xd
+    if est.solver_ == "cd" and np.all(rows == (rows[:1] if case["fit_intercept"] else 0)):
+        return  # w* = 0: known bug, test_ridge_cd_zero_solution_is_certified
+    assert np.isfinite(est.rel_error_bound_)
     w_ref, b_ref, cond = _ridge_reference(X, case["y"], case["sw"], case["alpha"],
                                           case["fit_intercept"], False)
     w = est.coef_.astype(np.float64)
@@ -1309,11 +1352,6 @@ def test_malformed_bsr_and_lil_are_rejected():
         np.testing.assert_array_equal(Lasso(alpha=0.01).fit(X.asformat(fmt), y).coef_, ref)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug (fastsparse/_sparse_ops.py, _centered_sqnorm): with fit_intercept a "
-    "column whose centered squared norm is below 1e-12 times its uncentered one (relative "
-    "spread below ~1e-6, e.g. Unix timestamps within an hour) is treated as constant: "
-    "dropped from the fit and from the certificate, which then reports gap 0"))
 def test_large_mean_column_is_not_treated_as_constant():
     from sklearn.linear_model import Lasso as SkLasso
 
@@ -1331,7 +1369,8 @@ def test_large_mean_column_is_not_treated_as_constant():
 
     p_ours, p_ref = objective(ours.coef_, ours.intercept_), objective(ref.coef_,
                                                                       ref.intercept_)
-    # Measured: p_ours = 47.9, p_ref = 1.6e-4, dual_gap_ = 0.
+    # Found by the properties (dual point infeasible for such a column); before the fix
+    # of 17e8f51 the column was dropped: p_ours = 47.9, p_ref = 1.6e-4, dual_gap_ = 0.
     assert p_ours - p_ref <= ours.dual_gap_ + 1e-9 * p_ref
 
 
@@ -1374,3 +1413,76 @@ def test_ridge_cd_zero_solution_is_certified():
         model = Ridge(alpha=1.0, solver="cd").fit(X, y)
     assert model.coef_[0] == 0.0  # the exact answer: X is constant, so w* = 0
     assert model.rel_error_bound_ <= 1e-4
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "library bug (fastsparse/_solver.py, unpenalized features): with positive=True an "
+    "unpenalized feature that is 0 at the optimum has the one-sided dual constraint "
+    "x_j^T theta <= 0, but the dual point is projected onto x_j^T theta = 0, so the gap "
+    "cannot close: 100 x 50,000 epochs and a ConvergenceWarning at the optimum"))
+def test_positive_unpenalized_zero_feature_is_certified():
+    rng = np.random.default_rng(0)
+    n = 20
+    X = rng.standard_normal((n, 2))
+    y = X[:, 0] - X[:, 1] + 0.1 * rng.standard_normal(n)  # feature 1 wants w_1 < 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = Lasso(alpha=0.01, positive=True, penalty_factor=[1.0, 0.0],
+                      tol=1e-6, max_iter=5).fit(sp.csc_matrix(X), y)
+    # The answer is optimal (KKT): x_0^T r / n = alpha, x_1^T r / n < 0 with w_1 = 0.
+    assert model.coef_[1] == 0.0
+
+
+def test_float32_coefficients_out_of_float32_range():
+    # Found by the properties: float32 X gave float32 coef_ cast from the float64
+    # solution without a range check, so a solution beyond float32's range became inf.
+    # Lasso / ElasticNet now keep float64 coefficients and warn (7c91107).
+    rng = np.random.default_rng(0)
+    X = sp.csc_matrix(rng.uniform(1, 2, (20, 3)) * 1e-20, dtype=np.float32)
+    y = rng.standard_normal(20) * 1e20  # the solution is ~1e40 > float32 max 3.4e38
+    with pytest.warns(UserWarning, match="range of float32"):
+        model = Lasso(alpha=1e-6).fit(X, y)
+    assert model.coef_.dtype == np.float64 and np.all(np.isfinite(model.coef_))
+    assert np.abs(model.coef_).max() > np.finfo(np.float32).max
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "library bug (fastsparse/ridge.py, _set_coef): float32 X gives float32 coef_, cast "
+    "from the float64 solution without a range check: a solution beyond float32's "
+    "range becomes +-inf (only numpy's RuntimeWarning 'overflow encountered in cast'); "
+    "Lasso / ElasticNet were fixed in 7c91107"))
+@pytest.mark.parametrize("solver", ["cg", "cd", "cholesky", "dual"])
+def test_ridge_float32_coefficients_out_of_float32_range(solver):
+    rng = np.random.default_rng(0)
+    X = sp.csc_matrix(rng.uniform(1, 2, (20, 3)) * 1e-20, dtype=np.float32)
+    y = rng.standard_normal(20) * 1e20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        model = Ridge(alpha=1e-45, solver=solver).fit(X, y)
+    assert np.all(np.isfinite(model.coef_))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "library bug (fastsparse/linear_model.py, _set_fit_result): the float32 range check "
+    "of 7c91107 covers overflow only; coefficients below float32's smallest subnormal "
+    "(1.4e-45) are flushed to 0, and dual_gap_ (of the float64 solution) then claims "
+    "near-optimality for a coef_ 1000x worse than the optimum"))
+def test_float32_coefficients_below_float32_range():
+    from sklearn.linear_model import Lasso as SkLasso
+
+    rng = np.random.default_rng(0)
+    X32 = sp.csc_matrix(rng.uniform(1, 2, (20, 3)) * 1e12, dtype=np.float32)
+    X = X32.toarray().astype(np.float64)
+    y = (X @ np.array([1.0, -2.0, 0.5]) + 1e10 * rng.standard_normal(20)) * 1e-47
+    alpha = 1e-3 * np.abs((X - X.mean(0)).T @ (y - y.mean())).max() / 20
+    ours = Lasso(alpha=alpha, tol=1e-8).fit(X32, y)  # the solution is ~1e-47
+    ref = SkLasso(alpha=alpha, tol=1e-12, max_iter=100_000).fit(X, y)
+
+    def objective(w, b):
+        return 0.5 * np.mean((y - X @ w - b) ** 2) + alpha * np.abs(w).sum()
+
+    p_ours = objective(ours.coef_.astype(np.float64), ours.intercept_)
+    p_ref = objective(ref.coef_, ref.intercept_)
+    # Measured: coef_ = [0, -0, 0] (float32), p_ours = 6.2e-71, p_ref = 6.5e-74,
+    # dual_gap_ = 1.7e-79.
+    assert p_ours - p_ref <= ours.dual_gap_ + 1e-9 * p_ref
