@@ -23,23 +23,31 @@ price is the reduction, ``n_blocks * n * k`` additions per product, kept to a fe
 cent of the ``nnz * k`` of the product by :func:`n_blocks_for`.
 
 Threads are started only through :func:`fastsparse._parallel.pass_threads`: from the
-main thread, for passes of at least ``MIN_PARALLEL_NNZ`` entries. The callers
-(:class:`fastsparse._ridge_solvers.RidgeData`) pass buffers they allocate once per fit.
+main thread, for passes of at least ``MIN_PARALLEL_NNZ`` entries; only while the load
+average leaves a core idle (:func:`cores_idle`); and, as in :mod:`fastsparse._parallel`,
+only while the parallel variant is measured to be faster (a chooser per kind of product
+times both and re-probes the loser at geometrically growing intervals). Both variants
+give the same bits, so the choice never changes a result. :class:`Products` holds the
+block split and the scatter buffers of one matrix (allocated once per fit; X itself is
+never copied).
+
+Index arithmetic in the hot loops is unsigned: Numba then drops the negative-index
+wraparound test of every array access, which made the products 15-25% faster on the
+rcv1 shape (on par with scipy's compiled ``csc_matvec`` / ``csr_matvec``).
 """
 
+import os
 import time
 
 import numpy as np
 from numba import njit, prange
 
-from ._parallel import _Chooser, pass_threads
+from ._parallel import pass_threads
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 _JIT_PAR = dict(_JIT, parallel=True)
 
-# Hot loops index with unsigned integers: Numba then drops the negative-index wraparound
-# test of every array access (measured 15-25% faster on the rcv1 shape, on par with
-# scipy's compiled products).
+# Unsigned constants for the index arithmetic of the hot loops (see the module docstring).
 _ONE = np.uint64(1)
 _TWO = np.uint64(2)
 
@@ -352,19 +360,93 @@ def kernel_matmat_parallel(data, indices, indptr, bounds, xbar, center, P, Q, U,
 # Python entry points: serial or parallel, by the project's threading policy
 # --------------------------------------------------------------------------------------
 
-#: One chooser per kind of product: serial and parallel are timed as the fit runs and
-#: the faster is used (see :mod:`fastsparse._parallel`); results are bit-identical.
+#: Threads are tried only while the 1-minute load average is at most
+#: ``cpus - 1 + LOAD_MARGIN`` (the other processes leave about a core idle; this fit's
+#: own thread counts in the average once it has run a while). On the shared 2-core
+#: machine with two other jobs running (load 3), one parallel pass of the rcv1-shaped
+#: kernel took a median 20 ms against 2 ms serial (its second thread waits for a time
+#: slice), and the chooser's probes alone made a fit 4x slower than on one thread.
+LOAD_MARGIN = 0.5
+#: First re-probe interval (calls) of a losing variant; it doubles after each lost probe
+#: up to :data:`MAX_PROBE_EVERY`, so a slow parallel probe costs a few per cent at most.
+PROBE_EVERY = 16
+MAX_PROBE_EVERY = 1024
+#: Weight of the newest measurement in the smoothed time per entry.
+_SMOOTHING = 0.3
+
+
+def cores_idle():
+    """Whether the 1-minute load average leaves a core idle for a second thread."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not available (Windows): no evidence of load
+        return True
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return load <= cpus - 1 + LOAD_MARGIN
+
+
+class _Chooser:
+    """Serial or parallel for one kind of product, by measured time per stored entry.
+
+    As :class:`fastsparse._parallel._Chooser`, but a losing variant is re-timed after
+    16, 32, ..., 1024 calls (reset to 16 when it wins): a parallel probe on busy cores
+    costs about ten serial passes, so constant re-probing every 16 calls cost more than
+    the threads could gain. Only the main thread runs parallel products, so only the
+    main thread updates this.
+    """
+
+    def __init__(self):
+        self.rate = {}  # n_threads -> smoothed seconds per stored entry
+        self.calls = 0
+        self.interval = PROBE_EVERY
+        self.next_probe = PROBE_EVERY
+        self.probing = None
+
+    def pick(self, k):
+        """The thread count to use for the next product (1 or k)."""
+        self.calls += 1
+        self.probing = None
+        for option in (k, 1):  # time each variant once, parallel first
+            if option not in self.rate:
+                return option
+        best, other = (k, 1) if self.rate[k] <= self.rate[1] else (1, k)
+        if self.calls >= self.next_probe:
+            self.probing = other
+            return other
+        return best
+
+    def record(self, k, seconds, nnz):
+        """Fold in the time of a product over ``nnz`` entries run with ``k`` threads."""
+        rate = seconds / max(nnz, 1.0)
+        old = self.rate.get(k)
+        if old is None or k == self.probing:
+            self.rate[k] = rate  # a probe replaces its stale estimate
+        else:
+            self.rate[k] = (1 - _SMOOTHING) * old + _SMOOTHING * rate
+        if k == self.probing:
+            won = self.rate[k] <= min(self.rate.values())
+            self.interval = PROBE_EVERY if won else min(2 * self.interval,
+                                                        MAX_PROBE_EVERY)
+            self.next_probe = self.calls + self.interval
+
+
+#: One chooser per kind of product, for the whole process; results are bit-identical
+#: either way, only the time differs.
 _CHOOSERS = {"xct": _Chooser(), "xc": _Chooser(), "kernel": _Chooser()}
+#: Array types (of data, indices, indptr) whose two variants are compiled (see _prime).
+_PRIMED = set()
 
 
-def _run(kind, nnz, serial, parallel, *args):
-    """Run ``serial(*args)`` or ``parallel(*args)`` by the policy of :mod:`_parallel`."""
-    k = pass_threads(nnz)
-    if k == 1:
+def _run(kind, threads, nnz, serial, parallel, *args):
+    """Run ``serial(*args)`` or, if ``threads > 1`` and it is faster, ``parallel``."""
+    if threads == 1:
         serial(*args)
         return
     chooser = _CHOOSERS[kind]
-    k = chooser.pick(k)
+    k = chooser.pick(threads)
     start = time.perf_counter()
     (parallel if k > 1 else serial)(*args)
     chooser.record(k, time.perf_counter() - start, nnz)
@@ -393,7 +475,12 @@ class Products:
         nb = n_blocks_for(self.n, self.nnz) if n_blocks is None else int(n_blocks)
         self.bounds = column_blocks(self.indptr, max(1, min(nb, max(self.p, 1))))
         self._bufs = {}
-        if pass_threads(self.nnz) > 1:
+        # Threads for this fit: the project's policy (main thread, large passes) and a
+        # core left idle by the other processes (see LOAD_MARGIN).
+        self.threads = pass_threads(self.nnz)
+        if self.threads > 1 and not cores_idle():
+            self.threads = 1
+        if self.threads > 1:
             self._prime()
 
     def _prime(self):
@@ -401,9 +488,14 @@ class Products:
 
         The serial/parallel choice is made at run time, so a variant may first be needed
         in the middle of a later fit (e.g. a probe of :class:`_Chooser`); compiling it
-        there would show as a pause and as memory in that fit. Each call here runs on an
-        empty block range: it costs the dispatch only (microseconds once compiled).
+        there would show as a pause and as memory in that fit. Done once per process
+        and array types; each call runs on an empty block range.
         """
+        key = tuple((a.dtype.str, a.flags.writeable, a.flags.c_contiguous)
+                    for a in (self.data, self.indices, self.indptr))
+        if key in _PRIMED:
+            return
+        _PRIMED.add(key)
         none = np.zeros(2, dtype=np.int64)  # one block holding no column
         args = (self.data, self.indices, self.indptr, none, self.xbar, self.center)
         vec, empty = np.zeros((1, 1)), np.empty((0, 1))
@@ -427,16 +519,16 @@ class Products:
         """X_c^T U, shape (p, k), for U of shape (n, k)."""
         U = np.ascontiguousarray(U, dtype=np.float64)
         out = np.empty((self.p, U.shape[1]))
-        _run("xct", self.nnz, xct_matmat, xct_matmat_parallel, self.data, self.indices,
-             self.indptr, self.bounds, self.xbar, self.center, U, out)
+        _run("xct", self.threads, self.nnz, xct_matmat, xct_matmat_parallel, self.data,
+             self.indices, self.indptr, self.bounds, self.xbar, self.center, U, out)
         return out
 
     def xc(self, V):
         """X_c V, shape (n, k), for V of shape (p, k)."""
         V = np.ascontiguousarray(V, dtype=np.float64)
         out = np.empty((self.n, V.shape[1]))
-        _run("xc", self.nnz, xc_matmat, xc_matmat_parallel, self.data, self.indices,
-             self.indptr, self.bounds, self.xbar, self.center, V, out,
+        _run("xc", self.threads, self.nnz, xc_matmat, xc_matmat_parallel, self.data,
+             self.indices, self.indptr, self.bounds, self.xbar, self.center, V, out,
              self._buffers(V.shape[1]))
         return out
 
@@ -446,7 +538,7 @@ class Products:
         k = P.shape[1]
         Q = np.empty((self.n, k))
         U = np.empty((self.p, k)) if want_u else np.empty((1, k))
-        _run("kernel", self.nnz, kernel_matmat, kernel_matmat_parallel, self.data,
-             self.indices, self.indptr, self.bounds, self.xbar, self.center, P, Q, U,
-             bool(want_u), self._buffers(k))
+        _run("kernel", self.threads, self.nnz, kernel_matmat, kernel_matmat_parallel,
+             self.data, self.indices, self.indptr, self.bounds, self.xbar, self.center, P,
+             Q, U, bool(want_u), self._buffers(k))
         return Q, (U if want_u else None)

@@ -385,8 +385,8 @@ class Ridge(_RidgePredict):
         Accepted for compatibility; X is never modified, so no copy is ever needed.
     max_iter : int, default=None
         Iteration cap of the iterative solvers: CG iterations (``"cg"``), conjugate
-        residual iterations (``"dual"`` on large n), coordinate-descent epochs per working-set solve (``"cd"``). None
-        means {RS.DEFAULT_MAX_ITER}.
+        residual iterations (``"dual"`` on large n), coordinate-descent epochs per
+        working-set solve (``"cd"``). None means {RS.DEFAULT_MAX_ITER}.
 {_TOL_DOC}
     solver : {{"auto", "cd", "cg", "dual", "cholesky"}}, default="auto"
         - ``"cg"``: conjugate gradient on the normal equations

@@ -504,8 +504,11 @@ def test_column_blocks_balance_nonzeros():
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
 @pytest.mark.parametrize("solver", ["cg", "dual"])
 def test_fits_identical_with_one_and_two_threads(monkeypatch, solver):
-    # Every pass threaded and split into many column blocks, as on large data.
+    # Every pass threaded and split into many column blocks, as on large data, whatever
+    # the load of the machine running the test.
     monkeypatch.setattr(PAR, "MIN_PARALLEL_NNZ", 0)
+    monkeypatch.setattr(RK, "cores_idle", lambda: True)
+    monkeypatch.setattr(RK, "_CHOOSERS", {k: RK._Chooser() for k in RK._CHOOSERS})
     monkeypatch.setattr(RK, "ENTRIES_PER_ROW_BLOCK", 1)
     monkeypatch.setattr(RS, "DUAL_DIRECT_MAX", 0)
     X, y = make_regression_problem(n_samples=120, n_features=300, density=0.1)
@@ -521,6 +524,8 @@ def test_fits_identical_with_one_and_two_threads(monkeypatch, solver):
         numba.set_num_threads(old)
     for a, b in zip(results[1], results[2]):
         assert np.array_equal(a, b)
+    # The parallel variants did run (each chooser times parallel first).
+    assert any(2 in c.rate for c in RK._CHOOSERS.values())
     W, _ = closed_form(X, Y, [1e-3, 0.5])
     for t in range(2):
         assert rel_err(results[1][0][t], W[:, t]) <= 1e-8
@@ -577,3 +582,36 @@ def test_dual_cr_zero_target_and_max_iter(monkeypatch):
     W, _ = closed_form(X, y, 1e-6)
     assert m.n_iter_[0] == 3
     assert rel_err(m.coef_, W[:, 0]) <= m.rel_error_bound_  # still a valid bound
+
+
+def test_chooser_backs_off_a_losing_variant():
+    c = RK._Chooser()
+    seq = []
+    for _ in range(3000):
+        k = c.pick(2)
+        seq.append(k)
+        c.record(k, 10.0 if k == 2 else 1.0, 1.0)  # parallel always 10x slower
+    probes = np.flatnonzero(np.array(seq) == 2)
+    assert probes[0] == 0 and seq[1] == 1  # each variant timed once, parallel first
+    gaps = np.diff(probes)
+    assert gaps[0] == RK.PROBE_EVERY - 1 and np.all(np.diff(gaps) >= 0)
+    assert gaps.max() == RK.MAX_PROBE_EVERY and probes.size < 15
+    # A probe that wins switches to the winner and resets the interval.
+    c.rate = {2: 10.0, 1: 1.0}
+    c.next_probe = c.calls + 1
+    assert c.pick(2) == 2
+    c.record(2, 0.1, 1.0)
+    assert c.pick(2) == 2 and c.interval == RK.PROBE_EVERY
+
+
+def test_threads_only_when_cores_are_idle(monkeypatch):
+    monkeypatch.setattr(RK.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(RK.os, "getloadavg", lambda: (3.2, 3.0, 3.0))
+    assert not RK.cores_idle()
+    monkeypatch.setattr(RK.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert RK.cores_idle()
+    monkeypatch.setattr(PAR, "MIN_PARALLEL_NNZ", 0)
+    X, _ = _kernel_problem(np.float64, np.int32)
+    busy = lambda: (3.2, 3.0, 3.0)  # noqa: E731
+    monkeypatch.setattr(RK.os, "getloadavg", busy)
+    assert RK.Products(X, np.zeros(X.shape[1]), False).threads == 1
