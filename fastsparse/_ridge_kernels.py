@@ -360,12 +360,12 @@ def kernel_matmat_parallel(data, indices, indptr, bounds, xbar, center, P, Q, U,
 # Python entry points: serial or parallel, by the project's threading policy
 # --------------------------------------------------------------------------------------
 
-#: Threads are tried only while the 1-minute load average is at most
-#: ``cpus - 1 + LOAD_MARGIN`` (the other processes leave about a core idle; this fit's
-#: own thread counts in the average once it has run a while). On the shared 2-core
-#: machine with two other jobs running (load 3), one parallel pass of the rcv1-shaped
-#: kernel took a median 20 ms against 2 ms serial (its second thread waits for a time
-#: slice), and the chooser's probes alone made a fit 4x slower than on one thread.
+#: Threads are tried only while other processes leave this machine about two idle
+#: cores: at most ``cpus - 2 + LOAD_MARGIN`` tasks of other processes in the run queue
+#: (:func:`cores_idle`). On the shared 2-core machine with two other jobs running, one
+#: parallel pass of the rcv1-shaped kernel took a median 20 ms against 2 ms serial (its
+#: second thread waits for a time slice), and the probes of the chooser made a fit 4x
+#: slower than on one thread; on the idle machine the parallel pass took 1.1 ms.
 LOAD_MARGIN = 0.5
 #: First re-probe interval (calls) of a losing variant; it doubles after each lost probe
 #: up to :data:`MAX_PROBE_EVERY`, so a slow parallel probe costs a few per cent at most.
@@ -375,17 +375,36 @@ MAX_PROBE_EVERY = 1024
 _SMOOTHING = 0.3
 
 
-def cores_idle():
-    """Whether the 1-minute load average leaves a core idle for a second thread."""
+def _others_running():
+    """Tasks of other processes in the run queue right now (None if unknown).
+
+    Linux: the running count of ``/proc/loadavg`` minus this process's threads in state
+    R. A snapshot, not the 1-minute load average: the average lags by minutes and counts
+    this process's own recent work (and the previous fits of a benchmark) as load.
+    CPU-bound jobs, the ones that stall a parallel pass, are nearly always runnable.
+    """
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not available (Windows): no evidence of load
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        own = 0
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                own += f.read().rsplit(")", 1)[1].split()[0] == "R"
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(running - own, 0)
+
+
+def cores_idle():
+    """Whether other processes leave about two idle cores (see LOAD_MARGIN)."""
+    others = _others_running()
+    if others is None:  # no run-queue information (not Linux): let the chooser decide
         return True
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:
         cpus = os.cpu_count() or 1
-    return load <= cpus - 1 + LOAD_MARGIN
+    return others <= cpus - 2 + LOAD_MARGIN
 
 
 class _Chooser:

@@ -4,6 +4,8 @@ References are computed densely with numpy (explicitly centered, explicitly weig
 they share no code with the solvers.
 """
 
+import io
+import os
 import warnings
 
 import numpy as np
@@ -606,12 +608,26 @@ def test_chooser_backs_off_a_losing_variant():
 
 def test_threads_only_when_cores_are_idle(monkeypatch):
     monkeypatch.setattr(RK.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(RK.os, "getloadavg", lambda: (3.2, 3.0, 3.0))
-    assert not RK.cores_idle()
-    monkeypatch.setattr(RK.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
-    assert RK.cores_idle()
+    for others, idle in ((2, False), (1, False), (0, True), (None, True)):
+        monkeypatch.setattr(RK, "_others_running", lambda others=others: others)
+        assert RK.cores_idle() == idle
     monkeypatch.setattr(PAR, "MIN_PARALLEL_NNZ", 0)
     X, _ = _kernel_problem(np.float64, np.int32)
-    busy = lambda: (3.2, 3.0, 3.0)  # noqa: E731
-    monkeypatch.setattr(RK.os, "getloadavg", busy)
+    monkeypatch.setattr(RK, "_others_running", lambda: 2)
     assert RK.Products(X, np.zeros(X.shape[1]), False).threads == 1
+
+
+def test_others_running_excludes_own_threads(monkeypatch):
+    # A fake /proc: 3 tasks running machine-wide, 2 of them threads of this process.
+    files = {"/proc/loadavg": "2.9 2.5 2.0 3/120 4567\n",
+             "/proc/self/task/10/stat": "10 (python) R 1 2 3\n",
+             "/proc/self/task/11/stat": "11 (numba (omp)) R 1 2 3\n",
+             "/proc/self/task/12/stat": "12 (python) S 1 2 3\n"}
+    monkeypatch.setattr(RK, "open", lambda path: io.StringIO(files[path]), raising=False)
+    monkeypatch.setattr(RK.os, "listdir", lambda path: ["10", "11", "12"])
+    assert RK._others_running() == 1
+    files["/proc/loadavg"] = "garbled"
+    assert RK._others_running() is None
+    monkeypatch.undo()
+    if os.path.exists("/proc/loadavg"):  # the real one: this thread is running, not counted
+        assert RK._others_running() >= 0
