@@ -45,12 +45,18 @@ For Lasso / ElasticNet, on every generated problem:
    input works;
 4. the reported gap is right: the primal P(coef_, intercept_) and the dual D(dual_point_)
    are recomputed in dense numpy float64 from the formulas of DESIGN.md (explicitly
-   centered X, the weights rescaled here), the dual point is checked feasible
+   centered X, the weights rescaled here); the dual point must be feasible
    (|x_c,j^T s theta| <= n alpha rho v_j on pure-L1 features, = 0 on unpenalized ones,
-   sum s theta = 0 with an intercept), and |dual_gap_ - (P - D)| is at most a rounding
-   bound (see ``_rounding``); without a ConvergenceWarning, P - D <= tol * D0 / n, with
-   D0 = sum_i s_i (y_i - ybar)^2 (the solver's definition of the relative gap,
-   fastsparse._solver);
+   sum s theta = 0 with an intercept, up to 1e-9 of the rounding scale of the residual
+   theta is built from); and dual_gap_ must lie in [P - D_hi, P - D_lo] up to a
+   rounding bound (``_rounding``), where D_lo..D_hi brackets the elastic-net conjugate
+   (|x_c,j^T s theta| - l1)^2 / (2 l2) over the legitimate evaluations of the product:
+   centered, or uncentered as lazy centering computes it (equal when sum s theta = 0,
+   which holds up to rounding), each +- the rounding of a dot product. The conjugate
+   squares that product and divides by l2, so with a tiny l2 the bracket is wide: the
+   check is as strong as float64 allows. Without a ConvergenceWarning,
+   dual_gap_ <= tol * D0 / n and the lowest evaluation is too (up to rounding), with
+   D0 = sum_i s_i (y_i - ybar)^2 (the solver's relative gap, fastsparse._solver);
 5. KKT conditions with a slack derived from the gap, rigorously. Let G >= P(w, b) - P*
    (the recomputed gap, which bounds it by weak duality). Moving coordinate j along its
    centered column (w_j += d, b -= d xbar_j) changes the n-scaled objective by
@@ -70,12 +76,22 @@ For Lasso / ElasticNet, on every generated problem:
    results whose objectives differ by at most the two certified gaps plus the
    computed perturbation of the objective (no tolerance guessed).
 
-A lighter set for LogisticRegression (binary y: 1-3, the gap recomputed from its own
-dual point, KKT with L_j = C ||x_j||_s^2 / 4 + l2_j, the logistic loss being
-(C s_i / 4)-smooth, and format invariance) and for Ridge (1-3 and the coefficients
-within the certified ``rel_error_bound_`` of the closed-form solution). Invalid input
-(malformed CSC / CSR / COO / BSR structure, NaN / inf, bad shapes, weights, penalty
-factors, parameters) must raise ValueError or TypeError, never anything else.
+A lighter set for LogisticRegression (binary y): 1-3; the gap recomputed at a dual
+point built independently by the documented recipe (so the same gap up to rounding,
+checked when no feature is unpenalized); a descent check that needs no dual point at
+all: L-BFGS-B started at the returned solution must not lower the objective by more than
+dual_gap_; KKT with L_j = C ||x_c,j||_s^2 / 4 + l2_j (the loss is (C s_i / 4)-smooth);
+int64 / CSR give identical results. For Ridge: 1-3 and the distance to the closed-form
+solution within the certified ``rel_error_bound_``. Invalid input (malformed CSC / CSR /
+COO / BSR structure, 2-D arrays, NaN / inf, bad shapes, weights, penalty factors,
+parameters) must raise ValueError or TypeError, never anything else.
+
+Where a known library bug (documented by a strict xfail regression test at the end of
+this file) would make a property fail, the strategy steers around it and says so next
+to the restriction (search "known bug"): lift the restriction when the bug is fixed.
+Problems in the extreme regime are fitted with max_iter=10: some cannot be certified in
+float64 at all (the conjugate above, with l2 tiny next to the gradient's rounding), and
+the solver then spends 50,000 epochs per outer iteration.
 
 Settings: the hypothesis profile is chosen in tests/conftest.py from the environment
 variable ``FASTSPARSE_HYPOTHESIS_PROFILE`` ("ci" by default: 50 examples per property,
@@ -440,12 +456,12 @@ def set_read_only(*objs):
 FLOAT32_FALLBACK = "exceed the range of float32"
 
 
-def fit_quietly(est, X, y, **kw):
+def fit_quietly(est, X, y, known_bug=None, **kw):
     """Fit, returning (estimator, converged).
 
-    Tolerated: ConvergenceWarning (it reports the gap reached) and the documented
-    warning that coefficients beyond float32's range are kept as float64 (checked by
-    the callers); any other warning fails the property.
+    Tolerated: ConvergenceWarning (it reports the gap reached), the documented warning
+    that coefficients beyond float32's range are kept as float64 (checked by the
+    callers) and, if given, the message of a known bug; any other warning fails.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -454,7 +470,9 @@ def fit_quietly(est, X, y, **kw):
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
             converged = False
-        elif not (w.category is UserWarning and FLOAT32_FALLBACK in str(w.message)):
+        elif w.category is UserWarning and FLOAT32_FALLBACK in str(w.message):
+            pass
+        elif not (known_bug and known_bug in str(w.message)):
             raise AssertionError(f"unexpected warning: {w.category.__name__}: {w.message}")
     return est, converged
 
@@ -1094,7 +1112,10 @@ def check_ridge_properties(case):
     snap = snapshot(X=Xin, y=y, sw=sw)
     est = Ridge(alpha=case["alpha"], fit_intercept=case["fit_intercept"], tol=case["tol"],
                 solver=case["solver"], positive=case["positive"])
-    est, converged = fit_quietly(est, Xin, y, sample_weight=sw)
+    # Known bug (test_ridge_cd_positive_no_runtime_warning): "cd" with positive=True
+    # may leak numpy's divide-by-zero warning from an intermediate bound.
+    known = "divide by zero" if case["positive"] else None
+    est, converged = fit_quietly(est, Xin, y, known_bug=known, sample_weight=sw)
     assert_unmodified(snap, X=Xin, y=y, sw=sw)
     assert est.coef_.shape == (X.shape[1],)
     assert np.all(np.isfinite(est.coef_)) and np.isfinite(est.intercept_)
@@ -1486,3 +1507,22 @@ def test_float32_coefficients_below_float32_range():
     # Measured: coef_ = [0, -0, 0] (float32), p_ours = 6.2e-71, p_ref = 6.5e-74,
     # dual_gap_ = 1.7e-79.
     assert p_ours - p_ref <= ours.dual_gap_ + 1e-9 * p_ref
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "library bug (fastsparse/_ridge_solvers.py, solve_cd, positive branch): "
+    "sqrt(2 gap / alpha) / ||w|| is evaluated while an intermediate w is 0, so numpy's "
+    "'divide by zero' RuntimeWarning reaches the user although the final answer and "
+    "its bound (0.0) are fine"))
+def test_ridge_cd_positive_no_runtime_warning():
+    X = sp.csc_matrix(np.array([[0.0, 0.00315437745375912, 0.0, 0.0],
+                                [-0.02229752357649932, 0.0, 0.0, 0.0],
+                                [0.0, 0.0, 0.0, 0.0],
+                                [0.9397933481215841, 0.0, 0.0, 0.0]]))
+    y = np.array([0.2270124700206823, 0.11815571859973376, -0.35580551623060847,
+                  -0.9302230617851993])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model = Ridge(alpha=0.8837087167312216, positive=True, fit_intercept=False,
+                      solver="cd").fit(X, y)
+    assert np.all(model.coef_ >= 0) and model.rel_error_bound_ <= 1e-4
