@@ -328,9 +328,11 @@ def enet_cases(draw, fmts=FORMATS):
     v_kind = draw(st.sampled_from(["none", "ones", "zeros"]), label="penalty_factor")
     v = _penalty_factor(rng, p, v_kind)
     positive = draw(st.booleans(), label="positive")
-    if positive and v is not None:
-        # Known bug, test_positive_unpenalized_zero_feature_is_certified: with both, the
-        # solver cannot certify and runs 100 x 50,000 epochs. Lift this once fixed.
+    if v is not None and (positive or design.regime == "extreme"):
+        # Known bugs, lift once fixed: test_positive_unpenalized_zero_feature_is_certified
+        # (with positive=True the solver cannot certify and runs 100 x 50,000 epochs)
+        # and test_unpenalized_features_of_different_scales_gap (unpenalized columns of
+        # very different scales: infeasible dual point, negative gap reported as 0).
         v[v == 0] = 0.5
     lasso = draw(st.booleans(), label="lasso")
     l1_ratio = 1.0 if lasso else draw(st.floats(0.05, 1.0), label="l1_ratio")
@@ -1033,8 +1035,15 @@ def check_logistic_properties(case):
     assert_unmodified(snap, X=Xin, y=y, sw=sw)
     assert est.coef_.shape == (1, X.shape[1])
     assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.intercept_))
-    assert np.all(np.isfinite(est.dual_gap_)) and np.all(est.dual_gap_ >= 0)
+    assert np.all(est.dual_gap_ >= 0)
     gap = est.dual_gap_[0]
+    free = case.penalty_factor is not None and np.any(case.penalty_factor == 0)
+    if not np.isfinite(gap):
+        # Documented: with unpenalized features far from optimal (e.g. separating the
+        # classes, no finite minimiser) no dual point exists and the gap is +inf,
+        # always with a ConvergenceWarning.
+        assert free and not converged
+        return
     cert = logistic_certificate(case, est.coef_, est.intercept_, gap)
     note(f"{cert} reported={gap!r}")
     if not cert["free"]:
@@ -1535,3 +1544,43 @@ def test_ridge_cd_positive_no_runtime_warning():
         model = Ridge(alpha=0.8837087167312216, positive=True, fit_intercept=False,
                       solver="cd").fit(X, y)
     assert np.all(model.coef_ >= 0) and model.rel_error_bound_ <= 1e-4
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "library bug (fastsparse/_solver.py, unpenalized_gram_pinv / the stopping test): "
+    "the dual point is projected out of the unpenalized columns with the pseudo-inverse "
+    "of their unscaled Gram matrix; with columns of very different scales (1e30 and 1) "
+    "the cutoff drops the small one, the dual point is infeasible, the gap comes out "
+    "negative (-2.7e-3) and is accepted and reported as 0 for an answer 41% above the "
+    "optimum. Same defect as the logistic one above."))
+def test_unpenalized_features_of_different_scales_gap():
+    from scipy.optimize import minimize_scalar
+
+    X = np.array([[1.2616121342493166e30, -0.41306354339189344, 0.28121066979764925],
+                  [1.2984911434141233e30, -2.4414673826398556, -0.5538228364240524],
+                  [0.0, 1.799707382720902, 0.9775674511260357],
+                  [0.0, 1.1441658720372287, -0.31055654665915255],
+                  [0.0, -0.32542283686782436, -0.3288239040579627],
+                  [0.0, 0.77380658672766145, -0.7921467553588982]])
+    y = np.array([0.45495807124085547, -0.09919805171738795, 0.5452887139646817,
+                  -0.6071856998706371, 0.12682784711186987, -0.8922740434297903])
+    alpha = 0.01
+    model = Lasso(alpha=alpha, penalty_factor=[0.0, 0.0, 1.0], tol=1e-4).fit(
+        sp.csc_matrix(X), y)
+
+    def objective(w, b):
+        return 0.5 * np.mean((y - X @ w - b) ** 2) + alpha * abs(w[2])
+
+    # Reference: for a fixed w_2 the unpenalized part is a least-squares problem (solved
+    # on unit-norm columns, so that the scales do not matter); then a 1-D convex search.
+    A = np.c_[X[:, :2], np.ones(len(y))]
+    scale = np.linalg.norm(A, axis=0)
+
+    def best_given(w2):
+        z = np.linalg.lstsq(A / scale, y - w2 * X[:, 2], rcond=None)[0] / scale
+        return objective(np.r_[z[:2], w2], z[2])
+
+    p_ref = minimize_scalar(best_given, bracket=(-2, 2)).fun
+    p_ours = objective(model.coef_, model.intercept_)
+    # Measured: p_ours = 0.03197, p_ref = 0.01887, dual_gap_ = 0.
+    assert p_ours - p_ref <= model.dual_gap_ + 1e-9 * p_ref
