@@ -45,7 +45,7 @@ from . import _kernels as K
 from . import _logistic_kernels as LK
 from ._interrupt import check_cancelled
 from ._parallel import column_sqnorms_f32, xt_dot_full
-from ._solver import MAX_UNPENALIZED
+from ._solver import MAX_UNPENALIZED, _checked_gap, pinv_equilibrated
 
 #: Relative floor of the Hessian weights p (1 - p) (glmnet uses 1e-5 on p).
 HESSIAN_FLOOR = 1e-10
@@ -185,7 +185,7 @@ class _FreeProjection:
             col = np.asarray(hx.sum(axis=0), dtype=np.float64).ravel()
             gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[h.sum()]])]])
             rhs = np.append(rhs, u.sum())
-        a = np.linalg.pinv(gram, hermitian=True) @ rhs
+        a = pinv_equilibrated(gram) @ rhs
         corr = np.asarray(Xf @ a[: Xf.shape[1]], dtype=np.float64).ravel()
         if pb.fit_intercept:
             corr += a[-1]
@@ -246,7 +246,7 @@ def _gap(pb, st, cols, w, l1, l2, grad, free_proj):
     xt_dot_full(pb.data, pb.indices, pb.indptr, cols, st.u, grad)
     t = LK.feasible_scale(grad, cols, l1, l2)
     dual = LK.dual_value(st.u, t, pb.y, pb.sw, pb.weighted, grad, cols, l1, l2)
-    return primal - dual, primal, t
+    return _checked_gap(primal - dual, primal), primal, t
 
 
 def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,

@@ -167,7 +167,28 @@ def unpenalized_gram_pinv(X, pb, free, xbar_free):
     gram = np.asarray((Xf.T @ sp.diags(sw) @ Xf).todense(), dtype=np.float64)
     if pb.fit_intercept:
         gram -= pb.n_samples * np.outer(xbar_free, xbar_free)
-    return np.linalg.pinv(gram, hermitian=True)
+    return pinv_equilibrated(gram)
+
+
+def pinv_equilibrated(gram):
+    """Pseudo-inverse of a symmetric PSD matrix, computed on its unit-diagonal scaling.
+
+    ``pinv`` cuts singular values below 1e-15 times the largest: with columns of very
+    different scales (1e30 and 1) the small column's direction would be dropped, the
+    projected dual point would not be feasible and the gap would come out negative.
+    Scaling to unit diagonal first (D G D, D = diag(G)^-1/2) removes the scale
+    differences; pinv(G) = D pinv(D G D) D.
+    """
+    d = np.sqrt(np.maximum(np.diag(gram), 0.0))
+    scale = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    inner = np.linalg.pinv(gram * scale[:, None] * scale[None, :], hermitian=True)
+    return scale[:, None] * inner * scale[None, :]
+
+
+#: A computed gap below -NEGATIVE_GAP_TOL * |primal| is not rounding: the dual point is
+#: infeasible (it happens when unpenalized features make the projection inexact), so no
+#: certificate exists for this iterate and the gap is reported as +inf.
+NEGATIVE_GAP_TOL = 1e-10
 
 
 def _usable_features(pb, out=None):
@@ -206,8 +227,13 @@ def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv
                                    l1, l2, positive)
         if dual_c > dual:
             grad[:] = grad_cand
-            return primal - dual_c, primal, t_c, q_cand
-    return gap, primal, t, q
+            return _checked_gap(primal - dual_c, primal), primal, t_c, q_cand
+    return _checked_gap(gap, primal), primal, t, q
+
+
+def _checked_gap(gap, primal):
+    """The gap, or +inf when it is negative beyond rounding (see NEGATIVE_GAP_TOL)."""
+    return np.inf if gap < -NEGATIVE_GAP_TOL * abs(primal) else gap
 
 
 def _intercept(pb, w):
