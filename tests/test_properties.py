@@ -4,9 +4,10 @@ What is generated (strategies below)
 ------------------------------------
 Random designs with n in 1..40 rows and p in 1..60 columns: random sparsity patterns
 (density 0 to 1, so all-zero X and fully dense X included), empty columns, empty rows,
-duplicate and scaled-duplicate columns, constant columns, explicitly stored zeros,
-float32 and float64 values, int32 and int64 indices, passed as canonical CSC, CSR, COO,
-dense, or non-canonical CSC (unsorted indices and duplicate entries); random targets
+duplicate and scaled-duplicate columns, constant columns, columns with a large mean and
+a small relative spread (1e-2..1e-9, like timestamps), explicitly stored zeros, float32
+and float64 values, int32 and int64 indices, passed as canonical CSC, CSR, COO, dense,
+csc_array, or non-canonical CSC (unsorted indices and duplicate entries); random targets
 (linear signal plus noise, pure noise, constant, zero), sample weights (some zero, never
 all), penalty factors (a few zero), alpha as a fraction 1e-3..2 of alpha_max (above
 alpha_max included), l1_ratio in [0.05, 1], fit_intercept, positive, tol 1e-8..1e-3.
@@ -83,8 +84,8 @@ all: L-BFGS-B started at the returned solution must not lower the objective by m
 dual_gap_; KKT with L_j = C ||x_c,j||_s^2 / 4 + l2_j (the loss is (C s_i / 4)-smooth);
 int64 / CSR give identical results. For Ridge: 1-3 and the distance to the closed-form
 solution within the certified ``rel_error_bound_``. Invalid input (malformed CSC / CSR /
-COO / BSR structure, 2-D arrays, NaN / inf, bad shapes, weights, penalty factors,
-parameters) must raise ValueError or TypeError, never anything else.
+COO / BSR / LIL structure, 2-D arrays, NaN / inf, bad shapes, weights, penalty
+factors, parameters) must raise ValueError or TypeError, never anything else.
 
 Where a known library bug (documented by a strict xfail regression test at the end of
 this file) would make a property fail, the strategy steers around it and says so next
@@ -97,7 +98,9 @@ Settings: the hypothesis profile is chosen in tests/conftest.py from the environ
 variable ``FASTSPARSE_HYPOTHESIS_PROFILE`` ("ci" by default: 50 examples per property,
 derandomized, so every CI run checks the same examples and a failure reproduces; no
 example database). The tests marked slow (``--runslow``) reuse the same property
-functions with the "slow" profile's 2000 examples per property.
+functions with the "slow" profile's 2000 examples per property (also derandomized).
+FASTSPARSE_HYPOTHESIS_PROFILE=explore draws new random examples on every run (2000 per
+property) to hunt for new failures; hypothesis prints the reproducing blob of any.
 """
 
 import warnings
@@ -328,11 +331,14 @@ def enet_cases(draw, fmts=FORMATS):
     v_kind = draw(st.sampled_from(["none", "ones", "zeros"]), label="penalty_factor")
     v = _penalty_factor(rng, p, v_kind)
     positive = draw(st.booleans(), label="positive")
-    if v is not None and (positive or design.regime == "extreme"):
+    offset = any(note.startswith("offset_col") for note in design.notes)
+    if v is not None and (positive or design.regime == "extreme" or offset):
         # Known bugs, lift once fixed: test_positive_unpenalized_zero_feature_is_certified
-        # (with positive=True the solver cannot certify and runs 100 x 50,000 epochs)
-        # and test_unpenalized_features_of_different_scales_gap (unpenalized columns of
-        # very different scales: infeasible dual point, negative gap reported as 0).
+        # (with positive=True the solver cannot certify and runs 100 x 50,000 epochs),
+        # test_unpenalized_features_of_different_scales_gap (unpenalized columns of
+        # very different scales: infeasible dual point, negative gap reported as 0) and
+        # test_unpenalized_large_mean_column_gap (a large-mean unpenalized column: the
+        # centered Gram matrix cancels, gap inf or understated).
         v[v == 0] = 0.5
     lasso = draw(st.booleans(), label="lasso")
     l1_ratio = 1.0 if lasso else draw(st.floats(0.05, 1.0), label="l1_ratio")
@@ -829,11 +835,15 @@ def logistic_cases(draw, fmts=FORMATS):
                 sw[np.flatnonzero(y == c)[0]] = 1.0
     v = _penalty_factor(rng, p, draw(st.sampled_from(["none", "ones", "zeros"]),
                                      label="penalty_factor"))
-    if v is not None and (kind == "separable" or design.regime in ("wide", "extreme")):
+    offset = any(note.startswith("offset_col") for note in design.notes)
+    if v is not None and (kind == "separable" or design.regime in ("wide", "extreme")
+                          or offset):
         # An unpenalized separating feature has no finite minimiser. And a known bug,
         # test_logistic_unpenalized_wide_range_feature_gap_is_an_upper_bound: with
-        # values spanning many orders of magnitude the certificate of an unpenalized
-        # feature is wrong. Lift the second condition once fixed.
+        # values spanning many orders of magnitude, or a large mean and a small spread
+        # (an ill-conditioned Gram matrix), the certificate of an unpenalized feature is
+        # wrong (gap 9e-9 reported for an objective of 1.1e7 whose infimum is 0.005).
+        # Lift the last two conditions once fixed.
         v[v == 0] = 0.5
     # C relative to the smallest C with a non-zero coefficient (scale invariant).
     l1_ratio = draw(st.floats(0.05, 1.0), label="l1_ratio")
@@ -1054,10 +1064,13 @@ def check_logistic_properties(case):
         assert (max(cert["gap_lo"], 0) - cert["rounding"] <= gap
                 <= cert["gap_hi"] + cert["rounding"]), "dual_gap_ differs from the dual"
     # No descent method started at the solution may gain more than the certified gap.
+    # (Up to 1e-6 of the gap: with unpenalized features the dual point is a projection
+    # through a pseudo-inverse, clipped into the entropy's box, which the slow run
+    # measured off by 1e-7 of the gap on a quasi-separable 4 x 44 problem.)
     best = logistic_descent(case, est.coef_, est.intercept_)
     note(f"L-BFGS-B from the solution: {best!r} vs P={cert['primal']!r}")
-    assert cert["primal"] - best <= gap + _rounding(cert["mag"], sum(X.shape)), (
-        "L-BFGS-B improved the objective by more than dual_gap_")
+    assert cert["primal"] - best <= gap * (1 + 1e-6) + _rounding(cert["mag"], sum(
+        X.shape)), "L-BFGS-B improved the objective by more than dual_gap_"
     if converged:
         assert est.dual_gap_[0] <= case.tol * case.C * cert["D0"] * (1 + 1e-9) + 1e-300
     assert cert["kkt"] <= 1.0, "KKT conditions violated beyond the gap-derived slack"
@@ -1181,6 +1194,7 @@ CORRUPTIONS = (
     "sw_wrong_length", "pf_negative", "pf_nan", "pf_wrong_length", "coo_out_of_range",
     "bsr_index_out_of_range", "bsr_indptr_too_big", "alpha_negative", "alpha_nan",
     "l1_ratio_above_1", "tol_negative", "max_iter_zero", "indices_float",
+    "lil_index_out_of_range", "lil_length_mismatch",
 )
 
 
@@ -1254,6 +1268,13 @@ def corrupt(X, y, kind, rng):
             X.indices[rng.integers(X.indices.shape[0])] = p + 3
         else:
             X.indptr[-1] = X.indices.shape[0] + 5
+    elif kind.startswith("lil_"):
+        X = sp.lil_matrix(X.toarray() + 1.0)
+        i = rng.integers(n)
+        if kind == "lil_index_out_of_range":
+            X.rows[i], X.data[i] = [p + rng.integers(0, 5)], [1.0]
+        else:
+            X.rows[i], X.data[i] = [0], [1.0] * int(rng.integers(2, 50))
     elif kind == "alpha_negative":
         params["alpha"] = -1.0
     elif kind == "alpha_nan":
@@ -1308,9 +1329,9 @@ def test_ridge_properties(case):
     check_ridge_properties(case)
 
 
-@given(designs(max_n=12, max_p=12), st.sampled_from(CORRUPTIONS),
-       st.integers(0, 2**32 - 1))
-def test_invalid_input_raises_clear_errors(design, kind, seed):
+@pytest.mark.parametrize("kind", CORRUPTIONS)
+@given(design=designs(max_n=12, max_p=12), seed=st.integers(0, 2**32 - 1))
+def test_invalid_input_raises_clear_errors(kind, design, seed):
     check_invalid_input(design, kind, seed)
 
 
@@ -1344,9 +1365,9 @@ def test_ridge_properties_slow(case):
 
 @pytest.mark.slow
 @_slow
-@given(designs(max_n=12, max_p=12), st.sampled_from(CORRUPTIONS),
-       st.integers(0, 2**32 - 1))
-def test_invalid_input_raises_clear_errors_slow(design, kind, seed):
+@pytest.mark.parametrize("kind", CORRUPTIONS)
+@given(design=designs(max_n=12, max_p=12), seed=st.integers(0, 2**32 - 1))
+def test_invalid_input_raises_clear_errors_slow(kind, design, seed):
     check_invalid_input(design, kind, seed)
 
 
@@ -1589,3 +1610,43 @@ def test_unpenalized_features_of_different_scales_gap():
     p_ours = objective(model.coef_, model.intercept_)
     # Measured: p_ours = 0.03197, p_ref = 0.01887, dual_gap_ = 0.
     assert p_ours - p_ref <= model.dual_gap_ + 1e-9 * p_ref
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "library bug (fastsparse/_solver.py, unpenalized_gram_pinv): the centered Gram "
+    "matrix of the unpenalized columns is formed as X_f^T S X_f - n xbar xbar^T, which "
+    "cancels for a column with a large mean and a small spread (as _centered_sqnorm "
+    "did before 17e8f51): at relative spread 1e-6 dual_gap_ is inf with a "
+    "ConvergenceWarning although the answer is optimal to 2.5e-12; at 1e-8 the gap is "
+    "reported as 0 for an answer 1.1e-9 above the optimum"))
+def test_unpenalized_large_mean_column_gap():
+    rng = np.random.default_rng(1)
+    n = 30
+    t = 3.0 * (1 + 1e-6 * rng.standard_normal(n))  # unpenalized, large mean, small spread
+    other = rng.standard_normal(n)
+    X = np.c_[t, other]
+    y = (t - t.mean()) / 1e-6 + 0.5 * other + 0.1 * rng.standard_normal(n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = Lasso(alpha=1e-3, penalty_factor=[0.0, 1.0], tol=1e-8).fit(
+            sp.csc_matrix(X), y)
+    assert np.isfinite(model.dual_gap_)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "library bug (fastsparse/_logistic_solver.py, _FreeProjection), the large-mean "
+    "variant: an unpenalized column with a large mean and a small spread makes the "
+    "[X_f, 1] Gram matrix numerically singular; the dual point is not projected and "
+    "gap 0 is reported, with no warning, for an objective of 1.386 whose infimum is 0 "
+    "(the column separates the two rows)"))
+def test_logistic_unpenalized_large_mean_feature_gap():
+    X = np.array([[1.0, -3.0000000123489157], [0.0, -3.000000031275401]])
+    y = np.array([0, 1])
+    clf = LogisticRegression(C=1.0, penalty_factor=[1.0, 0.0]).fit(sp.csc_matrix(X), y)
+    z = X @ clf.coef_[0] + clf.intercept_[0]
+    p = np.logaddexp(0.0, -(2 * y - 1) * z).sum() + abs(clf.coef_[0][0])
+    # The infimum is 0: w_1 -> -inf (with the intercept following) separates the rows.
+    z_far = 1e12 * (X[:, 1] - X[:, 1].mean())
+    p_far = np.logaddexp(0.0, -(2 * y - 1) * -z_far).sum()
+    assert p_far < 1e-6 * p
+    assert p - 0.0 <= clf.dual_gap_[0] * (1 + 1e-6)
