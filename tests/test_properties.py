@@ -332,13 +332,11 @@ def enet_cases(draw, fmts=FORMATS):
     v = _penalty_factor(rng, p, v_kind)
     positive = draw(st.booleans(), label="positive")
     offset = any(note.startswith("offset_col") for note in design.notes)
-    if v is not None and (positive or design.regime == "extreme" or offset):
+    if v is not None and (positive or offset):
         # Known bugs, lift once fixed: test_positive_unpenalized_zero_feature_is_certified
-        # (with positive=True the solver cannot certify and runs 100 x 50,000 epochs),
-        # test_unpenalized_features_of_different_scales_gap (unpenalized columns of
-        # very different scales: infeasible dual point, negative gap reported as 0) and
-        # test_unpenalized_large_mean_column_gap (a large-mean unpenalized column: the
-        # centered Gram matrix cancels, gap inf or understated).
+        # (with positive=True the solver cannot certify and runs 100 x 50,000 epochs)
+        # and test_unpenalized_large_mean_column_gap (a large-mean unpenalized column:
+        # the centered Gram matrix cancels, gap inf or understated).
         v[v == 0] = 0.5
     lasso = draw(st.booleans(), label="lasso")
     l1_ratio = 1.0 if lasso else draw(st.floats(0.05, 1.0), label="l1_ratio")
@@ -836,14 +834,12 @@ def logistic_cases(draw, fmts=FORMATS):
     v = _penalty_factor(rng, p, draw(st.sampled_from(["none", "ones", "zeros"]),
                                      label="penalty_factor"))
     offset = any(note.startswith("offset_col") for note in design.notes)
-    if v is not None and (kind == "separable" or design.regime in ("wide", "extreme")
-                          or offset):
+    if v is not None and (kind == "separable" or offset):
         # An unpenalized separating feature has no finite minimiser. And a known bug,
-        # test_logistic_unpenalized_wide_range_feature_gap_is_an_upper_bound: with
-        # values spanning many orders of magnitude, or a large mean and a small spread
-        # (an ill-conditioned Gram matrix), the certificate of an unpenalized feature is
-        # wrong (gap 9e-9 reported for an objective of 1.1e7 whose infimum is 0.005).
-        # Lift the last two conditions once fixed.
+        # test_logistic_unpenalized_large_mean_feature_gap: with a large mean and a
+        # small spread (a numerically singular [X_f, 1] Gram matrix) the certificate of
+        # an unpenalized feature is wrong (gap 9e-9 reported for an objective of 1.1e7
+        # whose infimum is 0.005). Lift the second condition once fixed.
         v[v == 0] = 0.5
     # C relative to the smallest C with a non-zero coefficient (scale invariant).
     l1_ratio = draw(st.floats(0.05, 1.0), label="l1_ratio")
@@ -1436,12 +1432,10 @@ def test_large_mean_column_is_not_treated_as_constant():
     assert p_ours - p_ref <= ours.dual_gap_ + 1e-9 * p_ref
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug (fastsparse/_logistic_solver.py, _FreeProjection): with an unpenalized "
-    "feature whose values span many orders of magnitude the projected dual point is "
-    "not feasible (the pseudo-inverse of an ill-conditioned Gram matrix), the gap "
-    "comes out negative (-2.6e-5 here) and is accepted and reported as 0"))
 def test_logistic_unpenalized_wide_range_feature_gap_is_an_upper_bound():
+    # Found by the properties: the projection of the dual point used the pseudo-inverse
+    # of the unscaled Gram matrix, which dropped a direction; the gap came out negative
+    # (-2.6e-5) and was reported as 0 (fixed in 31ab14f).
     from scipy.optimize import minimize_scalar
 
     X = np.array([[0.105, 0.0], [-0.93, 1.60917531530583e11], [-0.029, 0.0],
@@ -1457,7 +1451,7 @@ def test_logistic_unpenalized_wide_range_feature_gap_is_an_upper_bound():
         return np.logaddexp(0.0, -(2.0 * y - 1) * (X @ ww + b)).sum() + v @ np.abs(ww)
 
     p = objective(w[1])
-    # Moving the unpenalized coefficient alone: measured 4.834836 -> 4.834572.
+    # Moving the unpenalized coefficient alone: 4.834836 -> 4.834572 before the fix.
     best = minimize_scalar(objective, bracket=(w[1] - 1e-12, w[1] + 1e-12)).fun
     assert p - best <= clf.dual_gap_[0] + 1e-12 * p
 
@@ -1572,14 +1566,10 @@ def test_ridge_cd_positive_no_runtime_warning():
     assert np.all(model.coef_ >= 0) and model.rel_error_bound_ <= 1e-4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug (fastsparse/_solver.py, unpenalized_gram_pinv / the stopping test): "
-    "the dual point is projected out of the unpenalized columns with the pseudo-inverse "
-    "of their unscaled Gram matrix; with columns of very different scales (1e30 and 1) "
-    "the cutoff drops the small one, the dual point is infeasible, the gap comes out "
-    "negative (-2.7e-3) and is accepted and reported as 0 for an answer 41% above the "
-    "optimum. Same defect as the logistic one above."))
 def test_unpenalized_features_of_different_scales_gap():
+    # Found by the properties (dual point infeasible): with unpenalized columns of scales
+    # 1e30 and 1 the pseudo-inverse dropped the small one, the gap came out negative
+    # (-2.7e-3) and was reported as 0 for an answer 41% above the optimum (31ab14f).
     from scipy.optimize import minimize_scalar
 
     X = np.array([[1.2616121342493166e30, -0.41306354339189344, 0.28121066979764925],
@@ -1608,7 +1598,7 @@ def test_unpenalized_features_of_different_scales_gap():
 
     p_ref = minimize_scalar(best_given, bracket=(-2, 2)).fun
     p_ours = objective(model.coef_, model.intercept_)
-    # Measured: p_ours = 0.03197, p_ref = 0.01887, dual_gap_ = 0.
+    # Before the fix: p_ours = 0.03197, p_ref = 0.01887, dual_gap_ = 0.
     assert p_ours - p_ref <= model.dual_gap_ + 1e-9 * p_ref
 
 
