@@ -1259,13 +1259,13 @@ def corrupt(X, y, kind, rng):
             X = sp.coo_matrix((np.ones(1), (np.array([0]), np.array([0]))), shape=(n, p))
         X.row[rng.integers(X.nnz)] = n + 3
     elif kind.startswith("bsr_"):
-        X = sp.bsr_matrix(X.toarray() + 1.0, blocksize=(1, 1))
+        X = sp.bsr_matrix(np.abs(X.toarray()) + 1.0, blocksize=(1, 1))  # no zero block
         if kind == "bsr_index_out_of_range":
             X.indices[rng.integers(X.indices.shape[0])] = p + 3
         else:
             X.indptr[-1] = X.indices.shape[0] + 5
     elif kind.startswith("lil_"):
-        X = sp.lil_matrix(X.toarray() + 1.0)
+        X = sp.lil_matrix(np.abs(X.toarray()) + 1.0)
         i = rng.integers(n)
         if kind == "lil_index_out_of_range":
             X.rows[i], X.data[i] = [p + rng.integers(0, 5)], [1.0]
