@@ -12,19 +12,21 @@ weights S (total sum_S) is ``sum_S / n`` times twice this one when ``a = alpha *
 ``l1_ratio = 0`` is this one divided by n, so ``alpha_enet = a / n = alpha / sum_S``.
 
 X_c is never formed: X_c v = X v - 1 (xbar.v) and X_c^T u = X^T u - xbar sum(u), one pass
-over the non-zeros each (scipy's compiled kernels for float64 X, which use X's own arrays;
-:func:`xc_matmat` / :func:`xct_matmat` for float32 X, which scipy would convert on every
-product). With Z = S^1/2 X_c and y~ = S^1/2 y_c the problem is
-``min ||y~ - Z w||^2 / 2 + a ||w||^2 / 2``.
+over the non-zeros each, and X_c X_c^T p in one fused pass, all by the threaded kernels
+of :mod:`fastsparse._ridge_kernels` on X's own arrays (float32 or float64, no
+conversion, bit-identical for any thread count). With Z = S^1/2 X_c and y~ = S^1/2 y_c
+the problem is ``min ||y~ - Z w||^2 / 2 + a ||w||^2 / 2``.
 
 Certificate shared by every solver (:func:`_bounds`). The objective is a-strongly
 convex, so any duality gap G gives ``||w - w*||^2 <= 2 G / a``, and the gradient
 g = Z^T (y~ - Z w) - a w gives ``||w - w*|| <= ||g|| / a`` (the gap at the dual point
 "residual" is exactly ||g||^2 / (2a): the ridge gap of DESIGN.md section 2 with l1 = 0).
 Better dual points (the residual scaled optimally; a c for the dual solver) give smaller
-gaps. Every solver stops when the best bound says ``||w - w*|| <= tol ||w||``, and
-:func:`certify` recomputes it from scratch on the returned coefficients, so the reported
-bound never relies on a solver's own recurrences.
+gaps. Every solver stops when the best bound says ``||w - w*|| <= tol ||w||``, and the
+reported bound is recomputed from scratch on the returned coefficients (by
+:func:`certify`, or by the iterative solvers themselves when they confirm a stop: the
+same computation, returned with the coefficients), so it never relies on a solver's own
+recurrences.
 
 Solvers (``solve_*``) take the prepared :class:`RidgeData`, centered targets ``Yc`` of
 shape (n, k) and internal regularizations ``a`` of shape (k,), and return coefficients of
