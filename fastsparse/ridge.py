@@ -23,19 +23,27 @@ regularization in the scale of weights summing to n), hence ``||w - w*|| <= ||g|
 alpha_int`` for the gradient g (the residual of the normal equations), ``||w - w*||^2 <=
 2 G / alpha_int`` for any duality gap G (at the dual point "residual", G = ||g||^2 /
 (2 alpha_int)), and ``||w - w*|| <= ||rho|| / (2 sqrt(alpha_int))`` for the residual rho of
-the dual system (the sharp one for CG). The certificates are recomputed from scratch on
-the returned coefficients (one pass over X each way); ``rel_error_bound_`` and
-``dual_gap_`` report them. This is stricter than scikit-learn's ``tol`` for ``sparse_cg``
-(relative residual ``||g|| / ||X^T y||``) or ``lsqr``, which does not bound the error of the
-coefficients on ill-conditioned problems: on the rcv1-shaped preset at alpha = 1e-3,
-``tol=1e-4`` gave relative errors of 3.4e-4 (sparse_cg) and 2.4e-3 (lsqr), 6.4e-5 here.
+the dual system (the sharp one, and the one the dual solver minimizes). The certificates
+are recomputed from scratch on the returned coefficients (one pass over X each way);
+``rel_error_bound_`` and ``dual_gap_`` report them. This is stricter than scikit-learn's
+``tol`` for ``sparse_cg`` (relative residual ``||g|| / ||X^T y||``) or ``lsqr``, which does
+not bound the error of the coefficients on ill-conditioned problems: on the rcv1-shaped
+preset at alpha = 1e-3, ``tol=1e-4`` gave relative errors of 3.4e-4 (sparse_cg) and 2.4e-3
+(lsqr), 6.2e-5 here.
 
-**Speed** (``scripts/compare_peers.py --model ridge``, rcv1 shape, one BLAS thread for
-everyone): at equal accuracy of the coefficients fastsparse is on par with
-scikit-learn's fastest sparse solver (0.90x-1.06x at alpha = 1 and 1e-3): all run the
-same Krylov iterations on the same scipy products, which dominate. With a threaded BLAS
-on busy cores scikit-learn's per-iteration dot products stall (5-6x slower measured);
-the CG loop here uses no BLAS.
+**Speed** (``scripts/compare_peers.py --model ridge``, docs/benchmarks.md: time to the same
+relative error of the coefficients, 1e-4 or 1e-6, against scikit-learn's fastest sparse
+solver run with one BLAS thread, its best setting). For n_features >= n_samples (and for
+tall X with >= 10 entries per row) ``"auto"`` solves the n x n dual system by conjugate
+residuals, reading X once per iteration (a fused gather-scatter kernel) where CG on the
+normal equations and scikit-learn read it twice, with the residual that certifies the
+error as the quantity minimized. Measured on the shared 2-core machine: on one thread
+1.14-1.34x faster than scikit-learn on the rcv1 shape and 1.56-1.69x on the news20 shape
+(alpha = 1 and 1e-3); with the second core free, 1.96-2.17x (rcv1) and 2.4-3.1x (news20).
+The threads are used only while no other process is runnable and while measured faster
+(bit-identical results either way); busy cores made a parallel pass 10x slower than the
+serial one. With its default threaded BLAS on busy cores scikit-learn's per-iteration dot
+products stall (1.7-11x slower than fastsparse measured); the loop here uses no BLAS.
 """
 
 import warnings
@@ -101,7 +109,7 @@ def choose_solver(n_samples, n_features, nnz, alpha, positive=False, *, lambda_m
        AUTO_DUAL_RATIO * n_samples`` (1) or ``nnz >= AUTO_DUAL_ROW_NNZ * n_samples``
        (10 entries per row): ``"dual"`` — conjugate residuals on the n x n kernel
        system, one pass over X per iteration instead of the two of the primal CG
-       (rcv1 and news20 shapes: 1.5-2.7x faster than the primal CG, measured).
+       (rcv1 and news20 shapes, one thread: 1.4-1.8x faster than the primal CG).
     5. otherwise ``"cg"`` (CG on the normal equations: for tall X with few entries
        per row, where the dual's vectors of n entries cost more than the second pass).
 
