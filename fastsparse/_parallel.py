@@ -39,8 +39,12 @@ MIN_PARALLEL_NNZ = 200_000
 #: Blocks per thread: a few per thread evens out the load left by the nnz balancing.
 BLOCKS_PER_THREAD = 4
 
-#: Every this many calls the variant currently judged slower is timed again.
+#: The variant currently judged slower is timed again after this many calls; each probe
+#: that confirms the choice doubles the interval (up to MAX_PROBE_INTERVAL), so on a
+#: machine where threads keep losing the probes cost little (a probe of a 10x slower
+#: variant every 16 calls would add over 50% to the passes).
 PROBE_EVERY = 16
+MAX_PROBE_INTERVAL = 1024
 
 #: Weight of the newest measurement in the smoothed time per entry.
 _SMOOTHING = 0.3
@@ -55,6 +59,8 @@ class _Chooser:
     def __init__(self):
         self.rate = {}  # n_threads -> smoothed seconds per stored entry
         self.calls = 0
+        self.interval = PROBE_EVERY  # calls between probes of the losing variant
+        self.next_probe = PROBE_EVERY
         self._probe = None  # the variant being re-timed by the current call
 
     def pick(self, k):
@@ -65,7 +71,8 @@ class _Chooser:
             if option not in self.rate:
                 return option
         best, other = (k, 1) if self.rate[k] <= self.rate[1] else (1, k)
-        if self.calls % PROBE_EVERY == 0:
+        if self.calls >= self.next_probe:
+            self.next_probe = self.calls + self.interval
             self._probe = other
             return other
         return best
@@ -74,12 +81,19 @@ class _Chooser:
         """Fold the time of a pass over ``nnz`` entries run with ``k`` threads in.
 
         A probe replaces its variant's estimate (the old one is stale by design); the
-        variant in use is smoothed, so one unlucky pass does not flip the choice.
+        variant in use is smoothed, so one unlucky pass does not flip the choice. A probe
+        that loses again doubles the probe interval; one that wins resets it.
         """
         rate = seconds / max(nnz, 1.0)
         old = self.rate.get(k)
         if old is None or k == self._probe:
             self.rate[k] = rate
+            if k == self._probe and len(self.rate) == 2:
+                other = next(key for key in self.rate if key != k)
+                if rate > self.rate[other]:
+                    self.interval = min(2 * self.interval, MAX_PROBE_INTERVAL)
+                else:
+                    self.interval = PROBE_EVERY
         else:
             self.rate[k] = (1 - _SMOOTHING) * old + _SMOOTHING * rate
 

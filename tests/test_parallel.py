@@ -90,6 +90,26 @@ def test_chooser_tries_both_then_keeps_the_faster_and_reprobes():
     assert chooser.pick(2) == 2
 
 
+def test_losing_probes_back_off_and_a_win_resets_them():
+    chooser = P._Chooser()
+    probes = 0
+    for _ in range(3000):  # threads always 10x slower: probes must thin out
+        k = chooser.pick(2)
+        probes += k == 2
+        chooser.record(k, 10.0 if k == 2 else 1.0, 1000)
+    # Intervals 16, 32, ..., 1024: about 8 probes, not 3000 / 16 = 187.
+    assert probes <= 12
+    assert chooser.interval == P.MAX_PROBE_INTERVAL
+    # The load goes away: the next probe wins, and the interval is reset.
+    while True:
+        k = chooser.pick(2)
+        chooser.record(k, 0.1 if k == 2 else 1.0, 1000)
+        if k == 2:
+            break
+    assert chooser.interval == P.PROBE_EVERY
+    assert chooser.pick(2) == 2
+
+
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
 def test_slow_threads_fall_back_to_serial(monkeypatch, text_like):
     # Simulate a loaded machine: the parallel kernel is slow; fits must switch to the
