@@ -61,3 +61,37 @@ def make_regression_problem(n_samples=60, n_features=80, density=0.2, n_informat
 @pytest.fixture
 def problem():
     return make_regression_problem()
+
+
+@pytest.fixture
+def kernel_arrays(monkeypatch):
+    """The (data, indices, indptr) of every problem object built for the kernels."""
+    import fastsparse._ridge_solvers as RS
+    import fastsparse.cv as cv
+    import fastsparse.linear_model as lm
+    import fastsparse.logistic as lg
+    import fastsparse.path as path
+
+    seen = []
+
+    def wrap(module, name):
+        real = getattr(module, name)
+
+        def spy(*args, **kwargs):
+            pb = real(*args, **kwargs)
+            seen.append((pb.data, pb.indices, pb.indptr))
+            return pb
+
+        monkeypatch.setattr(module, name, spy)
+
+    for module in (lm, path, cv):
+        wrap(module, "prepare_problem")
+    wrap(lg, "prepare_logistic")
+    real_init = RS.RidgeData.__init__
+
+    def ridge_init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        seen.append((self.data, self.indices, self.indptr))
+
+    monkeypatch.setattr(RS.RidgeData, "__init__", ridge_init)
+    return seen

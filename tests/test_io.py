@@ -345,42 +345,6 @@ def test_unsorted_columns_are_canonicalized_at_fit_time(dataset):
 # --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def spy_problems(monkeypatch):
-    """Record the arrays each solver's problem object hands to the kernels."""
-    import fastsparse._logistic_solver as LS
-    import fastsparse._ridge_solvers as RS
-    import fastsparse.cv as cv
-    import fastsparse.linear_model as lm
-    import fastsparse.logistic as lg
-    import fastsparse.path as path
-
-    seen = []
-
-    def wrap(module, name):
-        real = getattr(module, name)
-
-        def spy(*args, **kwargs):
-            pb = real(*args, **kwargs)
-            seen.append((pb.data, pb.indices, pb.indptr))
-            return pb
-
-        monkeypatch.setattr(module, name, spy)
-
-    for module in (lm, path, cv):
-        wrap(module, "prepare_problem")
-    wrap(lg, "prepare_logistic")
-    assert LS.prepare_logistic is not None
-    real_init = RS.RidgeData.__init__
-
-    def ridge_init(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        seen.append((self.data, self.indices, self.indptr))
-
-    monkeypatch.setattr(RS.RidgeData, "__init__", ridge_init)
-    return seen
-
-
 def _fits(X, y, ybin):
     """Results of every kind of fit on X (vectors to compare)."""
     out = {}
@@ -400,7 +364,7 @@ def _fits(X, y, ybin):
     return out
 
 
-def test_fits_on_memory_mapped_data(tmp_path, spy_problems):
+def test_fits_on_memory_mapped_data(tmp_path, kernel_arrays):
     X, y = make_regression_problem(n_samples=80, n_features=60)
     ybin = (y > np.median(y)).astype(int)
     save_csc(tmp_path / "ds", X, y)
@@ -410,8 +374,8 @@ def test_fits_on_memory_mapped_data(tmp_path, spy_problems):
         assert np.shares_memory(a, b)
     on_map = _fits(Xm, ym, ybin)
     # Every problem handed to the kernels used the maps themselves.
-    assert len(spy_problems) >= 6
-    for arrays in spy_problems:
+    assert len(kernel_arrays) >= 6
+    for arrays in kernel_arrays:
         for a, b in zip(arrays, (Xm.data, Xm.indices, Xm.indptr)):
             assert np.shares_memory(a, b)
     in_ram = _fits(X, y, ybin)

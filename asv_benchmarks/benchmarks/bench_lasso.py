@@ -37,23 +37,39 @@ import numpy as np
 import fastsparse
 from fastsparse.datasets import fetch_preset
 
+def select_profile(profiles):
+    """The benchmark profile chosen by ``FASTSPARSE_BENCH_PROFILE`` (default ``small``).
+
+    Parameters
+    ----------
+    profiles : dict
+        Profile name -> tuple of preset names.
+
+    Returns
+    -------
+    profile : str
+    presets : tuple of str
+    timeout : float
+        asv timeout per benchmark (the first setup of a large preset generates it).
+    """
+    profile = os.environ.get("FASTSPARSE_BENCH_PROFILE", "small")
+    if profile not in profiles:
+        raise ValueError(
+            f"FASTSPARSE_BENCH_PROFILE={profile!r}: choose one of {sorted(profiles)}"
+        )
+    return profile, profiles[profile], (1800.0 if profile == "large" else 300.0)
+
+
 PROFILES = {
     "small": ("small", "medium"),
     "large": ("rcv1", "news20", "finance"),
 }
-PROFILE = os.environ.get("FASTSPARSE_BENCH_PROFILE", "small")
-if PROFILE not in PROFILES:
-    raise ValueError(
-        f"FASTSPARSE_BENCH_PROFILE={PROFILE!r}: choose one of {sorted(PROFILES)}"
-    )
-PRESETS = PROFILES[PROFILE]
+PROFILE, PRESETS, TIMEOUT = select_profile(PROFILES)
 
 #: Presets whose classification labels (mapped to +-1) are the regression target.
 LABEL_PRESETS = ("rcv1", "news20")
 ALPHA_RATIO = 10.0
 TOL = 1e-6
-# The first setup of a large preset generates it (minutes); later ones read the cache.
-TIMEOUT = 1800.0 if PROFILE == "large" else 300.0
 
 
 def load(preset):

@@ -13,26 +13,20 @@ deviance). The timed fits run after a warm-up fit on a slice of the same data in
 and celer at equal accuracy use ``scripts/compare_peers.py --model logistic``.
 """
 
-import os
-
 import numpy as np
 
 import fastsparse
 from fastsparse.datasets import fetch_preset
 
+from .bench_lasso import select_profile
+
 PROFILES = {
     "small": ("small", "medium"),
     "large": ("rcv1", "news20"),
 }
-PROFILE = os.environ.get("FASTSPARSE_BENCH_PROFILE", "small")
-if PROFILE not in PROFILES:
-    raise ValueError(
-        f"FASTSPARSE_BENCH_PROFILE={PROFILE!r}: choose one of {sorted(PROFILES)}"
-    )
-PRESETS = PROFILES[PROFILE]
+PROFILE, PRESETS, TIMEOUT = select_profile(PROFILES)
 C_RATIO = 30.0
 TOL = 1e-6
-TIMEOUT = 1800.0 if PROFILE == "large" else 300.0
 
 
 def load(preset):

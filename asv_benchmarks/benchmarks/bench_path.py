@@ -22,25 +22,18 @@ scikit-learn at equal certified accuracy use ``scripts/compare_peers.py --path``
 ``--cv``.
 """
 
-import os
-
 import numpy as np
 
 import fastsparse
 from fastsparse.datasets import PRESETS as _ALL_PRESETS
 
-from .bench_lasso import _peak_extra_mib, alpha_max, load
+from .bench_lasso import _peak_extra_mib, alpha_max, load, select_profile
 
 PROFILES = {
     "small": ("small", "medium"),
     "large": ("rcv1", "news20"),
 }
-PROFILE = os.environ.get("FASTSPARSE_BENCH_PROFILE", "small")
-if PROFILE not in PROFILES:
-    raise ValueError(
-        f"FASTSPARSE_BENCH_PROFILE={PROFILE!r}: choose one of {sorted(PROFILES)}"
-    )
-PRESETS = PROFILES[PROFILE]
+PROFILE, PRESETS, TIMEOUT = select_profile(PROFILES)
 assert all(name in _ALL_PRESETS for name in PRESETS)
 
 N_ALPHAS = 100
@@ -53,8 +46,6 @@ CV_FOLDS = 5
 CV_JOBS = 2
 #: LassoCV's default tolerance: cross-validation does not need certified 1e-6 gaps.
 CV_TOL = 1e-4
-# The first setup of a large preset generates it (minutes); later ones read the cache.
-TIMEOUT = 1800.0 if PROFILE == "large" else 300.0
 
 
 def grid(X, y, fit_intercept):

@@ -14,27 +14,21 @@ For comparisons against scikit-learn at equal accuracy use
 ``scripts/compare_peers.py --model ridge``.
 """
 
-import os
-
 import numba
 import numpy as np
 
 import fastsparse
 from fastsparse.datasets import fetch_preset
 
+from .bench_lasso import select_profile
+
 PROFILES = {
     "small": ("small", "medium"),
     "large": ("rcv1", "news20", "finance"),
 }
-PROFILE = os.environ.get("FASTSPARSE_BENCH_PROFILE", "small")
-if PROFILE not in PROFILES:
-    raise ValueError(
-        f"FASTSPARSE_BENCH_PROFILE={PROFILE!r}: choose one of {sorted(PROFILES)}"
-    )
-PRESETS = PROFILES[PROFILE]
+PROFILE, PRESETS, TIMEOUT = select_profile(PROFILES)
 RATIOS = [0.1, 1e-5]
 TOL = 1e-6
-TIMEOUT = 1800.0 if PROFILE == "large" else 300.0
 
 
 def load(preset):
