@@ -238,15 +238,18 @@ def residual(data, indices, indptr, y_c, w, sw, weighted, fit_intercept, r_raw):
             start = np.int64(indptr[j])
             end = np.int64(indptr[j + 1])
             colsum = 0.0
-            for k in range(start, end):
-                colsum += sw[indices[k]] * data[k] if weighted else data[k]
             if is_centered_explicitly(start, end, n, fit_intercept):
+                # The mean is needed before the update: one extra pass over the column.
+                for k in range(start, end):
+                    colsum += sw[indices[k]] * data[k] if weighted else data[k]
                 m = colsum / n
                 for k in range(start, end):
                     r_raw[indices[k]] -= wj * (data[k] - m)
                 continue
             for k in range(start, end):
-                r_raw[indices[k]] -= wj * data[k]
+                i = indices[k]
+                r_raw[i] -= wj * data[k]
+                colsum += sw[i] * data[k] if weighted else data[k]
             if fit_intercept:
                 shift += (colsum / n) * wj
     return shift
