@@ -109,6 +109,21 @@ def pass_threads(nnz):
     return numba.get_num_threads()
 
 
+def run_chosen(chooser, threads, nnz, serial, parallel, *args):
+    """``serial(*args)``, or ``parallel(*args)`` when ``threads > 1`` and it is faster.
+
+    ``chooser`` (a :class:`_Chooser`) decides and is told the time of the pass over
+    ``nnz`` stored entries. Returns what the chosen function returns.
+    """
+    if threads == 1:
+        return serial(*args)
+    k = chooser.pick(threads)
+    start = time.perf_counter()
+    out = (parallel if k > 1 else serial)(*args)
+    chooser.record(k, time.perf_counter() - start, nnz)
+    return out
+
+
 def xt_dot_full(data, indices, indptr, cols, v, out):
     """out[k] = x_j^T v for j = cols[k], on several threads when it pays off.
 
@@ -118,16 +133,9 @@ def xt_dot_full(data, indices, indptr, cols, v, out):
     # Expected non-zeros of the pass, without walking cols: the average column length.
     nnz = data.shape[0] * (cols.shape[0] / p) if p else 0
     k = pass_threads(nnz)
-    if k == 1:
-        S.xt_dot(data, indices, indptr, cols, v, out)
-        return
-    k = _XT_DOT.pick(k)
-    start = time.perf_counter()
-    if k > 1:
-        S.xt_dot_parallel(data, indices, indptr, cols, v, out, BLOCKS_PER_THREAD * k)
-    else:
-        S.xt_dot(data, indices, indptr, cols, v, out)
-    _XT_DOT.record(k, time.perf_counter() - start, nnz)
+    run_chosen(_XT_DOT, k, nnz, S.xt_dot,
+               lambda *a: S.xt_dot_parallel(*a, BLOCKS_PER_THREAD * k),
+               data, indices, indptr, cols, v, out)
 
 
 def column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted, fit_intercept):
@@ -137,19 +145,10 @@ def column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted, fit_intercep
     """
     nnz = data.shape[0]
     k = pass_threads(nnz)
-    if k == 1:
-        return S.column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted,
-                                    fit_intercept)
-    k = _NORMS.pick(k)
-    start = time.perf_counter()
-    if k > 1:
-        out = S.column_sqnorms_f32_parallel(data, indices, indptr, n_rows, sw, weighted,
-                                            fit_intercept, BLOCKS_PER_THREAD * k)
-    else:
-        out = S.column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted,
-                                   fit_intercept)
-    _NORMS.record(k, time.perf_counter() - start, nnz)
-    return out
+    return run_chosen(_NORMS, k, nnz, S.column_sqnorms_f32,
+                      lambda *a: S.column_sqnorms_f32_parallel(*a, BLOCKS_PER_THREAD * k),
+                      data, indices, indptr, n_rows, sw, weighted, fit_intercept)
 
 
-__all__ = ["MIN_PARALLEL_NNZ", "column_sqnorms_f32", "pass_threads", "xt_dot_full"]
+__all__ = ["MIN_PARALLEL_NNZ", "column_sqnorms_f32", "pass_threads", "run_chosen",
+           "xt_dot_full"]

@@ -37,12 +37,13 @@ rcv1 shape (on par with scipy's compiled ``csc_matvec`` / ``csr_matvec``).
 """
 
 import os
-import time
 
 import numpy as np
 from numba import njit, prange
 
-from ._parallel import pass_threads
+from ._parallel import MAX_PROBE_INTERVAL as _MAX_PROBE_INTERVAL
+from ._parallel import PROBE_EVERY as _PROBE_EVERY
+from ._parallel import _Chooser, pass_threads, run_chosen
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 _JIT_PAR = dict(_JIT, parallel=True)
@@ -367,12 +368,10 @@ def kernel_matmat_parallel(data, indices, indptr, bounds, xbar, center, P, Q, U,
 #: second thread waits for a time slice), and the probes of the chooser made a fit 4x
 #: slower than on one thread; on the idle machine the parallel pass took 1.1 ms.
 LOAD_MARGIN = 0.5
-#: First re-probe interval (calls) of a losing variant; it doubles after each lost probe
-#: up to :data:`MAX_PROBE_EVERY`, so a slow parallel probe costs a few per cent at most.
-PROBE_EVERY = 16
-MAX_PROBE_EVERY = 1024
-#: Weight of the newest measurement in the smoothed time per entry.
-_SMOOTHING = 0.3
+# The serial / parallel chooser is fastsparse._parallel's (re-exported for the tests):
+# the same policy decides the Lasso's full passes and these products.
+PROBE_EVERY = _PROBE_EVERY
+MAX_PROBE_EVERY = _MAX_PROBE_INTERVAL
 
 
 def _others_running():
@@ -407,51 +406,6 @@ def cores_idle():
     return others <= cpus - 2 + LOAD_MARGIN
 
 
-class _Chooser:
-    """Serial or parallel for one kind of product, by measured time per stored entry.
-
-    As :class:`fastsparse._parallel._Chooser`, but a losing variant is re-timed after
-    16, 32, ..., 1024 calls (reset to 16 when it wins): a parallel probe on busy cores
-    costs about ten serial passes, so constant re-probing every 16 calls cost more than
-    the threads could gain. Only the main thread runs parallel products, so only the
-    main thread updates this.
-    """
-
-    def __init__(self):
-        self.rate = {}  # n_threads -> smoothed seconds per stored entry
-        self.calls = 0
-        self.interval = PROBE_EVERY
-        self.next_probe = PROBE_EVERY
-        self.probing = None
-
-    def pick(self, k):
-        """The thread count to use for the next product (1 or k)."""
-        self.calls += 1
-        self.probing = None
-        for option in (k, 1):  # time each variant once, parallel first
-            if option not in self.rate:
-                return option
-        best, other = (k, 1) if self.rate[k] <= self.rate[1] else (1, k)
-        if self.calls >= self.next_probe:
-            self.probing = other
-            return other
-        return best
-
-    def record(self, k, seconds, nnz):
-        """Fold in the time of a product over ``nnz`` entries run with ``k`` threads."""
-        rate = seconds / max(nnz, 1.0)
-        old = self.rate.get(k)
-        if old is None or k == self.probing:
-            self.rate[k] = rate  # a probe replaces its stale estimate
-        else:
-            self.rate[k] = (1 - _SMOOTHING) * old + _SMOOTHING * rate
-        if k == self.probing:
-            won = self.rate[k] <= min(self.rate.values())
-            self.interval = PROBE_EVERY if won else min(2 * self.interval,
-                                                        MAX_PROBE_EVERY)
-            self.next_probe = self.calls + self.interval
-
-
 #: One chooser per kind of product, for the whole process; results are bit-identical
 #: either way, only the time differs.
 _CHOOSERS = {"xct": _Chooser(), "xc": _Chooser(), "kernel": _Chooser()}
@@ -461,14 +415,7 @@ _PRIMED = set()
 
 def _run(kind, threads, nnz, serial, parallel, *args):
     """Run ``serial(*args)`` or, if ``threads > 1`` and it is faster, ``parallel``."""
-    if threads == 1:
-        serial(*args)
-        return
-    chooser = _CHOOSERS[kind]
-    k = chooser.pick(threads)
-    start = time.perf_counter()
-    (parallel if k > 1 else serial)(*args)
-    chooser.record(k, time.perf_counter() - start, nnz)
+    run_chosen(_CHOOSERS[kind], threads, nnz, serial, parallel, *args)
 
 
 class Products:
