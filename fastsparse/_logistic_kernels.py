@@ -105,8 +105,17 @@ def loss_and_dual_direction(z, y, sw, weighted, u):
     for i in range(z.shape[0]):
         m = y[i] * z[i]
         s = sw[i] if weighted else 1.0
-        loss += s * log1pexp_neg(m)
-        a = s * sigmoid_neg(m)
+        # One exp for both terms (this loop runs once per gap evaluation and the
+        # transcendental functions are most of its cost): with e = exp(-|m|),
+        # log(1 + exp(-m)) = log1p(e) + max(-m, 0) and sigma(-m) = e / (1 + e) for
+        # m >= 0, 1 / (1 + e) for m < 0.
+        e = np.exp(-abs(m))
+        if m > 0.0:
+            loss += s * np.log1p(e)
+            a = s * (e / (1.0 + e))
+        else:
+            loss += s * (np.log1p(e) - m)
+            a = s / (1.0 + e)
         if y[i] > 0.0:
             u[i] = a
             pos += a

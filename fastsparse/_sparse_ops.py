@@ -14,9 +14,14 @@ import numpy as np
 from numba import njit, prange
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+# Small per-column helpers taking arrays are inlined in Numba's IR: as separate functions
+# each call increments and decrements the reference counts of its array arguments
+# (atomic operations), which made the column-norm pass 3.5x slower than the same loop
+# written inline (rcv1 preset: 5.0 ms vs 1.4 ms).
+_JIT_INLINE = dict(_JIT, inline="always")
 
 
-@njit(**_JIT)
+@njit(**_JIT_INLINE)
 def _column_moments(data, indices, indptr, j, sw, weighted):
     """sum_i s_i x_ij and sum_i s_i x_ij^2 of column j."""
     a = 0.0
@@ -33,16 +38,16 @@ def _column_moments(data, indices, indptr, j, sw, weighted):
     return a, b
 
 
-@njit(**_JIT)
+@njit(**_JIT_INLINE)
 def centered_sqnorm(data, indices, indptr, j, sw, weighted, n_rows, total, a, b,
                     fit_intercept):
     """sum_i s_i (x_ij - xbar_j)^2 (or b = sum s x^2 without intercept); 0 if constant.
 
     ``a`` and ``b`` are sum_i s_i x_ij and sum_i s_i x_ij^2 (:func:`_column_moments`),
     ``total`` the sum of the weights over all ``n_rows`` rows (n_rows itself when
-    unweighted) and xbar_j = a / total. With an intercept the
-    norm is computed by a second pass around the mean, not as b - a^2/n: that
-    difference cancels catastrophically for a column with a large mean and a small
+    unweighted) and xbar_j = a / total. With an intercept the norm is b - a^2/T
+    when a^2/T <= b/2 (at most one bit cancels), and otherwise computed by a second
+    pass around the mean: there b - a^2/T cancels catastrophically for a column with a large mean and a small
     spread (Unix timestamps within an hour: spread/mean ~1e-6), which would then look
     constant and be dropped from the fit and from the certificate. The rows not stored
     contribute (weight of those rows) * xbar^2. On a truly constant column the result
@@ -50,6 +55,12 @@ def centered_sqnorm(data, indices, indptr, j, sw, weighted, n_rows, total, a, b,
     """
     if not fit_intercept:
         return b
+    mean_part = a * (a / total)
+    if mean_part <= 0.5 * b:
+        # No cancellation to fear: b - a^2/T >= b/2, so its rounding error (a few ulps
+        # of b) is a few ulps of the result. This is the case for almost every column
+        # of sparse data (density below about a half) and saves the second pass.
+        return b - mean_part
     start = np.int64(indptr[j])
     end = np.int64(indptr[j + 1])
     m = a / total
@@ -95,7 +106,7 @@ def column_stats(data, indices, indptr, cols, n_rows, sw, weighted, fit_intercep
 _TINY_F32 = np.float32(1.4e-45)  # smallest positive float32: never round a norm to 0
 
 
-@njit(**_JIT)
+@njit(**_JIT_INLINE)
 def _sqnorm_f32(data, indices, indptr, j, n_rows, sw, weighted, fit_intercept):
     """Centered squared norm of column j as a float32 rounded up (0 stays 0)."""
     a, b = _column_moments(data, indices, indptr, j, sw, weighted)
