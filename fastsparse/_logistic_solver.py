@@ -202,10 +202,19 @@ class _FreeProjection:
 
 
 class _State:
-    """Work arrays of one fit (all of length n_samples), allocated once."""
+    """Work arrays of one fit (all of length n_samples), allocated once.
+
+    ``fresh`` is True while ``loss``, ``g``, ``u`` and ``ok`` were computed at the current
+    ``z`` (by :func:`_dual_point`), so that the next gap at the same point reuses them:
+    the loss and the dual direction cost one exp and one log per row, as much as the rest
+    of a gap evaluation on a working set. Whoever changes z sets it to False.
+    """
 
     def __init__(self, n):
-        self.z = np.empty(n)    # linear predictor Xw + b
+        self.fresh = False
+        self.loss = np.inf
+        self.ok = False
+        self.z = np.empty(n)    # linear predictor Xw + b, always computed from scratch
         self.g = np.empty(n)    # -grad F(z)
         self.u = np.empty(n)    # dual direction (g made feasible for the constraints)
         self.h = np.empty(n)    # Hessian weights
@@ -221,6 +230,8 @@ def _dual_point(pb, st, free_proj):
     g is scaled down to the smaller (:func:`LK.balance_classes`), which keeps u in the
     entropy's box. With unpenalized features, :class:`_FreeProjection` instead.
     """
+    if st.fresh:
+        return st.loss, st.ok
     loss, pos, neg = LK.loss_and_dual_direction(st.z, pb.y, pb.sw, pb.weighted, st.g)
     st.u[:] = st.g
     ok = True
@@ -228,7 +239,18 @@ def _dual_point(pb, st, free_proj):
         ok = free_proj.project(st.z, st.u)
     elif pb.fit_intercept:
         LK.balance_classes(st.u, pb.y, pos, neg)
+    st.loss, st.ok, st.fresh = loss, ok, True
     return loss, ok
+
+
+def _set_predictor(pb, st, w, b):
+    """st.z = Xw + b from scratch (O(n + nnz of the support)); invalidates the cache.
+
+    Recomputed after every accepted step rather than updated as z + s dz, so that z never
+    drifts from Xw + b and every gap is the certificate of the returned (w, b).
+    """
+    LK.linear_predictor(pb.data, pb.indices, pb.indptr, w, b, st.z)
+    st.fresh = False
 
 
 def _gap(pb, st, cols, w, l1, l2, grad, free_proj):
@@ -256,8 +278,7 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
     The target is lowered to ``INNER_GAP_RATIO`` times the restricted gap at entry when
     that is smaller (never below ``tol_floor``), so every call makes progress.
 
-    ``st.z`` must equal Xw + b on entry; it is kept up to date (one O(n) update per
-    accepted step). Returns (b, n_newton, n_epochs, stalled) with stalled True when the
+    ``st.z`` must equal Xw + b on entry; it is recomputed after every accepted step. Returns (b, n_newton, n_epochs, stalled) with stalled True when the
     line search could not decrease the objective (converged to rounding level).
     """
     m = ws.shape[0]
@@ -335,8 +356,8 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
             break
         if s != 1.0:
             w[ws] = w0 + s * delta
-        st.z += s * st.dz
         b += s * db
+        _set_predictor(pb, st, w, b)
     return b, step_count, n_epochs, stalled
 
 
@@ -402,7 +423,6 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
     else:
         b = float(b_init)
     st = _State(n)
-    args = (pb.data, pb.indices, pb.indptr)
 
     dtype = np.int32 if p < 2**31 - 1 else np.int64
     n_usable = int(np.count_nonzero(pb.sqnorm_f32))
@@ -423,7 +443,10 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
     while it < max_iter:
         check_cancelled(cancel)
         it += 1
-        LK.linear_predictor(*args, w, b, st.z)
+        if not st.fresh:
+            # After a working-set solve that ended on a gap check, loss and dual
+            # direction at the current point are cached in st.
+            _set_predictor(pb, st, w, b)
         cols, g = active[:n_active], grad[:n_active]
         gap, primal, t = _gap(pb, st, cols, w, l1, l2, g, free_proj)
         if verbose:
@@ -446,7 +469,7 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
         n_active, zeroed = K.screen_and_score(active, n_active, grad, t, radius,
                                               pb.sqnorm_f32, l1, l2, w, False, screening)
         if zeroed:
-            LK.linear_predictor(*args, w, b, st.z)
+            _set_predictor(pb, st, w, b)
         nnz = int(np.count_nonzero(w))
         ws_size = min(n_active, max(p0, 2 * nnz, nnz + free.shape[0]))
         ws = K.smallest_k(grad, active, n_active, ws_size)
@@ -460,7 +483,7 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
 
     if not converged:
         # Report the certificate over all features, even when stopping early.
-        LK.linear_predictor(*args, w, b, st.z)
+        _set_predictor(pb, st, w, b)
         K.positive_entries(pb.sqnorm_f32, active)
         gap, primal, t = _gap(pb, st, active, w, l1, l2, grad, free_proj)
         converged = gap <= tol_abs
