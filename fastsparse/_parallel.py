@@ -30,6 +30,7 @@ import time
 
 import numba
 
+from . import _mmap_passes as MP
 from . import _sparse_ops as S
 
 #: Passes over fewer stored entries than this stay on one thread (waking the thread
@@ -127,11 +128,20 @@ def run_chosen(chooser, threads, nnz, serial, parallel, *args):
 def xt_dot_full(data, indices, indptr, cols, v, out):
     """out[k] = x_j^T v for j = cols[k], on several threads when it pays off.
 
-    Same contract as :func:`fastsparse._sparse_ops.xt_dot`.
+    Same contract as :func:`fastsparse._sparse_ops.xt_dot`. A memory-mapped X is read
+    in column blocks whose pages are released as the pass proceeds
+    (:func:`fastsparse._mmap_passes.blocked_xt_dot`; same result).
     """
+    if MP.is_mapped(data):
+        MP.blocked_xt_dot(_xt_dot, data, indices, indptr, cols, v, out)
+        return
     p = indptr.shape[0] - 1
     # Expected non-zeros of the pass, without walking cols: the average column length.
     nnz = data.shape[0] * (cols.shape[0] / p) if p else 0
+    _xt_dot(data, indices, indptr, cols, v, out, nnz)
+
+
+def _xt_dot(data, indices, indptr, cols, v, out, nnz):
     k = pass_threads(nnz)
     run_chosen(_XT_DOT, k, nnz, S.xt_dot,
                lambda *a: S.xt_dot_parallel(*a, BLOCKS_PER_THREAD * k),
@@ -141,9 +151,18 @@ def xt_dot_full(data, indices, indptr, cols, v, out):
 def column_sqnorms_f32(data, indices, indptr, n_rows, sw, weighted, fit_intercept):
     """Rounded-up float32 centered column norms, on several threads when it pays off.
 
-    Same contract as :func:`fastsparse._sparse_ops.column_sqnorms_f32`.
+    Same contract as :func:`fastsparse._sparse_ops.column_sqnorms_f32`. A memory-mapped
+    X is read in column blocks whose pages are released as the pass proceeds
+    (:func:`fastsparse._mmap_passes.blocked_sqnorms`; same result).
     """
-    nnz = data.shape[0]
+    if MP.is_mapped(data):
+        return MP.blocked_sqnorms(_sqnorms, data, indices, indptr, n_rows, sw, weighted,
+                                  fit_intercept)
+    return _sqnorms(data, indices, indptr, n_rows, sw, weighted, fit_intercept,
+                    data.shape[0])
+
+
+def _sqnorms(data, indices, indptr, n_rows, sw, weighted, fit_intercept, nnz):
     k = pass_threads(nnz)
     return run_chosen(_NORMS, k, nnz, S.column_sqnorms_f32,
                       lambda *a: S.column_sqnorms_f32_parallel(*a, BLOCKS_PER_THREAD * k),

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels as K
+from . import _mmap_passes as MP
 from ._interrupt import check_cancelled
 from ._parallel import column_sqnorms_f32, xt_dot_full
 
@@ -92,6 +93,10 @@ class ProblemData:
     Per-feature storage is deliberately minimal (one float32 per feature: the rounded-up
     centered squared norms for screening); column means and exact norms are computed
     for the working set when needed, so the workspace stays small next to X.
+
+    ``mapped`` says that X is memory-mapped: its passes then run over column blocks and
+    release the pages read (:mod:`fastsparse._mmap_passes`), so that the resident memory
+    of the fit stays far below the size of X; in-memory X keeps the plain passes.
     """
 
     data: np.ndarray
@@ -106,6 +111,7 @@ class ProblemData:
     fit_intercept: bool
     sqnorm_f32: np.ndarray
     null_deviance: float
+    mapped: bool = False
 
 
 def prepare_problem(X, y, sample_weight, fit_intercept):
@@ -135,16 +141,49 @@ def prepare_problem(X, y, sample_weight, fit_intercept):
         sqnorm_f32=column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,
                                         fit_intercept),
         null_deviance=null_dev,
+        mapped=MP.is_mapped(X.data),
     )
 
 
 def column_stats(pb, cols):
     """Float64 means and centered squared norms of the columns ``cols`` (aligned)."""
+    if pb.mapped:
+        return MP.column_stats(pb, cols)
     return K.column_stats(pb.data, pb.indices, pb.indptr, cols, pb.n_samples, pb.sw,
                           pb.weighted, pb.fit_intercept)
 
 
 MAX_UNPENALIZED = 2000
+
+
+def unpenalized_gram(X, pb, free, xbar_free):
+    """Weighted, centered Gram matrix of the unpenalized columns ``free`` (dense, float64).
+
+    ``sum_i s_i (x_ij - xbar_j)(x_ik - xbar_k)``. Formed as ``X_f^T S X_f - n xbar
+    xbar^T`` this cancels catastrophically for a column with a large mean and a small
+    spread (timestamps: at relative spread 1e-6 the centered entry kept 4 digits, at
+    1e-8 none), and the dual point projected with it was infeasible (gap +inf, or 0
+    for a suboptimal answer). So the columns stored in every row are shifted by their
+    mean first, as the Lasso kernels center them (:func:`_sparse_ops.is_centered_
+    explicitly`): with u_j = x_j - c_j 1 the identity ``sum_i s_i (u_ij - ubar_j)
+    (u_ik - ubar_k) = U^T S U - n ubar ubar^T`` holds for any shifts c, and for a full
+    column ubar_j is only the rounding of its mean, so nothing cancels. Columns with
+    implicit zeros cannot be shifted in sparse form, and their spread is comparable to
+    their mean anyway. The copy is of the (at most MAX_UNPENALIZED) unpenalized columns
+    only, in float64 (a float32 X would otherwise be multiplied in float32).
+    """
+    n = pb.n_samples
+    Xf = sp.csc_matrix(X[:, free], dtype=np.float64, copy=True)
+    sw = pb.sw if pb.weighted else np.ones(n)
+    ubar = None
+    if pb.fit_intercept:
+        counts = np.diff(Xf.indptr)
+        Xf.data -= np.repeat(np.where(counts == n, xbar_free, 0.0), counts)
+        ubar = np.asarray(Xf.T @ sw).ravel() / n  # the weights sum to n
+    gram = np.asarray((Xf.T @ sp.diags(sw) @ Xf).todense(), dtype=np.float64)
+    if ubar is not None:
+        gram -= n * np.outer(ubar, ubar)
+    return gram
 
 
 def unpenalized_gram_pinv(X, pb, free, xbar_free):
@@ -156,18 +195,120 @@ def unpenalized_gram_pinv(X, pb, free, xbar_free):
     m = free.shape[0]
     if m == 0:
         return np.zeros((0, 0))
+    _check_unpenalized_count(m)
+    return pinv_equilibrated(unpenalized_gram(X, pb, free, xbar_free))
+
+
+def _check_unpenalized_count(m):
     if m > MAX_UNPENALIZED:
         raise ValueError(
             f"{m} features are unpenalized (penalty factor 0 or alpha=0); at most "
             f"{MAX_UNPENALIZED} are supported, since certifying the solution needs "
             "their Gram matrix. Use a small positive alpha or penalty factor instead."
         )
-    Xf = X[:, free]
-    sw = pb.sw if pb.weighted else np.ones(pb.n_samples)
-    gram = np.asarray((Xf.T @ sp.diags(sw) @ Xf).todense(), dtype=np.float64)
-    if pb.fit_intercept:
-        gram -= pb.n_samples * np.outer(xbar_free, xbar_free)
-    return pinv_equilibrated(gram)
+
+
+class FreeProjection:
+    """The dual direction of a problem with unpenalized (free) features, accurately.
+
+    The dual constraint of an unpenalized feature is x_j^T theta = 0 (DESIGN.md section
+    2): the residual is projected out of the span of the centered free columns. Two
+    things make this more than :func:`fastsparse._kernels.dual_direction`:
+
+    - **Large-mean columns.** The kernel subtracts ``a_k x_k`` and adds back ``a_k
+      xbar_k``; for a column with a large mean and a small spread (a timestamp) both
+      are huge (a_k ~ 1 / spread) and their difference, the centered correction, is
+      lost: the projected point was infeasible and the gap +inf at the optimum. Here
+      the projection runs on a float64 copy of the free columns only (at most
+      MAX_UNPENALIZED) in which the columns stored in every row are centered
+      explicitly (as in :func:`unpenalized_gram`), so nothing cancels.
+    - **positive=True.** With w_j >= 0 and no penalty, the conjugate is the indicator of
+      x_j^T theta <= 0: one-sided, an equality only where w_j > 0 at the optimum.
+      Projecting onto x_j^T theta = 0 for every free feature moves the dual point away
+      from the optimal residual whenever a free feature is 0 with x_j^T r < 0, and the
+      gap never closes (measured: 100 x 50,000 epochs and a ConvergenceWarning at the
+      optimum). :meth:`select` picks the subset J to project on: the free features with
+      w_j > 0, plus, repeatedly, any other with x_j^T (s q) > 0 after projecting on J
+      (at most |free| rounds, each adds a feature). The others then have
+      x_j^T (s q) <= 0 as computed and the dual point is t q with t > 0: feasible, so
+      the gap is a certificate. O(n + nnz of the free columns) per round.
+
+    The working-set solver keeps the kernel's projection with the subset's arrays
+    (:meth:`select`): it only decides when an inner solve stops, never what is
+    reported.
+    """
+
+    def __init__(self, X, pb, free, positive):
+        self.pb, self.free = pb, free
+        self.positive = bool(positive)
+        m = free.shape[0]
+        self.xbar = column_stats(pb, free)[0]
+        self._cache = {}
+        if m == 0:
+            self.gram = np.zeros((0, 0))
+            self._local = None
+            return
+        _check_unpenalized_count(m)
+        n = pb.n_samples
+        Xf = sp.csc_matrix(X[:, free], dtype=np.float64, copy=True)
+        self.ubar = self.xbar
+        if pb.fit_intercept:
+            counts = np.diff(Xf.indptr)
+            Xf.data -= np.repeat(np.where(counts == n, self.xbar, 0.0), counts)
+            sw = pb.sw if pb.weighted else np.ones(n)
+            self.ubar = np.asarray(Xf.T @ sw).ravel() / n  # ~0 for the centered ones
+        self._local = (Xf.data, Xf.indices.astype(np.int64), Xf.indptr.astype(np.int64))
+        self.gram = unpenalized_gram(X, pb, free, self.xbar)
+        self._all = np.ones(m, dtype=bool)
+        self._mask = self._all
+        self._g = np.empty(m)
+
+    def _subset(self, mask):
+        """(free_J, xbar_J, pinv_J, local_J, ubar_J) for the boolean mask J."""
+        key = mask.tobytes()
+        if key not in self._cache:
+            if len(self._cache) > 8:  # J settles after a few outer iterations
+                self._cache.clear()
+            idx = np.flatnonzero(mask)
+            pinv = pinv_equilibrated(self.gram[np.ix_(idx, idx)])
+            self._cache[key] = (self.free[idx], self.xbar[idx], pinv, idx,
+                                self.ubar[idx])
+        return self._cache[key]
+
+    def kernel_args(self):
+        """(free_J, xbar_J, gram_pinv_J) for the kernels (J: all free features unless
+        :meth:`select` chose a subset)."""
+        if self._local is None:
+            return self.free, self.xbar, self.gram
+        return self._subset(self._mask)[:3]
+
+    def direction(self, r, q, sq):
+        """q = r projected as described, re-centered when there is an intercept; sq = s q."""
+        pb = self.pb
+        if self._local is None:
+            K.dual_direction(pb.data, pb.indices, pb.indptr, r, pb.sw, pb.weighted,
+                             self.free, self.gram, self.xbar, pb.fit_intercept, q, sq)
+            return
+        _, _, pinv, idx, ubar = self._subset(self._mask)
+        K.dual_direction(*self._local, r, pb.sw, pb.weighted, idx, pinv, ubar,
+                         pb.fit_intercept, q, sq)
+
+    def select(self, w, r_raw, shift, r, q, sq):
+        """Choose J for the residual r_raw + shift (positive only; else J = all).
+
+        Uses r, q, sq as scratch. Returns :meth:`kernel_args`.
+        """
+        if self.positive and self._local is not None:
+            np.add(r_raw, shift, out=r)
+            self._mask = w[self.free] > 0.0
+            while True:
+                self.direction(r, q, sq)
+                K.xt_dot(*self._local, np.arange(self.free.shape[0]), sq, self._g)
+                bad = (self._g > 0.0) & ~self._mask
+                if not bad.any():
+                    break
+                self._mask = self._mask | bad
+        return self.kernel_args()
 
 
 def pinv_equilibrated(gram):
@@ -203,9 +344,12 @@ def _usable_features(pb, out=None):
     return out
 
 
-def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv, buffers,
-         grad, q_cand=None, grad_cand=None):
+def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free_proj, buffers, grad,
+         q_cand=None, grad_cand=None):
     """Gap over ``cols``: one pass over those columns; fills grad with x_j^T (s q).
+
+    ``free_proj`` (:class:`FreeProjection`) makes the dual direction feasible for the
+    unpenalized features (after its ``select`` for the current iterate).
 
     The dual point is the best of the rescaled current residual and, when given, the
     candidate direction ``q_cand`` (the inner solver's extrapolated dual point). On
@@ -215,8 +359,7 @@ def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv
     """
     r, q, sq = buffers
     np.add(r_raw, shift, out=r)
-    K.dual_direction(pb.data, pb.indices, pb.indptr, r, pb.sw, pb.weighted, free,
-                     gram_pinv, xbar_free, pb.fit_intercept, q, sq)
+    free_proj.direction(r, q, sq)
     xt_dot_full(pb.data, pb.indices, pb.indptr, cols, sq, grad)  # the full pass
     gap, primal, dual, t = K.duality_gap(r, q, pb.sw, pb.weighted, pb.y_c, grad, cols, w,
                                          l1, l2, positive)
@@ -331,8 +474,8 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         free = np.flatnonzero((l1 == 0.0) & (l2 == 0.0) & (pb.sqnorm_f32 > 0.0))
     else:
         free = np.zeros(0, dtype=np.int64)
-    xbar_free = column_stats(pb, free)[0]
-    gram_pinv = unpenalized_gram_pinv(X, pb, free, xbar_free)
+    free_proj = FreeProjection(X, pb, free, positive)
+    free, xbar_free, gram_pinv = free_proj.kernel_args()
     tol_abs = tol * pb.null_deviance
 
     if w_init is None:
@@ -345,6 +488,8 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     r_raw = np.empty(n)
     r, q, sq = np.empty(n), np.empty(n), np.empty(n)
     args = (pb.data, pb.indices, pb.indptr)
+    # Memory-mapped X: the same residual and inner solve, reading X block by block.
+    residual = MP.residual if pb.mapped else K.residual
 
     active = _usable_features(pb)  # features still in play (not screened)
     n_usable = n_active = active.shape[0]
@@ -363,10 +508,12 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     while it < max_iter:
         check_cancelled(cancel)
         it += 1
-        shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
+        shift = residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
         cols, g = active[:n_active], grad[:n_active]
+        # positive=True: project on the binding constraints only (FreeProjection).
+        free, xbar_free, gram_pinv = free_proj.select(w, r_raw, shift, r, q, sq)
         gap, primal, t, q_kept = _gap(pb, cols, w, r_raw, shift, l1, l2, positive,
-                                      free, xbar_free, gram_pinv, (r, q, sq), g,
+                                      free_proj, (r, q, sq), g,
                                       q_cand if have_cand else None,
                                       None if grad_cand is None else grad_cand[:n_active])
         if verbose:
@@ -391,7 +538,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
                                               pb.sqnorm_f32, l1, l2, w, positive,
                                               screening)
         if zeroed:
-            shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
+            shift = residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
         # Working set: the features closest to (or beyond) their dual constraint, which
         # always include the non-zero and the unpenalized ones (score -inf).
         nnz = int(np.count_nonzero(w))
@@ -405,21 +552,28 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
             ws = np.union1d(ws, seed).astype(ws.dtype, copy=False)
             ws_init = None
         ws_last = ws.shape[0]
-        xbar_ws, sqnorm_ws = column_stats(pb, ws)
         tol_in = max(INNER_GAP_RATIO * gap, 0.5 * tol_abs)
-        shift, ep, _, have_cand = K.inner_solve(
-            *args, ws, w, r_raw, shift, pb.sw, pb.weighted, pb.fit_intercept, xbar_ws,
-            sqnorm_ws, l1, l2, positive, pb.y_c, free, xbar_free, gram_pinv, tol_in,
-            max_epochs, anderson_k, dual_extrapolation, q_cand)
-        have_cand = have_cand and dual_extrapolation
+        if pb.mapped:  # on a compact in-memory copy of the working set
+            shift, ep, _, have_cand = MP.inner_solve(
+                pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv,
+                tol_in, max_epochs, anderson_k, dual_extrapolation, q_cand)
+        else:
+            xbar_ws, sqnorm_ws = column_stats(pb, ws)
+            shift, ep, _, have_cand = K.inner_solve(
+                *args, ws, w, r_raw, shift, pb.sw, pb.weighted, pb.fit_intercept,
+                xbar_ws, sqnorm_ws, l1, l2, positive, pb.y_c, free, xbar_free, gram_pinv,
+                tol_in, max_epochs, anderson_k, dual_extrapolation, q_cand)
+        # (An extrapolated dual point is not checked against one-sided constraints.)
+        have_cand = have_cand and dual_extrapolation and not (positive and free.size)
         n_epochs += ep
 
     if not converged:
         # Report the certificate over all features, even when stopping early.
-        shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
+        shift = residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
         cols = _usable_features(pb, out=active)
+        free, xbar_free, gram_pinv = free_proj.select(w, r_raw, shift, r, q, sq)
         gap, primal, t, q_kept = _gap(pb, cols, w, r_raw, shift, l1, l2, positive,
-                                      free, xbar_free, gram_pinv, (r, q, sq), grad,
+                                      free_proj, (r, q, sq), grad,
                                       q_cand if have_cand else None, grad_cand)
         converged = gap <= tol_abs
         if not converged:

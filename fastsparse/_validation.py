@@ -16,6 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
+from ._mmap_passes import check_mapped_csc, is_mapped
+
 SUPPORTED_DTYPES = (np.float64, np.float32)
 SUPPORTED_INDEX_DTYPES = (np.int32, np.int64)
 
@@ -40,6 +42,13 @@ def check_csc(X, *, dtype=SUPPORTED_DTYPES, name="X"):
         Canonical CSC matrix (sorted indices, no duplicate entries, no explicit check
         failures) with int32 or int64 index arrays.
 
+    Notes
+    -----
+    A memory-mapped CSC matrix (e.g. from :func:`fastsparse.io.load_csc`) is checked
+    one column block at a time, with the same errors, releasing the pages read
+    (:func:`fastsparse._mmap_passes.check_mapped_csc`): a full check would otherwise
+    leave the whole file in the resident memory of the process.
+
     Raises
     ------
     ValueError
@@ -47,6 +56,12 @@ def check_csc(X, *, dtype=SUPPORTED_DTYPES, name="X"):
     TypeError
         If X is not numeric.
     """
+    if sp.issparse(X) and X.format == "csc" and is_mapped(X):
+        # Memory-mapped: the same checks column block by column block, releasing the
+        # pages read (None: unusual input that the general path below handles).
+        checked = check_mapped_csc(X, dtype, name)
+        if checked is not None:
+            return checked
     if sp.issparse(X):
         # scipy's compiled conversions trust the index arrays: check them first.
         if X.format == "bsr":

@@ -45,8 +45,6 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from ._validation import check_csc
-
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
@@ -251,6 +249,8 @@ def save_csc(path, X, y=None, *, overwrite=False):
     ...     print(abs(X2 - X).max(), type(X2.data).__name__, y2[:3])
     0.0 memmap [0 1 2]
     """
+    from ._validation import check_csc  # here: _validation imports this module
+
     path = Path(path)
     _check_target(path, overwrite)  # fail before any expensive work
     X = check_csc(X)
