@@ -38,6 +38,7 @@ from ._kernels import (
     GAP_NOISE_FLOOR,
     _anderson_weights,
     _extrapolated_dual,
+    conjugate_penalty,
     dual_gradient,
     duality_gap,
 )
@@ -351,6 +352,53 @@ def _gradient_from_residual(data, indices, indptr, ws, r, sw, weighted, fit_inte
 
 
 @njit(**_JIT)
+def _estimated_gap(ws, w, c, rr, l1, l2, positive):
+    """Restricted duality gap from the gradient alone, O(m): (gap, primal).
+
+    With r = y_c - X_c w, c = X_c^T S r and rr = ||r||_S^2, the dual point t * r of
+    :func:`fastsparse._kernels.dual_value` has x_j^T S (t r) = t c_j and
+    ||y_c||^2 - ||y_c - t r||^2 = 2 t y_c^T S r - t^2 rr with y_c^T S r = rr + w^T c
+    (since y_c = r + X_c w). This is the gap ``duality_gap`` computes from the residual,
+    up to rounding, without touching it. Only valid without unpenalized features (whose
+    projection changes the dual direction).
+    """
+    t = 1.0
+    pen = 0.0
+    wc = 0.0
+    for k in range(ws.shape[0]):
+        j = ws[k]
+        wj = w[j]
+        pen += l1[j] * abs(wj) + 0.5 * l2[j] * wj * wj
+        wc += wj * c[k]
+        if l2[j] == 0.0 and l1[j] > 0.0:
+            g = c[k] if positive else abs(c[k])
+            if g * t > l1[j]:
+                t = l1[j] / g
+    conj = 0.0
+    for k in range(ws.shape[0]):
+        j = ws[k]
+        if l1[j] > 0.0 or l2[j] > 0.0:
+            conj += conjugate_penalty(t * c[k], l1[j], l2[j], positive)
+    primal = 0.5 * rr + pen
+    dual = t * (rr + wc) - 0.5 * t * t * rr - conj
+    return primal - dual, primal
+
+
+@njit(**_JIT)
+def _weighted_sqnorm(r, sw, weighted):
+    acc = 0.0
+    for i in range(r.shape[0]):
+        acc += (sw[i] * r[i] * r[i]) if weighted else (r[i] * r[i])
+    return acc
+
+
+#: Cycles between two certified gap checks at most, even while the O(m) estimate says
+#: the working set is far from solved: bounds the drift of the incrementally updated
+#: gradient (the certified check resets it from the residual).
+MAX_CYCLES_UNCERTIFIED = 16
+
+
+@njit(**_JIT)
 def gram_inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                      fit_intercept, xbar, lipschitz, l1, l2, positive, y_c, free,
                      xbar_free, gram_pinv, tol, max_epochs, anderson_k,
@@ -360,18 +408,23 @@ def gram_inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
     Same arguments, contract and return value as
     :func:`fastsparse._kernels.inner_solve`, plus ``gram``: the (centered, weighted)
     Gram matrix of the working-set columns, aligned with ws (see :class:`GramCache`).
-    On return w, r_raw and the returned shift are consistent, as with ``inner_solve``.
+    On return w, r_raw and the returned shift are consistent, as with ``inner_solve``,
+    and the returned gap is computed from the actual residual by
+    ``fastsparse._kernels.duality_gap`` (the certificate never depends on G).
 
-    Epochs run in cycles of ``anderson_k + 1``; at each cycle end (and after the first
-    epoch when ``early_check``) the residual is brought up to date, the restricted gap
-    is computed from it exactly as ``inner_solve`` does (so the certificate does not
-    depend on G), the gradient c is reset from that residual, and the primal Anderson
-    extrapolation is tried. Its objective is evaluated without the residual:
-    with dw = w_acc - w and c_acc = c - G dw,
-    ||r_acc||_S^2 = ||r||_S^2 - dw^T (c + c_acc), so a trial costs O(m nnz(dw)).
+    Epochs run in cycles of ``anderson_k + 1`` (plus a check after the first epoch when
+    ``early_check``). The gradient c = X_ws,c^T S r and ||r||_S^2 are tracked without
+    the residual, so at a cycle end the restricted gap is first *estimated* in O(m)
+    (:func:`_estimated_gap`); only when the estimate is below tol (or every
+    ``MAX_CYCLES_UNCERTIFIED`` cycles) is the residual brought up to date and the gap
+    certified as in ``inner_solve``, which also resets c from the residual. The primal
+    Anderson extrapolation is evaluated without the residual too: with dw = w_acc - w
+    and c_acc = c - G dw, ||r_acc||_S^2 = ||r||_S^2 - dw^T (c + c_acc).
 
-    With ``dual_extrapolation`` the residual of every epoch is needed, so it is brought
-    up to date after every epoch (correct, but most of the speed-up is lost).
+    With unpenalized features (``free``) or ``dual_extrapolation`` every cycle end is
+    certified from the residual (the estimate does not cover the projected dual
+    direction; dual extrapolation needs every epoch's residual, which is then
+    synchronised after every epoch: correct, but most of the speed-up is lost).
 
     Returns (shift, n_epochs, gap, found) with found True when q_best was written.
     """
@@ -390,23 +443,29 @@ def gram_inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
     q_acc = np.empty(n)
     c = np.empty(n_ws)
     c_acc = np.empty(n_ws)
+    c0 = np.empty(n_ws)  # gradient at the baseline w0 (last certified point)
+    w0 = np.empty(n_ws)
     w_acc = np.empty(n_ws)
     delta = np.empty(n_ws)
     w_res = np.empty(n_ws)  # the coefficients r_raw currently corresponds to
     for k in range(n_ws):
         w_res[k] = w[ws[k]]
-    has_free = free.shape[0] > 0
+        w0[k] = w_res[k]
+    estimate = free.shape[0] == 0 and not dual_extrapolation
 
-    # Starting gradient from the residual: one pass over the working-set columns.
+    # Starting gradient and squared residual norm: one pass over the working set.
     for i in range(n):
         r[i] = r_raw[i] + shift
     _gradient_from_residual(data, indices, indptr, ws, r, sw, weighted, fit_intercept,
                             sq, c)
+    c0[:] = c
+    rr0 = _weighted_sqnorm(r, sw, weighted)
 
     gap = np.inf
     best_dual = -np.inf
     found = False
     epoch = 0
+    uncertified = 0
     for epoch in range(1, max_epochs + 1):
         gram_cd_epoch(ws, w, c, gram, lipschitz, l1, l2, positive)
         for k in range(n_ws):
@@ -419,36 +478,53 @@ def gram_inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
         n_hist += 1
         if n_hist < cycle and epoch < max_epochs and not (epoch == 1 and early_check):
             continue
-        # Certificate from the actual residual, as in inner_solve.
-        shift = _sync_residual(data, indices, indptr, ws, w, w_res, xbar, fit_intercept,
-                               r_raw, shift, delta)
-        dual_gradient(data, indices, indptr, ws, r_raw, shift, sw, weighted, free,
-                      gram_pinv, xbar_free, fit_intercept, r, q, sq, grad)
-        gap, primal, dual, _ = duality_gap(r, q, sw, weighted, y_c, grad, ws, w, l1, l2,
-                                           positive)
-        # Reset the gradient from the fresh residual (no drift across cycles). Without
-        # unpenalized features the dual direction q is the (mean-corrected) residual,
-        # so its gradient is the CD gradient.
-        if has_free:
-            _gradient_from_residual(data, indices, indptr, ws, r, sw, weighted,
-                                    fit_intercept, sq, c)
+        # ||r||_S^2 at the current w from the baseline: rr0 - (w - w0)^T (c0 + c).
+        rr = rr0
+        for k in range(n_ws):
+            rr -= (w[ws[k]] - w0[k]) * (c0[k] + c[k])
+        certify = (not estimate or epoch == max_epochs
+                   or uncertified + 1 >= MAX_CYCLES_UNCERTIFIED)
+        if not certify:
+            gap_est, primal = _estimated_gap(ws, w, c, rr, l1, l2, positive)
+            certify = gap_est <= tol or gap_est <= GAP_NOISE_FLOOR * abs(primal)
+        if certify:
+            uncertified = 0
+            shift = _sync_residual(data, indices, indptr, ws, w, w_res, xbar,
+                                   fit_intercept, r_raw, shift, delta)
+            dual_gradient(data, indices, indptr, ws, r_raw, shift, sw, weighted, free,
+                          gram_pinv, xbar_free, fit_intercept, r, q, sq, grad)
+            gap, primal, dual, _ = duality_gap(r, q, sw, weighted, y_c, grad, ws, w, l1,
+                                               l2, positive)
+            # New baseline from the fresh residual (no drift carried over). Without
+            # unpenalized features the dual direction q is the (mean-corrected)
+            # residual, so its gradient is the CD gradient.
+            if free.shape[0] > 0:
+                _gradient_from_residual(data, indices, indptr, ws, r, sw, weighted,
+                                        fit_intercept, sq, c)
+            else:
+                c[:] = grad
+            c0[:] = c
+            for k in range(n_ws):
+                w0[k] = w[ws[k]]
+            rr0 = _weighted_sqnorm(r, sw, weighted)
+            rr = rr0
+            if dual > best_dual:
+                best_dual = dual
+                q_best[:] = q
+                found = True
+            if dual_extrapolation and n_hist == cycle:
+                d_acc = _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw,
+                                           weighted, free, gram_pinv, xbar_free,
+                                           fit_intercept, y_c, l1, l2, positive, r_trial,
+                                           q_acc, sq, grad_acc)
+                if d_acc > best_dual:
+                    best_dual = d_acc
+                    q_best[:] = q_acc
+            gap = primal - best_dual
+            if gap <= tol or gap <= GAP_NOISE_FLOOR * abs(primal):
+                break
         else:
-            c[:] = grad
-        if dual > best_dual:
-            best_dual = dual
-            q_best[:] = q
-            found = True
-        if dual_extrapolation and n_hist == cycle:
-            d_acc = _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw,
-                                       weighted, free, gram_pinv, xbar_free,
-                                       fit_intercept, y_c, l1, l2, positive, r_trial,
-                                       q_acc, sq, grad_acc)
-            if d_acc > best_dual:
-                best_dual = d_acc
-                q_best[:] = q_acc
-        gap = primal - best_dual
-        if gap <= tol or gap <= GAP_NOISE_FLOOR * abs(primal):
-            break
+            uncertified += 1
         if anderson_k > 0 and n_hist == cycle:
             coef = _anderson_weights(hist_w, n_hist)
             if coef.shape[0] > 0:
