@@ -168,10 +168,24 @@ def centering_is_safe(xbar, lipschitz, n_samples):
     return bool(np.all(mean_part <= CENTERING_MAX_RATIO * raw))
 
 
-def center_gram(gram_raw, xbar, n_samples):
-    """Centered Gram matrix G - n xbar xbar^T (a new array); see :func:`centering_is_safe`."""
-    xbar = np.asarray(xbar, dtype=np.float64)
-    return gram_raw - n_samples * np.outer(xbar, xbar)
+@njit(**_JIT)
+def gather_gram(store, pos, xbar, n_samples, center):
+    """G[a, b] = store[pos[a], pos[b]] (- n xbar_a xbar_b when ``center``), C-contiguous.
+
+    The Gram matrix of a working set taken out of the cache's storage, centered on the
+    way (see :func:`centering_is_safe`). O(m^2).
+    """
+    m = pos.shape[0]
+    out = np.empty((m, m))
+    for a in range(m):
+        src = store[pos[a]]
+        for b in range(m):
+            out[a, b] = src[pos[b]]
+        if center:
+            f = n_samples * xbar[a]
+            for b in range(m):
+                out[a, b] -= f * xbar[b]
+    return out
 
 
 class GramCache:
@@ -180,6 +194,8 @@ class GramCache:
     Along a path (and across the outer iterations of one solve) the working set mostly
     keeps its columns: the cache computes only the rows of new columns
     (:func:`gram_cross`) and hands out the Gram matrix of any working set by indexing.
+    The storage is a square buffer whose capacity doubles when full, so adding columns
+    writes only their rows and columns.
 
     Parameters
     ----------
@@ -192,57 +208,85 @@ class GramCache:
     weighted : bool
         Whether ``sw`` holds weights.
     max_size : int, default=4000
-        Largest number of cached columns (the matrix takes 8 max_size^2 bytes: 128 MB at
-        4000). Past it, columns outside the requested working set are dropped.
+        Largest number of cached columns (the buffer takes up to 8 max_size^2 bytes:
+        128 MB at 4000). Past it, the columns outside the requested working set are
+        dropped.
 
     Attributes
     ----------
     cols : ndarray of int64
-        The cached columns, in the order of the rows of ``gram``.
-    gram : ndarray of shape (len(cols), len(cols))
-        Their uncentered weighted Gram matrix.
+        The cached columns, in the order of the rows of :attr:`gram`.
     n_built : int
         How many columns had their Gram row computed so far (work counter for tests
         and benchmarks).
     """
 
     def __init__(self, data, indices, indptr, n_samples, sw, weighted, max_size=4000):
+        if int(max_size) < 1:
+            raise ValueError(f"max_size must be a positive integer, got {max_size!r}.")
         self._X = (data, indices, indptr)
         self.n_samples = int(n_samples)
         self._sw = sw
         self._weighted = bool(weighted)
-        if int(max_size) < 1:
-            raise ValueError(f"max_size must be a positive integer, got {max_size!r}.")
         self.max_size = int(max_size)
         self.cols = np.zeros(0, dtype=np.int64)
-        self.gram = np.zeros((0, 0))
+        self._store = np.zeros((0, 0))
+        self._sorted = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         self.n_built = 0
+
+    @property
+    def gram(self):
+        """Uncentered Gram matrix of :attr:`cols` (a view of the storage)."""
+        k = self.cols.shape[0]
+        return self._store[:k, :k]
+
+    def state(self):
+        """Snapshot of the cache (for benchmarks that replay a call several times)."""
+        return (self.cols, self._store.copy(), self._sorted, self.n_built)
+
+    def restore(self, state):
+        """Go back to a :meth:`state` snapshot (which stays reusable)."""
+        self.cols, store, self._sorted, self.n_built = state
+        self._store = store.copy()
 
     def _positions(self, ws):
         """Position of each ws column in self.cols, -1 when it is not cached."""
         pos = np.full(ws.shape[0], -1, dtype=np.int64)
-        if self.cols.shape[0] == 0:
+        order, sorted_cols = self._sorted
+        if sorted_cols.shape[0] == 0:
             return pos
-        order = np.argsort(self.cols, kind="stable")
-        sorted_cols = self.cols[order]
-        at = np.searchsorted(sorted_cols, ws)
-        at_c = np.minimum(at, sorted_cols.shape[0] - 1)
-        hit = sorted_cols[at_c] == ws
-        pos[hit] = order[at_c[hit]]
+        at = np.minimum(np.searchsorted(sorted_cols, ws), sorted_cols.shape[0] - 1)
+        hit = sorted_cols[at] == ws
+        pos[hit] = order[at[hit]]
         return pos
+
+    def _set_cols(self, cols):
+        self.cols = cols
+        order = np.argsort(cols, kind="stable")
+        self._sorted = (order, cols[order])
+
+    def _keep(self, keep):
+        """Keep only the cached columns at positions ``keep`` (compacting the storage)."""
+        k = keep.shape[0]
+        self._store[:k, :k] = self._store[np.ix_(keep, keep)]
+        self._set_cols(self.cols[keep])
 
     def _extend(self, new):
         """Append the columns ``new`` (not cached yet) and their Gram rows."""
         data, indices, indptr = self._X
         k = self.cols.shape[0]
         union = np.concatenate([self.cols, new])
+        size = union.shape[0]
+        if size > self._store.shape[0]:
+            cap = min(max(2 * self._store.shape[0], size, 64), self.max_size)
+            store = np.empty((cap, cap))
+            store[:k, :k] = self._store[:k, :k]
+            self._store = store
         block = gram_cross(data, indices, indptr, union, new, self.n_samples, self._sw,
                            self._weighted)
-        gram = np.empty((union.shape[0], union.shape[0]))
-        gram[:k, :k] = self.gram
-        gram[:, k:] = block
-        gram[k:, :k] = block[:k].T
-        self.cols, self.gram = union, gram
+        self._store[:size, k:size] = block
+        self._store[k:size, :k] = block[:k].T
+        self._set_cols(union)
         self.n_built += new.shape[0]
 
     def get(self, ws, xbar=None):
@@ -272,15 +316,12 @@ class GramCache:
         if missing.shape[0]:
             if self.cols.shape[0] + missing.shape[0] > self.max_size:
                 # Keep only the working set's cached columns; the others are dropped.
-                keep = np.sort(pos[pos >= 0])
-                self.cols = self.cols[keep]
-                self.gram = self.gram[np.ix_(keep, keep)]
+                self._keep(np.sort(pos[pos >= 0]))
             self._extend(missing)
             pos = self._positions(ws)
-        gram = self.gram[np.ix_(pos, pos)]
-        if xbar is not None:
-            gram = center_gram(gram, xbar, self.n_samples)
-        return np.ascontiguousarray(gram)
+        center = xbar is not None
+        xbar = np.zeros(0) if xbar is None else np.asarray(xbar, dtype=np.float64)
+        return gather_gram(self._store, pos, xbar, float(self.n_samples), center)
 
 
 # --------------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ def bench(calls, selected, X, y_c, repeats, max_size):
             continue
         m = ws.shape[0]
         t_inner = t_solve = t_build = t_get = np.inf
-        saved = (cache.cols, cache.gram, cache.n_built)
+        saved = cache.state()
         for _ in range(repeats):
             t0 = time.perf_counter()
             out_i, w_i = _solve("inner", X_arrays, y_c, call, p)
@@ -133,11 +133,11 @@ def bench(calls, selected, X, y_c, repeats, max_size):
             out_g, w_g = _solve("gram", X_arrays, y_c, call, p, gram)
             t_solve = min(t_solve, time.perf_counter() - t0)
 
-            cache.cols, cache.gram, cache.n_built = saved
+            cache.restore(saved)
             t0 = time.perf_counter()
             cache.get(ws)
             t_get = min(t_get, time.perf_counter() - t0)
-        n_new = cache.n_built - saved[2]
+        n_new = cache.n_built - saved[3]
         rptr, _, _ = rows_of_columns(*X_arrays, ws, n)
         row_nnz = np.diff(rptr).astype(np.float64)
         rows.append(dict(
