@@ -430,3 +430,86 @@ def test_float32_coefficients_beyond_float32_range_stay_float64():
     # In range: float32 as before.
     Xs, ys = make_regression_problem()
     assert Lasso(alpha=0.1).fit(Xs.astype(np.float32), ys).coef_.dtype == np.float32
+
+
+@pytest.mark.parametrize("spread", [1e-6, 1e-8])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_unpenalized_large_mean_column_certificate(spread, weighted):
+    # An unpenalized column with a large mean and a small spread (a timestamp): its
+    # centered Gram matrix and the projection of the dual point cancelled
+    # catastrophically (gap +inf at the optimum at spread 1e-6; at 1e-8 a gap of 0
+    # for an answer 1.1e-9 above the optimum). Reference: for a fixed penalized
+    # coefficient w_1 the free one is least squares on the explicitly centered column,
+    # leaving a 1-D convex problem in w_1, minimized by scipy to ~1e-15.
+    from scipy.optimize import minimize_scalar
+
+    rng = np.random.default_rng(1)
+    n = 30
+    t = 3.0 * (1 + spread * rng.standard_normal(n))
+    other = rng.standard_normal(n)
+    y = (t - t.mean()) / spread + 0.5 * other + 0.1 * rng.standard_normal(n)
+    sw = rng.uniform(0.5, 2.0, n) if weighted else None
+    s = np.ones(n) if sw is None else sw * n / sw.sum()
+    alpha = 1e-3
+
+    def centered(v):
+        return v - (s @ v) / n
+
+    tc, oc, yc = centered(t), centered(other), centered(y)
+
+    def objective_c(w0, w1):  # the intercept is optimal for (w0, w1): centered form
+        r = yc - tc * w0 - oc * w1
+        return 0.5 * np.sum(s * r ** 2) / n + alpha * abs(w1)
+
+    def best_w0(w1):
+        return np.sum(s * tc * (yc - oc * w1)) / np.sum(s * tc ** 2)
+
+    res = minimize_scalar(lambda w1: objective_c(best_w0(w1), w1), bracket=(0.0, 1.0),
+                          tol=1e-12)
+    p_ref = objective_c(best_w0(res.x), res.x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = Lasso(alpha=alpha, penalty_factor=[0.0, 1.0], tol=1e-8).fit(
+            sp.csc_matrix(np.c_[t, other]), y, sample_weight=sw)
+    p_ours = objective_c(*model.coef_)
+    assert np.isfinite(model.dual_gap_)
+    assert p_ours - p_ref <= model.dual_gap_ + 1e-12 * p_ref  # the gap certifies
+    assert model.dual_gap_ <= 1e-8 * np.sum(s * yc ** 2) / n * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("fit_intercept,weighted", [(True, False), (True, True),
+                                                    (False, False)])
+def test_positive_with_unpenalized_features_matches_nnls(fit_intercept, weighted):
+    # positive=True with unpenalized features: those at 0 have the one-sided dual
+    # constraint x_j^T theta <= 0 (projecting onto "= 0" kept the gap from closing).
+    # Reference: with w >= 0 the objective is the smooth 1/(2n)||b - A w||^2 + c^T w
+    # (A = S^1/2 X_c, c = alpha v), and completing the square gives an NNLS problem
+    # min ||A w - b'||, b' = b - n A (A^T A)^-1 c, solved exactly by scipy's nnls.
+    from scipy.optimize import nnls
+
+    rng = np.random.default_rng(5)
+    n, p = 80, 8
+    X = rng.standard_normal((n, p))
+    w_true = np.array([1.0, -2.0, 0.0, 0.5, -0.7, 0.0, 1.5, -0.3])
+    y = X @ w_true + 0.1 * rng.standard_normal(n) + 3.0
+    v = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0])  # free: 1, 3, 4, 7
+    sw = rng.uniform(0.5, 2.0, n) if weighted else None
+    s = np.ones(n) if sw is None else sw * n / sw.sum()
+    alpha = 0.05
+    Xc, yc = (X - s @ X / n, y - s @ y / n) if fit_intercept else (X, y)
+    A, b = np.sqrt(s)[:, None] * Xc, np.sqrt(s) * yc
+    w_ref = nnls(A, b - n * A @ np.linalg.solve(A.T @ A, alpha * v))[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = Lasso(alpha=alpha, positive=True, penalty_factor=v, tol=1e-10,
+                      fit_intercept=fit_intercept).fit(sp.csc_matrix(X), y,
+                                                       sample_weight=sw)
+    assert model.n_epochs_ < 5_000  # was 50,000 per outer iteration
+
+    def objective_c(w):
+        return 0.5 * np.sum((b - A @ w) ** 2) / n + alpha * v @ w
+
+    assert np.all(model.coef_ >= 0)
+    assert model.coef_[1] == 0.0 and model.coef_[4] == 0.0  # free, want w < 0
+    assert objective_c(model.coef_) - objective_c(w_ref) <= model.dual_gap_ + 1e-14
+    np.testing.assert_allclose(model.coef_, w_ref, atol=1e-5)

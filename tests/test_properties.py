@@ -1474,12 +1474,12 @@ def test_ridge_zero_solution_is_certified(solver, weighted):
     assert abs(model.coef_[0]) <= 1e-12  # the exact answer: X is constant, so w* = 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug (fastsparse/_solver.py, unpenalized features): with positive=True an "
-    "unpenalized feature that is 0 at the optimum has the one-sided dual constraint "
-    "x_j^T theta <= 0, but the dual point is projected onto x_j^T theta = 0, so the gap "
-    "cannot close: 100 x 50,000 epochs and a ConvergenceWarning at the optimum"))
 def test_positive_unpenalized_zero_feature_is_certified():
+    # Fixed (was a strict xfail): with positive=True an unpenalized feature at 0 has
+    # the one-sided dual constraint x_j^T theta <= 0, but the dual point was projected
+    # onto x_j^T theta = 0, so the gap could not close (100 x 50,000 epochs and a
+    # ConvergenceWarning at the optimum). _solver.FreeProjection.select now projects
+    # only on the constraints that bind.
     rng = np.random.default_rng(0)
     n = 20
     X = rng.standard_normal((n, 2))
@@ -1602,14 +1602,15 @@ def test_unpenalized_features_of_different_scales_gap():
     assert p_ours - p_ref <= model.dual_gap_ + 1e-9 * p_ref
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug (fastsparse/_solver.py, unpenalized_gram_pinv): the centered Gram "
-    "matrix of the unpenalized columns is formed as X_f^T S X_f - n xbar xbar^T, which "
-    "cancels for a column with a large mean and a small spread (as _centered_sqnorm "
-    "did before 17e8f51): at relative spread 1e-6 dual_gap_ is inf with a "
-    "ConvergenceWarning although the answer is optimal to 2.5e-12; at 1e-8 the gap is "
-    "reported as 0 for an answer 1.1e-9 above the optimum"))
 def test_unpenalized_large_mean_column_gap():
+    # Fixed (was a strict xfail): the centered Gram matrix of the unpenalized columns
+    # was formed as X_f^T S X_f - n xbar xbar^T, and the projection subtracted a_k x_k
+    # then added a_k xbar_k: both cancel for a column with a large mean and a small
+    # spread. At relative spread 1e-6 dual_gap_ was inf with a ConvergenceWarning
+    # although the answer was optimal to 2.5e-12; at 1e-8 the gap was reported as 0
+    # for an answer 1.1e-9 above the optimum. _solver.unpenalized_gram and
+    # FreeProjection now center the columns stored in every row explicitly (the 1e-8
+    # case: test_enet_solver.py::test_unpenalized_large_mean_column_certificate).
     rng = np.random.default_rng(1)
     n = 30
     t = 3.0 * (1 + 1e-6 * rng.standard_normal(n))  # unpenalized, large mean, small spread
