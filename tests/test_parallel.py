@@ -55,25 +55,6 @@ def test_parallel_column_norms_are_bit_identical(text_like):
                 assert np.array_equal(serial, S.column_sqnorms_f32_parallel(*args, n_blocks))
 
 
-@pytest.mark.parametrize("n_blocks", [1, 2, 5, 16, 100])
-def test_balanced_blocks_partition_the_columns(n_blocks):
-    # Power-law column lengths, as in text data, plus empty columns.
-    lengths = np.r_[np.zeros(5, dtype=np.int64), (1000 / np.arange(1, 60) ** 1.2).astype(int)]
-    indptr = np.r_[0, np.cumsum(lengths)]
-    cols = np.arange(lengths.size)
-    bounds = S._balanced_blocks(indptr, cols, n_blocks)
-    assert bounds[0] == 0 and bounds[-1] == cols.size
-    assert np.all(np.diff(bounds) >= 0)
-    # Every block but those holding a single dominant column carries at most about its
-    # share of the work (non-zeros plus one per column).
-    work = lengths + 1
-    share = work.sum() / n_blocks
-    for b in range(n_blocks):
-        block = work[bounds[b]:bounds[b + 1]]
-        if block.size > 1:
-            assert block[:-1].sum() <= share + 1e-9
-
-
 def test_chooser_tries_both_then_keeps_the_faster_and_reprobes():
     chooser = P._Chooser()
     assert chooser.pick(2) == 2  # parallel is tried first
