@@ -30,16 +30,31 @@ _TOL_DOC = """\
 
 
 def _coef_in_dtype(coef, dtype):
-    """``coef`` cast to ``dtype``, unless that would overflow (then float64, warned)."""
+    """``coef`` cast to ``dtype``, unless that would lose it (then float64, warned).
+
+    The solvers work in float64; coefficients are returned in the dtype of X. A cast
+    that overflows (beyond float32's max, 3.4e38: +-inf) or underflows (non-zero below
+    its smallest normal number, 1.2e-38: subnormal with fewer digits, or 0 below
+    1.4e-45) would no longer be the solution ``dual_gap_`` certifies, so the float64
+    coefficients are kept, with a UserWarning naming the range.
+    """
     dtype = np.dtype(dtype)
     if dtype == coef.dtype:
         return coef
-    limit = np.finfo(dtype).max
-    if coef.size and np.max(np.abs(coef)) > limit:
+    info = np.finfo(dtype)
+    mag = np.abs(coef)
+    if coef.size and np.max(mag) > info.max:
         warnings.warn(
-            f"Coefficients up to {np.max(np.abs(coef)):.3e} exceed the range of {dtype} "
+            f"Coefficients up to {np.max(mag):.3e} exceed the range of {dtype} "
             f"(the dtype of X); coef_ is kept as float64. Rescale X or y.",
             UserWarning, stacklevel=3)
+        return coef
+    tiny = (mag > 0) & (mag < info.tiny)
+    if tiny.any():
+        warnings.warn(
+            f"Coefficients as small as {np.min(mag[tiny]):.3e} are below the range of "
+            f"{dtype} (smallest normal {info.tiny:.3e}; the dtype of X); coef_ is kept "
+            "as float64. Rescale X or y.", UserWarning, stacklevel=3)
         return coef
     return coef.astype(dtype)
 
@@ -109,8 +124,9 @@ class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
     def _set_fit_result(self, res, dtype):
         """Fitted attributes from a solver result (coef_ in the dtype of X).
 
-        Coefficients beyond the range of a float32 X stay float64 (with a warning)
-        rather than becoming inf, which ``dual_gap_`` would no longer describe.
+        Coefficients beyond the range of a float32 X (too large: inf; too small:
+        subnormal or 0) stay float64 (with a warning), since ``dual_gap_`` would no
+        longer describe the cast ones.
         """
         self.coef_ = _coef_in_dtype(res.coef, dtype)
         self.intercept_ = float(res.intercept)

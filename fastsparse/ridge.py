@@ -60,6 +60,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _ridge_solvers as RS
 from ._interrupt import restore_on_interrupt
+from .linear_model import _coef_in_dtype
 from ._support import SupportMixin
 from ._validation import check_csc, check_sample_weight, check_scalar_param, check_target
 
@@ -340,7 +341,9 @@ class _RidgePredict(SupportMixin, MultiOutputMixin, RegressorMixin, BaseEstimato
         """Shapes as scikit-learn's Ridge: coef_ (p,) for one target, even when y is
         (n, 1) (then intercept_ is an array of shape (1,)); intercept_ 0.0 without an
         intercept."""
-        coef = res["coef"].T.astype(dtype, copy=False)  # (k, p)
+        # In the dtype of X, unless out of its range (then float64 with a warning, as
+        # Lasso: the certificates describe the float64 solution).
+        coef = _coef_in_dtype(np.ascontiguousarray(res["coef"].T), dtype)  # (k, p)
         intercept = np.asarray(res["intercept"], dtype=np.float64)
         self.coef_ = np.ascontiguousarray(coef[0] if coef.shape[0] == 1 else coef)
         if not self.fit_intercept:
@@ -437,7 +440,8 @@ class Ridge(_RidgePredict):
     ----------
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
         Coefficients, of the dtype of X ((n_features,) for a single target, also when y
-        has shape (n_samples, 1), as in scikit-learn).
+        has shape (n_samples, 1), as in scikit-learn); float64, with a UserWarning, when
+        they are outside the range of a float32 X (the certificates describe them).
     intercept_ : float or ndarray of shape (n_targets,)
     n_iter_ : ndarray of shape (n_targets,)
         Iterations per target: CG iterations, coordinate-descent epochs, 1 for a direct

@@ -198,11 +198,9 @@ def designs(draw, max_n=40, max_p=60, dtypes=(np.float64, np.float32),
 def _target(rng, X, kind, regime, fit_intercept=True):
     n, p = X.shape
     e = {"unit": 0.0, "int": 0.0, "wide": 3.0, "extreme": 40.0}[regime]
-    if X.dtype == np.float32:
-        # Coefficients ~ |y| / |x| within float32's range (coef_ is float32): beyond it
-        # they are kept float64 (test_float32_coefficients_out_of_float32_range), below
-        # it they are flushed to 0 (known bug, test_float32_coefficients_below_...).
-        e = min(e, 12.0)
+    # float32 X: coefficients ~ |y| / |x| outside float32's range (either way) are kept
+    # float64 with a warning (test_float32_coefficients_out_of_float32_range and
+    # test_float32_coefficients_below_float32_range), so no restriction here.
     scale = 10.0 ** rng.uniform(-e, e)
     if kind == "zero":
         return np.zeros(n)
@@ -459,7 +457,7 @@ def set_read_only(*objs):
             a.flags.writeable = False
 
 
-FLOAT32_FALLBACK = "exceed the range of float32"
+FLOAT32_FALLBACK = "the range of float32"
 
 
 def fit_quietly(est, X, y, known_bug=None, **kw):
@@ -1505,28 +1503,27 @@ def test_float32_coefficients_out_of_float32_range():
     assert np.abs(model.coef_).max() > np.finfo(np.float32).max
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug (fastsparse/ridge.py, _set_coef): float32 X gives float32 coef_, cast "
-    "from the float64 solution without a range check: a solution beyond float32's "
-    "range becomes +-inf (only numpy's RuntimeWarning 'overflow encountered in cast'); "
-    "Lasso / ElasticNet were fixed in 7c91107"))
 @pytest.mark.parametrize("solver", ["cg", "cd", "cholesky", "dual"])
 def test_ridge_float32_coefficients_out_of_float32_range(solver):
+    # Fixed (was a strict xfail): float32 X gave float32 coef_ cast from the float64
+    # solution without a range check (+-inf beyond float32's range). Ridge now keeps float64
+    # coefficients with a UserWarning, as Lasso / ElasticNet (linear_model._coef_in_dtype).
     rng = np.random.default_rng(0)
     X = sp.csc_matrix(rng.uniform(1, 2, (20, 3)) * 1e-20, dtype=np.float32)
     y = rng.standard_normal(20) * 1e20
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        model = Ridge(alpha=1e-45, solver=solver).fit(X, y)
-    assert np.all(np.isfinite(model.coef_))
+        warnings.simplefilter("error", RuntimeWarning)  # numpy's "overflow in cast"
+        with pytest.warns(UserWarning, match="exceed the range of float32"):
+            model = Ridge(alpha=1e-45, solver=solver).fit(X, y)
+    assert model.coef_.dtype == np.float64 and np.all(np.isfinite(model.coef_))
+    assert np.abs(model.coef_).max() > np.finfo(np.float32).max
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug (fastsparse/linear_model.py, _set_fit_result): the float32 range check "
-    "of 7c91107 covers overflow only; coefficients below float32's smallest subnormal "
-    "(1.4e-45) are flushed to 0, and dual_gap_ (of the float64 solution) then claims "
-    "near-optimality for a coef_ 1000x worse than the optimum"))
 def test_float32_coefficients_below_float32_range():
+    # Fixed (was a strict xfail): the float32 range check covered overflow only;
+    # coefficients below float32's smallest subnormal were flushed to 0 and dual_gap_ (of the
+    # float64 solution) claimed near-optimality for a coef_ 1000x worse than the optimum. Now
+    # non-zero coefficients below float32's smallest normal keep float64, with a warning.
     from sklearn.linear_model import Lasso as SkLasso
 
     rng = np.random.default_rng(0)
@@ -1534,7 +1531,9 @@ def test_float32_coefficients_below_float32_range():
     X = X32.toarray().astype(np.float64)
     y = (X @ np.array([1.0, -2.0, 0.5]) + 1e10 * rng.standard_normal(20)) * 1e-47
     alpha = 1e-3 * np.abs((X - X.mean(0)).T @ (y - y.mean())).max() / 20
-    ours = Lasso(alpha=alpha, tol=1e-8).fit(X32, y)  # the solution is ~1e-47
+    with pytest.warns(UserWarning, match="below the range of float32"):
+        ours = Lasso(alpha=alpha, tol=1e-8).fit(X32, y)  # the solution is ~1e-47
+    assert ours.coef_.dtype == np.float64
     ref = SkLasso(alpha=alpha, tol=1e-12, max_iter=100_000).fit(X, y)
 
     def objective(w, b):
