@@ -39,6 +39,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels as K
@@ -169,7 +170,20 @@ class _FreeProjection:
                 f"{MAX_UNPENALIZED} are supported, since certifying the solution needs "
                 "their Gram matrix. Use small positive penalty factors instead."
             )
-        self.Xf = X[:, free].tocsc()
+        Xf = sp.csc_matrix(X[:, free], dtype=np.float64, copy=True)
+        if pb.fit_intercept:
+            # The constraints x_j^T u = 0 (j free) and 1^T u = 0 are those of the
+            # shifted columns x_j - c_j 1, so a column stored in every row is shifted
+            # by its mean: a column with a large mean and a small spread (a timestamp)
+            # is then no longer nearly collinear with the ones, whose Gram matrix was
+            # numerically singular (gap 0 reported for a far-from-optimal answer).
+            counts = np.diff(Xf.indptr)
+            full = counts == pb.n_samples
+            if full.any():
+                sums = np.asarray(Xf.sum(axis=0), dtype=np.float64).ravel()
+                shift = np.where(full, sums / pb.n_samples, 0.0)
+                Xf.data -= np.repeat(shift, counts)
+        self.Xf = Xf
         self.pb = pb
         self.h = np.empty(pb.n_samples)
 
