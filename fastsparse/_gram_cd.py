@@ -433,6 +433,36 @@ def _weighted_sqnorm(r, sw, weighted):
     return acc
 
 
+@njit(**_JIT)
+def objective_change(ws, w, w_new, c, gram, l1, l2, delta, c_new):
+    """Change of the (n-scaled) objective from w to w_new (aligned with ws), O(m nnz(dw)).
+
+    With dw = w_new - w and c the gradient X_ws,c^T S r at w, the gradient at w_new is
+    c_new = c - G dw and the loss changes by -dw^T (c + c_new) / 2 (exact for the
+    quadratic loss), so the residual is not needed. Fills ``delta`` with dw and
+    ``c_new``.
+    """
+    m = ws.shape[0]
+    dpen = 0.0
+    for k in range(m):
+        j = ws[k]
+        old = w[j]
+        new = w_new[k]
+        delta[k] = new - old
+        dpen += l1[j] * (abs(new) - abs(old)) + 0.5 * l2[j] * (new * new - old * old)
+    c_new[:] = c
+    for k in range(m):
+        d = delta[k]
+        if d != 0.0:
+            row = gram[k]
+            for kk in range(m):
+                c_new[kk] -= d * row[kk]
+    dloss = 0.0
+    for k in range(m):
+        dloss -= 0.5 * delta[k] * (c[k] + c_new[k])
+    return dloss + dpen
+
+
 #: Cycles between two certified gap checks at most, even while the O(m) estimate says
 #: the working set is far from solved: bounds the drift of the incrementally updated
 #: gradient (the certified check resets it from the residual).
@@ -569,31 +599,13 @@ def gram_inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
         if anderson_k > 0 and n_hist == cycle:
             coef = _anderson_weights(hist_w, n_hist)
             if coef.shape[0] > 0:
-                pen_acc = 0.0
-                pen = 0.0
                 for k in range(n_ws):
                     acc = 0.0
                     for mm in range(coef.shape[0]):
                         acc += coef[mm] * hist_w[mm + 1, k]
-                    if positive and acc < 0.0:
-                        acc = 0.0
-                    j = ws[k]
-                    w_acc[k] = acc
-                    delta[k] = acc - w[j]
-                    pen_acc += l1[j] * abs(acc) + 0.5 * l2[j] * acc * acc
-                    pen += l1[j] * abs(w[j]) + 0.5 * l2[j] * w[j] * w[j]
-                c_acc[:] = c
-                for k in range(n_ws):
-                    d = delta[k]
-                    if d != 0.0:
-                        row = gram[k]
-                        for kk in range(n_ws):
-                            c_acc[kk] -= d * row[kk]
-                # Change of the loss 1/2 ||r||_S^2 from w to w_acc (exact quadratic).
-                dloss = 0.0
-                for k in range(n_ws):
-                    dloss -= 0.5 * delta[k] * (c[k] + c_acc[k])
-                if dloss + pen_acc - pen < 0.0:
+                    w_acc[k] = max(acc, 0.0) if positive else acc
+                dobj = objective_change(ws, w, w_acc, c, gram, l1, l2, delta, c_acc)
+                if dobj < 0.0:
                     for k in range(n_ws):
                         w[ws[k]] = w_acc[k]
                     c[:] = c_acc

@@ -16,14 +16,16 @@ from sklearn.linear_model import ElasticNet as SkElasticNet
 from fastsparse import _kernels as K
 from fastsparse._gram_cd import (
     GramCache,
+    _estimated_gap,
     centering_is_safe,
     gram_build,
     gram_cross,
     gram_inner_solve,
+    objective_change,
 )
 from fastsparse._solver import column_stats, prepare_problem, unpenalized_gram_pinv
 
-from reference import gap_from_dual_point, kkt_violation, objective
+from reference import duality_gap, gap_from_dual_point, kkt_violation, objective
 
 
 def _problem(n=80, p=60, density=0.15, seed=0, weighted=False, offset=0.0,
@@ -355,3 +357,37 @@ def test_matches_sklearn_on_dense_problem(l1_ratio, fit_intercept):
     b = (y - Xd @ out["w"]).mean() if fit_intercept else 0.0
     assert objective(Xd, y, out["w"], b, alpha, l1_ratio) <= objective(
         Xd, y, sk.coef_, sk.intercept_, alpha, l1_ratio) + 1e-12 * np.var(y)
+
+
+@pytest.mark.parametrize("weighted,fit_intercept,positive,l1_ratio", CASES)
+def test_gradient_only_gap_estimate_and_objective_change(weighted, fit_intercept,
+                                                         positive, l1_ratio):
+    """The O(m) formulas the solver runs on, against dense computations at arbitrary w."""
+    X, y, sw = _problem(weighted=weighted, offset=1.0 if fit_intercept else 0.0, seed=2)
+    alpha = _alpha(X, y, 0.1, l1_ratio)
+    ws = np.arange(X.shape[1])
+    st = Setup(X, y, sw, fit_intercept, alpha, l1_ratio, ws, positive=positive)
+    rng = np.random.default_rng(0)
+    G = st.gram()
+    s = np.ones(st.n) if sw is None else sw
+    Xd = X.toarray()
+    Xc = Xd - (s @ Xd) / st.n if fit_intercept else Xd
+    for _ in range(3):
+        w = np.where(rng.random(st.p) < 0.3, rng.standard_normal(st.p), 0.0)
+        if positive:
+            w = np.abs(w)
+        r = st.dense_residual(w)
+        c = Xc.T @ (s * r)
+        rr = float(np.sum(s * r * r))
+        gap, primal = _estimated_gap(st.ws, w, c, rr, st.l1, st.l2, positive)
+        ref = st.n * duality_gap(Xd, y, w, alpha, l1_ratio, sample_weight=sw,
+                                 fit_intercept=fit_intercept, positive=positive)
+        assert gap == pytest.approx(ref, rel=1e-9, abs=1e-12 * st.pb.null_deviance)
+        assert primal == pytest.approx(st.n * st.dense_objective(w), rel=1e-12)
+        w_new = w + np.where(rng.random(st.p) < 0.2, rng.standard_normal(st.p), 0.0)
+        delta, c_new = np.empty(st.p), np.empty(st.p)
+        d = objective_change(st.ws, w, w_new, c, G, st.l1, st.l2, delta, c_new)
+        ref_d = st.n * (st.dense_objective(w_new) - st.dense_objective(w))
+        assert d == pytest.approx(ref_d, rel=1e-9, abs=1e-12 * st.pb.null_deviance)
+        np.testing.assert_allclose(c_new, Xc.T @ (s * st.dense_residual(w_new)),
+                                   atol=1e-10 * np.abs(c).max())
