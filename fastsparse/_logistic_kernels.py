@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from ._kernels import _anderson_weights, conjugate_penalty
-from ._sparse_ops import centered_sqnorm, enet_coordinate_minimizer
+from ._sparse_ops import centered_sqnorm, enet_coordinate_minimizer, is_centered_explicitly
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
@@ -296,8 +296,15 @@ def kkt_violation(grad, ws, w, l1, l2):
 @njit(**_JIT)
 def _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, xbar,
               lipschitz, l1, l2):
-    """One cyclic pass over ws on the quadratic model; returns (shift, max KKT gap)."""
+    """One cyclic pass over ws on the quadratic model; returns (shift, max KKT gap).
+
+    Columns stored in every row are centered explicitly (x_j - xbar_j, no shift), as in
+    :func:`fastsparse._kernels.cd_epoch`: lazily, a column with a large mean and a small
+    spread loses its gradient to cancellation. The gradient needs no shift term then,
+    since sum_i h_i (x_ij - xbar_j) = 0.
+    """
     viol = 0.0
+    n_rows = e.shape[0]
     for jj in range(ws.shape[0]):
         j = ws[jj]
         lj = lipschitz[jj]
@@ -305,10 +312,12 @@ def _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, x
             continue
         start = np.int64(indptr[j])
         end = np.int64(indptr[j + 1])
+        dense = is_centered_explicitly(start, end, n_rows, fit_intercept)
+        m = xbar[jj] if dense else 0.0
         g = 0.0
         for k in range(start, end):
-            g += data[k] * e[indices[k]]
-        if fit_intercept:
+            g += (data[k] - m) * e[indices[k]]
+        if fit_intercept and not dense:
             g += shift * h_sum * xbar[jj]
         old = w[j]
         v = _subgradient_distance(g - l2[j] * old, old, l1[j])
@@ -320,8 +329,8 @@ def _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, x
             w[j] = new
             for k in range(start, end):
                 i = indices[k]
-                e[i] -= d * h[i] * data[k]
-            if fit_intercept:
+                e[i] -= d * h[i] * (data[k] - m)
+            if fit_intercept and not dense:
                 shift += xbar[jj] * d
     return shift, viol
 
@@ -333,10 +342,12 @@ def _try_extrapolation(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_int
 
     The model change is computed from the step D = target - w without any division by
     h: -grad^T D + 1/2 (sum_i h_i (X D)_i^2 - H (xbar^T D)^2) + penalty change, with
-    grad_j = x_j^T e + shift H xbar_j. ``v`` is scratch space of length n.
+    grad_j = x_j^T e + shift H xbar_j. Columns stored in every row enter centered
+    explicitly, as in :func:`_cd_epoch`. ``v`` is scratch space of length n.
     O(n + nnz of the working set).
     """
     m = ws.shape[0]
+    n_rows = e.shape[0]
     v[:] = 0.0
     lin = 0.0
     pen = 0.0
@@ -346,12 +357,17 @@ def _try_extrapolation(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_int
         d = target[k] - w[j]
         if d == 0.0:
             continue
+        start = np.int64(indptr[j])
+        end = np.int64(indptr[j + 1])
+        dense = is_centered_explicitly(start, end, n_rows, fit_intercept)
+        mean = xbar[k] if dense else 0.0
         g = 0.0
-        for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
+        for kk in range(start, end):
             i = indices[kk]
-            g += data[kk] * e[i]
-            v[i] += d * data[kk]
-        if fit_intercept:
+            x = data[kk] - mean
+            g += x * e[i]
+            v[i] += d * x
+        if fit_intercept and not dense:
             g += shift * h_sum * xbar[k]
             c += xbar[k] * d
         lin -= g * d
@@ -456,15 +472,25 @@ def penalty_change(w0, delta, step, ws, l1, l2):
 
 
 @njit(**_JIT)
-def newton_direction(data, indices, indptr, ws, delta, db, dz):
-    """dz = X[:, ws] @ delta + db: the change of the linear predictor along the step."""
+def newton_direction(data, indices, indptr, ws, delta, db, xbar, fit_intercept, dz):
+    """dz = X[:, ws] @ delta + db: the change of the linear predictor along the step.
+
+    Columns centered explicitly by :func:`_cd_epoch` enter as (x_j - xbar_j) delta_j
+    (their share -xbar_j delta_j of the intercept change is not in ``db``), so that a
+    large-mean column does not cancel against the intercept here.
+    """
     dz[:] = db
+    n_rows = dz.shape[0]
     for k in range(ws.shape[0]):
         d = delta[k]
         if d != 0.0:
             j = ws[k]
-            for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
-                dz[indices[kk]] += d * data[kk]
+            start = np.int64(indptr[j])
+            end = np.int64(indptr[j + 1])
+            mean = xbar[k] if is_centered_explicitly(start, end, n_rows,
+                                                     fit_intercept) else 0.0
+            for kk in range(start, end):
+                dz[indices[kk]] += d * (data[kk] - mean)
 
 
 @njit(**_JIT)

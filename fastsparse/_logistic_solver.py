@@ -292,10 +292,17 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
     The target is lowered to ``INNER_GAP_RATIO`` times the restricted gap at entry when
     that is smaller (never below ``tol_floor``), so every call makes progress.
 
-    ``st.z`` must equal Xw + b on entry; it is recomputed after every accepted step. Returns (b, n_newton, n_epochs, stalled) with stalled True when the
-    line search could not decrease the objective (converged to rounding level).
+    ``st.z`` must equal Xw + b on entry; it is recomputed after every accepted step.
+    Returns (b, n_newton, n_epochs, stalled) with stalled True when the line search
+    could not decrease the objective (converged to rounding level).
     """
     m = ws.shape[0]
+    fi = pb.fit_intercept
+    # Columns stored in every row are centered explicitly by the kernels (exact for a
+    # large mean); only the others take part in the lazy centering's scalar shift.
+    if fi:
+        dense = (pb.indptr[ws + 1] - pb.indptr[ws]) == pb.n_samples
+        lazy = ~dense
     xbar = np.zeros(m)
     lip = np.empty(m)
     grad = np.empty(m)
@@ -304,7 +311,6 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
     n_epochs = 0
     step_count = 0
     stalled = False
-    fi = pb.fit_intercept
     kkt_per_gap = None
     for step_count in range(1, max_newton + 1):
         continue_first = False
@@ -326,7 +332,7 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
                                  xbar, lip)
         np.take(w, ws, out=w0)
         if fi:
-            shift0 = LK.dot(xbar, w0)
+            shift0 = LK.dot(xbar * lazy, w0)
             gbar = float(st.g.sum()) / h_sum
             LK.init_working_residual(st.g, st.h, -shift0 - gbar, st.e)
         else:
@@ -347,8 +353,13 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
                                     ANDERSON_K, st.v)
         n_epochs += ep
         np.subtract(w[ws], w0, out=delta)
+        # Intercept change: its lazy part goes into dz with the lazy columns, the
+        # explicitly centered columns' share -xbar_j delta_j only into b.
         db = (shift0 + gbar - shift) if fi else 0.0
-        LK.newton_direction(pb.data, pb.indices, pb.indptr, ws, delta, db, st.dz)
+        LK.newton_direction(pb.data, pb.indices, pb.indptr, ws, delta, db, xbar, fi,
+                            st.dz)
+        if fi and dense.any():
+            db -= float(xbar[dense] @ delta[dense])
         # Directional decrease of the model (grad F = -g): negative for a descent step.
         decrease = -LK.dot(st.g, st.dz) + LK.penalty_change(w0, delta, 1.0, ws, l1, l2)
         if not decrease < 0.0:

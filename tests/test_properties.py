@@ -1688,15 +1688,11 @@ def test_logistic_unpenalized_timestamp_column_certificate_is_honest():
     assert p_ours - p_ref <= clf.dual_gap_[0] + 1e-12 * p_ref
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library limitation (fastsparse/_logistic_kernels.py, quadratic_cd): the logistic "
-    "coordinate descent centers every column lazily (x_j - xbar_j through a scalar "
-    "shift), which loses the digits of a column with a large mean and a small spread; "
-    "the least-squares kernels center such columns explicitly, the logistic ones do "
-    "not yet. Measured: objective 5.3e-6 above the optimum, honest gap 6.3e-3, "
-    "ConvergenceWarning after 100 iterations (standardized, the same problem converges "
-    "in 2)"))
 def test_logistic_unpenalized_timestamp_column_converges():
+    # The logistic coordinate descent centered every column lazily (through a scalar
+    # shift) and lost the digits of this column: objective 5.3e-6 above the optimum and
+    # a ConvergenceWarning after 100 iterations. Columns stored in every row are now
+    # centered explicitly, as in the least-squares kernels.
     X, y, v, p_ref = _timestamp_logistic_problem()
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
