@@ -22,6 +22,8 @@ problem (``ProblemData.mapped``) or per pass (the passes of
 :mod:`fastsparse._parallel`), and in-memory fits keep their code paths.
 """
 
+import mmap
+
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
@@ -71,6 +73,41 @@ def _is_increasing(cols):
         if cols[k] <= cols[k - 1]:
             return False
     return True
+
+
+class _PrivateMap(mmap.mmap):
+    """A private anonymous map: ``fastsparse.io`` never releases the pages of an mmap
+    subclass (released pages of a private map read back as zeros)."""
+
+
+def lazy_zeros(n):
+    """float64 zeros whose memory is allocated only where written.
+
+    A fit on a memory-mapped X with millions of features writes a few hundred scattered
+    coefficients into a vector of n_features zeros. ``np.zeros`` of that size asks for
+    transparent huge pages (NumPy advises them for large arrays), so every write
+    commits a 2 MB page and the whole vector ends up resident (34 MB for 4.3M
+    features). Here the vector is a private anonymous map advised against huge pages:
+    untouched pages read as zeros without being resident, a written one costs 4 KB.
+    Falls back to ``np.zeros`` where anonymous maps are not available.
+
+    Parameters
+    ----------
+    n : int
+        Length.
+
+    Returns
+    -------
+    zeros : ndarray of shape (n,), float64, writable
+    """
+    try:
+        mm = _PrivateMap(-1, max(8 * n, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+                         prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    except (AttributeError, OSError, ValueError):  # no POSIX anonymous maps
+        return np.zeros(n)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):
+        mm.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(mm, dtype=np.float64, count=n)
 
 
 def _release_cols(arrays, cols, a, b):
@@ -416,5 +453,6 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
     return out
 
 
-__all__ = ["BLOCK_NNZ", "blocked_sqnorms", "blocked_xt_dot", "check_mapped_csc",
-           "column_stats", "gather_columns", "inner_solve", "is_mapped", "residual"]
+__all__ = ["BLOCK_NNZ", "GATHER_MAX_FRACTION", "blocked_sqnorms", "blocked_xt_dot",
+           "check_mapped_csc", "column_stats", "gather_columns", "inner_solve",
+           "is_mapped", "lazy_zeros", "residual"]

@@ -479,7 +479,8 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     tol_abs = tol * pb.null_deviance
 
     if w_init is None:
-        w = np.zeros(p)
+        # Mapped X (millions of features, few written): zeros resident only where set.
+        w = MP.lazy_zeros(p) if pb.mapped else np.zeros(p)
     else:
         w = np.array(w_init, dtype=np.float64)
         w[pb.sqnorm_f32 == 0.0] = 0.0  # zero-norm (centered) columns can only be 0

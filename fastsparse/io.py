@@ -69,6 +69,9 @@ _CHUNK_BYTES = 4 << 20
 #: most of the output (1M entries: 12 MB for float64 data and int32 indices) that its
 #: resident memory holds at a time.
 _SCATTER_BLOCK_NNZ = 1 << 20
+#: Entries of ``indptr`` / ``indices`` scanned at once by ``load_csc(validate=True)``
+#: before the chunk's pages are released.
+_SCAN_CHUNK = 1 << 20
 
 
 # --------------------------------------------------------------------------------------
@@ -350,10 +353,23 @@ def _check_loaded(path, shape, nnz, dtypes, arrays, full):
                          f"{indptr[0]} ... {indptr[-1]}.")
     if not full:
         return
-    if p > 0 and np.any(indptr[1:] < indptr[:-1]):
-        raise ValueError(f"{path}: indptr is not non-decreasing.")
+    # Chunk by chunk, each chunk's pages released (a no-op in memory): one read of
+    # indptr and of indices without leaving them in the resident memory, and no
+    # temporary of their size.
+    for a in range(0, p, _SCAN_CHUNK):
+        b = min(a + _SCAN_CHUNK, p)
+        if np.any(indptr[a + 1:b + 1] < indptr[a:b]):
+            raise ValueError(f"{path}: indptr is not non-decreasing.")
+        _advise_dontneed(indptr, a * indptr.itemsize, (b + 1) * indptr.itemsize)
     if nnz > 0:
-        lo, hi = indices.min(), indices.max()  # one read of the whole indices array
+        lo, hi = None, None
+        for a in range(0, nnz, _SCAN_CHUNK):
+            chunk = indices[a:a + _SCAN_CHUNK]
+            c_lo, c_hi = chunk.min(), chunk.max()
+            lo = c_lo if lo is None else min(lo, c_lo)
+            hi = c_hi if hi is None else max(hi, c_hi)
+            _advise_dontneed(indices, a * indices.itemsize,
+                             (a + chunk.shape[0]) * indices.itemsize)
         if lo < 0 or hi >= n:
             raise ValueError(f"{path}: row indices must lie in [0, {n}), found values in "
                              f"[{lo}, {hi}].")
@@ -464,6 +480,10 @@ def _backing_mmap(arr):
         if isinstance(obj, np.memmap) and obj.mode == "c":
             return None
         if isinstance(obj, mmap.mmap):
+            if type(obj) is not mmap.mmap:
+                # A subclass: _mmap_passes.lazy_zeros' private anonymous map, whose
+                # released pages would read back as zeros.
+                return None
             try:
                 start = np.frombuffer(obj, dtype=np.uint8).ctypes.data
             except (ValueError, TypeError):  # closed or empty map

@@ -324,6 +324,27 @@ def test_structure_errors(dataset):
         load_csc(path)
 
 
+@pytest.mark.parametrize("where", [0, 1, 2, 4, 7])  # pair (where+1, where+2)
+def test_validation_in_chunks(dataset, monkeypatch, where):
+    # load_csc(validate=True) scans indptr and indices chunk by chunk (releasing each):
+    # a fault at or next to a chunk boundary is found, and the reported index range is
+    # that of the whole array.
+    monkeypatch.setattr(fio, "_SCAN_CHUNK", 3)
+    path, X = dataset
+    assert_array_equal(load_csc(path)[0].toarray(), X.toarray())
+    bad = X.indptr.copy()
+    bad[where + 1], bad[where + 2] = bad[where + 2] + 1, bad[where + 1]  # decreases
+    _rewrite(path, "indptr", bad)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        load_csc(path)
+    _rewrite(path, "indptr", X.indptr)
+    bad = X.indices.copy()
+    bad[where], bad[-1] = -3, 50
+    _rewrite(path, "indices", bad)
+    with pytest.raises(ValueError, match=r"found values in \[-3, 50\]"):
+        load_csc(path)
+
+
 def test_unsorted_columns_are_canonicalized_at_fit_time(dataset):
     # The per-column order is check_csc's job: a copy is canonicalized, the map untouched.
     path, X = dataset
