@@ -325,6 +325,78 @@ class GramCache:
 
 
 # --------------------------------------------------------------------------------------
+# When is it cheaper?
+# --------------------------------------------------------------------------------------
+
+#: Measured costs on the rcv1-shaped path without intercept (scripts/gram_cd_bench.py,
+#: 2 shared cores), in nanoseconds: one plain CD epoch per stored entry of the working
+#: set including its share of gap checks (1.3-1.6), one Gram update per element of a
+#: row of G (0.35: contiguous and vectorized), and one multiply-add of the Gram build
+#: (1.2: a scattered write). Only their ratios matter.
+COST_SPARSE_ENTRY = 1.4
+COST_GRAM_ELEMENT = 0.35
+COST_BUILD_PAIR = 1.2
+#: Passes over the working set's entries that gram_inner_solve makes besides its
+#: epochs: the starting gradient and (usually) one or two certified gap checks.
+GRAM_FIXED_PASSES = 2.5
+#: Required predicted advantage: the rule errs towards the plain kernel.
+GRAM_MARGIN = 1.2
+
+
+def estimate_new_pairs(nnz_new, nnz_ws, n_samples):
+    """Multiply-adds to add columns with ``nnz_new`` entries to a cached working set.
+
+    Each new entry meets on average nnz_ws / n_samples working-set entries in its row;
+    the factor 1.5 is the row-length skew measured on the rcv1 preset (sum_i nnz_i^2
+    is about 1.5 times nnz_ws^2 / n there).
+    """
+    return 1.5 * float(nnz_new) * float(nnz_ws) / max(int(n_samples), 1)
+
+
+def gram_is_cheaper(m, nnz_ws, n_moving, new_pairs, expected_epochs, max_size=4000):
+    """Predict whether gram_inner_solve (plus extending G) beats inner_solve.
+
+    Parameters
+    ----------
+    m : int
+        Working-set size.
+    nnz_ws : int
+        Stored entries of the working-set columns.
+    n_moving : int
+        Coordinates expected to change in an epoch (the current non-zeros in ws is a
+        good proxy: zero coordinates that stay zero cost O(1) in Gram CD).
+    new_pairs : float
+        Multiply-adds to bring the Gram cache up to the working set
+        (:func:`estimate_new_pairs`; 0 when every column is cached).
+    expected_epochs : float
+        Epochs the solve is expected to take (e.g. those of the previous solve along a
+        path; at least one Anderson cycle, 6, is typical).
+    max_size : int, default=4000
+        Largest working set for which G is formed at all (8 m^2 bytes).
+
+    Returns
+    -------
+    bool
+        True when the predicted Gram time, GRAM_MARGIN times over, is below the plain
+        CD time: E c_s nnz_ws > margin (c_s F nnz_ws + E c_g m max(n_moving, 1)
+        + c_b new_pairs).
+
+    Notes
+    -----
+    Measured on the rcv1-shaped path: 1-epoch solves (the first half of the path's
+    big seeded working sets) are slower with G (the fixed passes alone cost more than
+    the epoch), while 6-42-epoch solves with a warm cache are 2-10x faster.
+    """
+    if m < 1 or m > max_size or expected_epochs <= 0:
+        return False
+    sparse = expected_epochs * COST_SPARSE_ENTRY * nnz_ws
+    gram = (GRAM_FIXED_PASSES * COST_SPARSE_ENTRY * nnz_ws
+            + expected_epochs * COST_GRAM_ELEMENT * m * max(n_moving, 1)
+            + COST_BUILD_PAIR * new_pairs)
+    return bool(sparse > GRAM_MARGIN * gram)
+
+
+# --------------------------------------------------------------------------------------
 # The solver
 # --------------------------------------------------------------------------------------
 

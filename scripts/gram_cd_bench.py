@@ -26,7 +26,8 @@ import time
 import numpy as np
 
 from fastsparse import _kernels as K
-from fastsparse._gram_cd import GramCache, gram_build, gram_inner_solve, rows_of_columns
+from fastsparse._gram_cd import (GramCache, estimate_new_pairs, gram_build, gram_inner_solve,
+                                 gram_is_cheaper, rows_of_columns)
 from fastsparse.datasets import fetch_preset
 from fastsparse.path import lasso_path
 
@@ -120,6 +121,8 @@ def bench(calls, selected, X, y_c, repeats, max_size):
         m = ws.shape[0]
         t_inner = t_solve = t_build = t_get = np.inf
         saved = cache.state()
+        missing = np.setdiff1d(ws, cache.cols)
+        nnz_new = int(np.sum(np.diff(X.indptr)[missing]))
         for _ in range(repeats):
             t0 = time.perf_counter()
             out_i, w_i = _solve("inner", X_arrays, y_c, call, p)
@@ -141,7 +144,8 @@ def bench(calls, selected, X, y_c, repeats, max_size):
         rptr, _, _ = rows_of_columns(*X_arrays, ws, n)
         row_nnz = np.diff(rptr).astype(np.float64)
         rows.append(dict(
-            k=call["k"], m=m, nnz_w=call["nnz_w"], n_new=n_new, moved=_moved(call, w_g),
+            k=call["k"], m=m, nnz_w=call["nnz_w"], n_new=n_new, nnz_new=nnz_new,
+            prev_epochs=calls[idx - 1]["epochs_in_path"] if idx else 6, moved=_moved(call, w_g),
             nnz_ws=int(np.sum(np.diff(X.indptr)[ws])),
             pairs=float(np.sum(row_nnz * (row_nnz + 1) / 2)),
             ep_inner=out_i[1], ep_gram=out_g[1], gap_inner=out_i[2], gap_gram=out_g[2],
@@ -207,6 +211,20 @@ def main(argv=None):
     print(f"  inner / gram solve (G for free)     = {tot['t_inner'] / tot['t_solve']:.2f}x")
     print(f"  fresh build / inner = {tot['t_build'] / tot['t_inner']:.2f}, "
           f"path-cache get / inner = {tot['t_get'] / tot['t_inner']:.2f}")
+    # The selection rule, fed only what a solver knows before the solve (the previous
+    # solve's epochs, the working set, the cache's missing columns).
+    t_rule = 0.0
+    n_gram = 0
+    for r in rows:
+        pick = gram_is_cheaper(r["m"], r["nnz_ws"], r["nnz_w"],
+                               estimate_new_pairs(r["nnz_new"], r["nnz_ws"], X.shape[0]),
+                               max(r["prev_epochs"], 1))
+        n_gram += pick
+        t_rule += (r["t_solve"] + r["t_get"]) if pick else r["t_inner"]
+    best = sum(min(r["t_inner"], r["t_solve"] + r["t_get"]) for r in rows)
+    print(f"  selection rule picks Gram for {n_gram}/{len(rows)} solves: inner / rule = "
+          f"{tot['t_inner'] / t_rule:.2f}x (oracle per-solve choice: "
+          f"{tot['t_inner'] / best:.2f}x)")
     print(f"max |w_inner - w_gram| = {max(r['w_diff'] for r in rows):.2e}")
     return rows
 

@@ -391,3 +391,18 @@ def test_gradient_only_gap_estimate_and_objective_change(weighted, fit_intercept
         assert d == pytest.approx(ref_d, rel=1e-9, abs=1e-12 * st.pb.null_deviance)
         np.testing.assert_allclose(c_new, Xc.T @ (s * st.dense_residual(w_new)),
                                    atol=1e-10 * np.abs(c).max())
+
+
+def test_selection_rule_monotone():
+    from fastsparse._gram_cd import estimate_new_pairs, gram_is_cheaper
+    # A warm, cached working set solved over many epochs: Gram; a single epoch: plain.
+    assert gram_is_cheaper(400, 775_000, 100, 0.0, 12)
+    assert not gram_is_cheaper(40, 315_000, 2, 0.0, 1)
+    # More epochs never turn Gram down; more columns to build never turn it on.
+    args = (300, 500_000, 80)
+    picks = [gram_is_cheaper(*args, 0.0, e) for e in (1, 2, 4, 8, 16, 64)]
+    assert picks == sorted(picks)
+    pairs = [estimate_new_pairs(k, 500_000, 20_000) for k in (0, 1e4, 1e5, 1e6, 1e7)]
+    picks = [gram_is_cheaper(*args, p, 12) for p in pairs]
+    assert picks == sorted(picks, reverse=True)
+    assert not gram_is_cheaper(5000, 10**7, 100, 0.0, 100)  # past max_size
