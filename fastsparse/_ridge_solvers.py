@@ -41,7 +41,7 @@ import scipy.linalg as la
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from ._ridge_kernels import Products
+from ._ridge_kernels import KIND_EXPLICIT, KIND_ZERO, Products
 from ._solver import prepare_problem, solve_enet
 
 
@@ -102,13 +102,13 @@ class RidgeData:
         self.fit_intercept = bool(fit_intercept)
         # Products with X_c on Numba's threads (bit-identical for any thread count).
         self.products = Products(X, np.zeros(self.p), False)
-        if self.fit_intercept:
-            # Weighted column means X^T s / n (the weights sum to n): one threaded pass.
-            s = self.sw if self.weighted else np.ones(self.n)
-            self.xbar = self.products.xct(s[:, None])[:, 0] / self.n
-            self.products.xbar, self.products.center = self.xbar, True
-        else:
-            self.xbar = np.zeros(self.p)
+        # One threaded pass: weighted column means, centered squared norms and kinds.
+        # Columns stored in every row are centered explicitly by the products (a large
+        # mean would cancel), constant ones (zero centered norm: X_c's column is 0, so
+        # w_j* = 0 exactly) are skipped (see fastsparse._ridge_kernels).
+        xbar, self.sqnorm, self.kind = self.products.column_stats(sw, self.fit_intercept)
+        self.xbar = xbar if self.fit_intercept else np.zeros(self.p)
+        self.products.set_centering(self.xbar, self.kind, self.fit_intercept)
 
     def internal_alpha(self, alpha):
         """scikit-learn's Ridge alpha (raw weights) -> ``a`` of the internal scale."""
@@ -569,15 +569,38 @@ def solve_dual_cr(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
     return W, C, n_iter, (rel_all, gap_all)
 
 
-def kernel_matrix(rd):
-    """Dense Z Z^T = S^1/2 X_c X_c^T S^1/2 (n x n), from the sparse product X X^T."""
+def shifted_design(rd):
+    """(U, ubar) with X_c = U - 1 ubar^T, U float64 CSC: the direct solvers' input.
+
+    U is X with the columns the products center explicitly (stored in every row) already
+    centered, and the constant columns (zero centered norm) zeroed, so that the dense
+    matrices below are formed without the cancellation of ``X^T S X - n xbar xbar^T``
+    (a column of timestamps: mean 1.7e9, small spread) and match the products of
+    :class:`RidgeData` exactly. ubar is xbar for the other columns and 0 for these. A
+    copy of X's values is made only when some column needs it (float32 X is converted
+    to float64 anyway).
+    """
     X = rd.X if rd.X.dtype == np.float64 else rd.X.astype(np.float64)
+    explicit, zero = rd.kind == KIND_EXPLICIT, rd.kind == KIND_ZERO
+    ubar = np.where(explicit | zero, 0.0, rd.xbar)
+    if not (explicit.any() or zero.any()):
+        return X, ubar
+    counts = np.diff(X.indptr)
+    data = X.data - np.repeat(np.where(explicit, rd.xbar, 0.0), counts)  # a new array
+    data[np.repeat(zero, counts)] = 0.0
+    U = sp.csc_matrix((data, X.indices, X.indptr), shape=X.shape)
+    return U, ubar
+
+
+def kernel_matrix(rd):
+    """Dense Z Z^T = S^1/2 X_c X_c^T S^1/2 (n x n), from the sparse product U U^T."""
+    X, ubar = shifted_design(rd)
     Kmat = (X @ X.T).toarray()
     if rd.fit_intercept:
-        u = np.asarray(X @ rd.xbar).ravel()
+        u = np.asarray(X @ ubar).ravel()
         Kmat -= u[:, None]
         Kmat -= u[None, :]
-        Kmat += rd.xbar @ rd.xbar
+        Kmat += ubar @ ubar
     if rd.weighted:
         Kmat *= rd.sqrt_sw[:, None]
         Kmat *= rd.sqrt_sw[None, :]
@@ -585,12 +608,12 @@ def kernel_matrix(rd):
 
 
 def covariance_matrix(rd):
-    """Dense Z^T Z = X_c^T S X_c (p x p), from the sparse product X^T S X."""
-    X = rd.X if rd.X.dtype == np.float64 else rd.X.astype(np.float64)
+    """Dense Z^T Z = X_c^T S X_c (p x p), from the sparse product U^T S U."""
+    X, ubar = shifted_design(rd)
     Xw = X if not rd.weighted else sp.csc_matrix(X.multiply(rd.sw[:, None]))
     C = (X.T @ Xw).toarray()
     if rd.fit_intercept:
-        C -= rd.n * np.outer(rd.xbar, rd.xbar)
+        C -= rd.n * np.outer(ubar, ubar)
     return C
 
 
@@ -670,7 +693,10 @@ def solve_cd(rd, Y, a, tol, max_iter, W0=None, positive=False, verbose=0):
             wnorm = np.linalg.norm(w)
             if positive:
                 gap_n = res.dual_gap * n
-                bound = 0.0 if gap_n == 0 else np.sqrt(2 * gap_n / a[t]) / wnorm
+                err = np.sqrt(2 * gap_n / a[t])
+                # ||w|| = 0 with a positive gap (an intermediate iterate): no relative
+                # bound yet (inf, without numpy's divide-by-zero warning).
+                bound = 0.0 if err == 0 else (err / wnorm if wnorm > 0 else np.inf)
             else:
                 bound = certify(rd, Yc[:, t:t + 1], w[:, None], a[t:t + 1])[0][0]
             if bound <= tol or null == 0.0 or (rep > 0 and res.n_epochs == 0):

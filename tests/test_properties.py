@@ -1139,10 +1139,7 @@ def check_ridge_properties(case):
     snap = snapshot(X=Xin, y=y, sw=sw)
     est = Ridge(alpha=case["alpha"], fit_intercept=case["fit_intercept"], tol=case["tol"],
                 solver=case["solver"], positive=case["positive"])
-    # Known bug (test_ridge_cd_positive_no_runtime_warning): "cd" with positive=True
-    # may leak numpy's divide-by-zero warning from an intermediate bound.
-    known = "divide by zero" if case["positive"] else None
-    est, converged = fit_quietly(est, Xin, y, known_bug=known, sample_weight=sw)
+    est, converged = fit_quietly(est, Xin, y, sample_weight=sw)
     assert_unmodified(snap, X=Xin, y=y, sw=sw)
     assert est.coef_.shape == (X.shape[1],)
     assert np.all(np.isfinite(est.coef_)) and np.isfinite(est.intercept_)
@@ -1153,7 +1150,10 @@ def check_ridge_properties(case):
     Xd = X.toarray()
     rows = Xd[case["sw"] > 0] if case["sw"] is not None else Xd
     if np.all(rows == (rows[:1] if case["fit_intercept"] else 0)):
-        return  # w* = 0: known bug, test_ridge_zero_solution_is_certified
+        # w* = 0 exactly (X_c = 0 on the weighted rows): detected and certified exactly
+        # (test_ridge_zero_solution_is_certified).
+        assert np.all(est.coef_ == 0) and est.rel_error_bound_ == 0.0 and converged
+        return
     assert np.isfinite(est.rel_error_bound_)
     w_ref, b_ref, cond, abs_err = _ridge_reference(X, case["y"], case["sw"], case["alpha"],
                                           case["fit_intercept"], False)
@@ -1454,14 +1454,14 @@ def test_logistic_unpenalized_wide_range_feature_gap_is_an_upper_bound():
     assert p - best <= clf.dual_gap_[0] + 1e-12 * p
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug (fastsparse/_ridge_solvers.py, the relative certificate): when the "
-    "solution is w* = 0 (every column constant, with an intercept) the solvers return "
-    "rounding noise or exact zeros, and the bound ||w - w*|| <= tol ||w|| cannot hold: "
-    "cd divides by ||w|| = 0 (rel_error_bound_ = inf), cg and dual with sample weights "
-    "run 10,000 iterations (1.7 s for 23 x 1); all end with a ConvergenceWarning"))
 @pytest.mark.parametrize("solver,weighted", [("cd", False), ("cg", True), ("dual", True)])
 def test_ridge_zero_solution_is_certified(solver, weighted):
+    # Fixed (was a strict xfail): with w* = 0 (every column constant, with an intercept) the
+    # solvers returned rounding noise or exact zeros and the bound ||w - w*|| <= tol ||w||
+    # could not hold: cd divided by ||w|| = 0, cg and dual with weights ran 10,000 iterations
+    # (1.7 s for 23 x 1), all with a ConvergenceWarning. A column whose weighted centered norm
+    # is 0 is now a zero column of X_c in every product (_ridge_kernels KIND_ZERO), so w = 0 is
+    # exact and certified with a bound of 0 at once.
     rng = np.random.default_rng(0)
     X = sp.csc_matrix(np.full((23, 1), 0.7))
     y = 12 + 0.01 * rng.standard_normal(23)
@@ -1469,7 +1469,9 @@ def test_ridge_zero_solution_is_certified(solver, weighted):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model = Ridge(alpha=1.0, solver=solver, tol=1e-6).fit(X, y, sample_weight=sw)
-    assert abs(model.coef_[0]) <= 1e-12  # the exact answer: X is constant, so w* = 0
+    assert model.coef_[0] == 0.0  # the exact answer: X is constant, so w* = 0
+    assert model.rel_error_bound_ == 0.0 and model.dual_gap_ < 1e-12
+    assert model.n_iter_[0] <= 1
 
 
 def test_positive_unpenalized_zero_feature_is_certified():
@@ -1546,12 +1548,9 @@ def test_float32_coefficients_below_float32_range():
     assert p_ours - p_ref <= ours.dual_gap_ + 1e-9 * p_ref
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug (fastsparse/_ridge_solvers.py, solve_cd, positive branch): "
-    "sqrt(2 gap / alpha) / ||w|| is evaluated while an intermediate w is 0, so numpy's "
-    "'divide by zero' RuntimeWarning reaches the user although the final answer and "
-    "its bound (0.0) are fine"))
 def test_ridge_cd_positive_no_runtime_warning():
+    # Fixed (was a strict xfail): solve_cd's positive branch evaluated sqrt(2 gap / a) / ||w||
+    # while an intermediate w was 0, leaking numpy's divide-by-zero RuntimeWarning.
     X = sp.csc_matrix(np.array([[0.0, 0.00315437745375912, 0.0, 0.0],
                                 [-0.02229752357649932, 0.0, 0.0, 0.0],
                                 [0.0, 0.0, 0.0, 0.0],

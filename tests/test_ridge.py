@@ -631,3 +631,148 @@ def test_others_running_excludes_own_threads(monkeypatch):
     monkeypatch.undo()
     if os.path.exists("/proc/loadavg"):  # the real one: this thread is running, not counted
         assert RK._others_running() >= 0
+
+
+# --------------------------------------------------------------------------------------
+# Large-mean columns, constant columns, w* = 0
+# --------------------------------------------------------------------------------------
+
+
+def _timestamp_problem(weighted, seed=0):
+    """Unix-timestamp-like column (mean 1.7e9, spread ~300 s) next to sparse ones."""
+    rng = np.random.default_rng(seed)
+    n = 200
+    ts = 1.7e9 + rng.uniform(0, 1000, n)
+    S = sp.random(n, 6, density=0.3, format="csc", random_state=seed)
+    X = sp.hstack([sp.csc_matrix(ts[:, None]), S], format="csc")
+    y = 1e-2 * (ts - ts.mean()) + S @ rng.standard_normal(6) + 0.1 * rng.standard_normal(n)
+    sw = rng.uniform(0.5, 2.0, n) if weighted else None
+    return X, y, sw
+
+
+@pytest.mark.parametrize("solver,dual_cg", [("cg", False), ("dual", False),
+                                            ("dual", True), ("cholesky", False),
+                                            ("cd", False), ("auto", False)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_large_mean_column_matches_closed_form(monkeypatch, solver, dual_cg, weighted):
+    # Implicit centering cancelled for a column of values ~1.7e9 with a small spread:
+    # cg certified only a relative bound of 6.3 (ConvergenceWarning), the direct dual
+    # was 9e-6 off scikit-learn. Columns stored in every row are now centered
+    # explicitly (products and dense matrices). Reference: the dense closed form on
+    # explicitly centered float64 data.
+    if dual_cg:
+        monkeypatch.setattr(RS, "DUAL_DIRECT_MAX", 0)
+    X, y, sw = _timestamp_problem(weighted)
+    # cd certifies through a gap, a difference of objective values whose rounding
+    # floors its bound near 1e-5 here (||y||^2 is large next to alpha; see the docs).
+    tol = 1e-4 if solver == "cd" else 1e-8
+    W, b = closed_form(X, y, 1.0, sw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = Ridge(alpha=1.0, solver=solver, tol=tol).fit(X, y, sample_weight=sw)
+    assert m.rel_error_bound_ <= tol
+    err = rel_err(m.coef_, W[:, 0])
+    assert err <= 1.01 * m.rel_error_bound_ + 1e-9  # the certificate holds
+    assert abs(m.intercept_ - b[0]) <= 1e-6 * abs(b[0])
+
+
+def test_large_mean_column_ridgecv_loo_matches_sklearn():
+    # The leave-one-out decomposition uses the same dense matrices (explicitly centered).
+    X, y, _ = _timestamp_problem(False)
+    alphas = (0.1, 1.0, 10.0)
+    ours = RidgeCV(alphas=alphas).fit(X, y)
+    ref = SkRidgeCV(alphas=alphas).fit(X.toarray(), y)  # dense: centered explicitly
+    assert ours.alpha_ == ref.alpha_
+    W, _ = closed_form(X, y, ours.alpha_)
+    assert rel_err(ours.coef_, W[:, 0]) <= 1e-6
+
+
+@pytest.mark.parametrize("solver", ["cg", "cd", "dual", "cholesky"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_constant_columns_get_exactly_zero(solver, fit_intercept):
+    # A column constant on the rows of positive weight (or all zero without intercept)
+    # is a zero column of X_c: its coefficient is exactly 0 at the optimum, and the
+    # others are those of the problem without it (closed form on the remaining columns).
+    rng = np.random.default_rng(3)
+    n = 40
+    sw = rng.uniform(0.5, 2.0, n)
+    sw[:5] = 0.0  # the "constant" column differs on these rows only
+    const = np.full(n, 0.7 if fit_intercept else 0.0)
+    const[:5] = rng.standard_normal(5)
+    other = sp.random(n, 4, density=0.5, format="csc", random_state=1).toarray()
+    X = sp.csc_matrix(np.c_[const, other, const])
+    y = other @ np.arange(1.0, 5.0) + 3.0 + 0.1 * rng.standard_normal(n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = Ridge(alpha=0.5, solver=solver, tol=1e-8 if solver != "cd" else 1e-6,
+                  fit_intercept=fit_intercept).fit(X, y, sample_weight=sw)
+    assert m.coef_[0] == 0.0 and m.coef_[5] == 0.0
+    W, _ = closed_form(other, y, 0.5, sw, fit_intercept)
+    assert rel_err(m.coef_[1:5], W[:, 0]) <= 2 * m.rel_error_bound_ + 1e-12
+
+
+@pytest.mark.parametrize("solver", ["cg", "cd", "dual", "cholesky"])
+def test_zero_solution_certified_at_once(solver):
+    # Every column constant: w* = 0 exactly, returned as 0.0 with the bound 0 (it
+    # used to divide by ||w|| = 0, or run 10,000 CG iterations on rounding noise).
+    X = sp.csc_matrix(np.full((30, 3), [0.3, -2.0, 1e9]))
+    y = np.random.default_rng(0).standard_normal(30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = Ridge(alpha=1e-3, solver=solver, tol=1e-10).fit(X, y)
+    assert np.all(m.coef_ == 0.0) and m.rel_error_bound_ == 0.0
+    assert m.intercept_ == pytest.approx(y.mean(), rel=1e-14)
+    assert m.n_iter_[0] <= 1
+
+
+def test_column_stats_kinds_match_numpy():
+    # Weighted means and centered norms (float64 numpy on explicitly centered columns)
+    # and the kinds: constant (zero norm), stored in every row, the others.
+    rng = np.random.default_rng(2)
+    n = 25
+    dense = np.c_[np.full(n, 4.0), 1e9 + rng.uniform(0, 1, n),
+                  sp.random(n, 3, density=0.4, random_state=2).toarray()]
+    X = sp.csc_matrix(dense)
+    sw = rng.uniform(0.5, 2.0, n)
+    sw *= n / sw.sum()
+    prod = RK.Products(X, np.zeros(X.shape[1]), False, n_blocks=2)
+    xbar, sq, kind = prod.column_stats(sw, True)
+    mean = sw @ dense / n
+    np.testing.assert_allclose(xbar, mean, rtol=1e-14)
+    ref_sq = sw @ (dense - mean) ** 2
+    np.testing.assert_allclose(sq[1:], ref_sq[1:], rtol=1e-8)
+    assert sq[0] == 0.0
+    assert kind.tolist() == [RK.KIND_ZERO, RK.KIND_EXPLICIT] + [RK.KIND_LAZY] * 3
+    _, sq0, kind0 = prod.column_stats(None, False)  # no intercept: only all-zero columns
+    np.testing.assert_allclose(sq0, (dense ** 2).sum(0), rtol=1e-14)
+    assert np.all(kind0 == RK.KIND_LAZY)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_products_with_kinds_match_dense(k):
+    # Explicitly centered and skipped columns against dense float64 X_c (the large-mean
+    # column centered exactly, the zero-kind column treated as 0), serial = parallel.
+    rng = np.random.default_rng(4)
+    n = 30
+    dense = np.c_[1.7e9 + rng.uniform(0, 1000, n), np.full(n, 2.5),
+                  sp.random(n, 4, density=0.4, random_state=4).toarray()]
+    X = sp.csc_matrix(dense)
+    prod = RK.Products(X, np.zeros(6), False, n_blocks=3)
+    xbar, _, kind = prod.column_stats(None, True)
+    prod.set_centering(xbar, kind)
+    A = dense - dense.mean(0)
+    A[:, 1] = 0.0
+    U, V = rng.standard_normal((n, k)), rng.standard_normal((6, k))
+    np.testing.assert_allclose(prod.xct(U), A.T @ U, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(prod.xc(V), A @ V, rtol=1e-9, atol=1e-9)
+    Q, W = prod.kernel(U, want_u=True)
+    np.testing.assert_allclose(W, A.T @ U, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(Q, A @ (A.T @ U), rtol=1e-9, atol=1e-6)
+    bounds = prod.bounds
+    args = (X.data, X.indices, X.indptr, bounds, xbar, True)
+    outs = []
+    for fn in (RK.xct_matmat, RK.xct_matmat_parallel):
+        o = np.empty((6, k))
+        fn(*args, U, o, kind)
+        outs.append(o)
+    assert np.array_equal(outs[0], outs[1])
