@@ -73,7 +73,7 @@ def record_path(X, y, n_alphas):
     return calls, t_path
 
 
-def _state(pb_arrays, call, p):
+def _state(call, p):
     """Fresh copies of the mutable state of a recorded call."""
     w = np.zeros(p)
     w[call["ws"]] = call["w_ws"]
@@ -82,7 +82,7 @@ def _state(pb_arrays, call, p):
 
 def _solve(kind, X_arrays, y_c, call, p, gram=None):
     data, indices, indptr = X_arrays
-    w, r_raw = _state(X_arrays, call, p)
+    w, r_raw = _state(call, p)
     n = r_raw.shape[0]
     l1 = np.broadcast_to(np.float64(call["l1"]), (p,))
     l2 = np.broadcast_to(np.float64(call["l2"]), (p,))
