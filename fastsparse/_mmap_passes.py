@@ -371,6 +371,9 @@ def _compact_pointers(indptr, cols):
         # pointers of every column at the same time.
         c = cols[a:b]
         cptr[a + 1:b + 1] = indptr[c + 1] - indptr[c]
+        # Each pointer read maps a page-cache folio of indptr (up to 2 MB).
+        _advise_dontneed(indptr, int(c[0]) * indptr.itemsize,
+                         (int(c[-1]) + 2) * indptr.itemsize)
     np.cumsum(cptr, out=cptr)
     return cptr
 

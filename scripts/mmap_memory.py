@@ -7,26 +7,24 @@ fresh process per mode and reports peak resident memory, its anonymous / file-ba
 split, fit time and duality gap:
 
 - ``ram``: ``load_csc(DIR, mmap=False)``, every array read into anonymous memory;
-- ``mmap``: ``load_csc(DIR)``, the arrays memory-mapped; the fit as it is today.
-  Pages of the file that the fit reads count in the RSS until unmapped or evicted, and
-  a full pass (validation, column norms, X^T r for the duality gap) reads every page;
-- ``mmap-blocked``: a prototype of what the solver could do for memory-mapped input.
-  Every pass over many columns (validation, column norms, X^T r, the residual, the
-  working-set statistics) runs over column blocks of ``--block-nnz`` entries and calls
-  :func:`fastsparse.io.release_pages` on each block when it is done (the pages leave the
-  RSS but stay in the page cache), and the inner solver works on a compact in-memory
-  copy of the working-set columns. The script does this by patching, in the child
-  process only, ``check_csc`` in ``fastsparse.linear_model``, ``column_sqnorms_f32`` /
-  ``xt_dot_full`` in ``fastsparse._solver`` and ``residual`` / ``column_stats`` /
-  ``inner_solve`` in ``fastsparse._kernels``. No library file is changed.
+- ``mmap``: ``load_csc(DIR)``, the arrays memory-mapped, fitted by the
+  library as it is: for a memory-mapped X every pass over many columns (validation,
+  column norms, X^T r, the residual, the working-set statistics) runs over column
+  blocks of ``--block-nnz`` entries and releases each block's pages when it is done
+  (:mod:`fastsparse._mmap_passes`; the pages leave the RSS but stay in the page
+  cache), and the inner solver works on a compact in-memory copy of the working set;
+- ``mmap-unblocked``: the same map with the blocked passes switched off (the library
+  treats the map as ordinary memory, as it did before they were integrated): every
+  page a pass reads stays in the RSS.
 
-Each child imports fastsparse and runs a tiny warm-up fit (Numba cache loading) before
+Each child imports fastsparse and runs a warm-up fit (Numba cache loading, and Numba's
+thread pool: the warm-up is large enough for the multi-threaded passes) before
 measuring; "baseline" is its RSS then, and the peak is measured from there (VmHWM reset
 through /proc/self/clear_refs; a sampling thread records RssAnon / RssFile every 5 ms).
 
 Usage::
 
-    python scripts/mmap_memory.py [DIR] [--modes ram,mmap,mmap-blocked] [--cold]
+    python scripts/mmap_memory.py [DIR] [--modes ram,mmap,mmap-unblocked] [--cold]
 
 DIR defaults to /tmp/fastsparse_finance_csc. ``--cold`` evicts the dataset's files from
 the page cache (posix_fadvise DONTNEED on those files only) before each child.
@@ -45,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_DIR = "/tmp/fastsparse_finance_csc"
-MODES = ("ram", "mmap", "mmap-blocked")
+MODES = ("ram", "mmap", "mmap-unblocked")
 
 
 # --------------------------------------------------------------------------------------
@@ -106,155 +104,34 @@ def evict(directory):
 
 
 # --------------------------------------------------------------------------------------
-# Prototype: full passes over column blocks, releasing each block
+# The library as it was before the blocked passes (for comparison)
 # --------------------------------------------------------------------------------------
 
 
-def install_blocked_passes(block_nnz):
-    """Patch how the least-squares solver reads X (this process only).
+def disable_blocked_passes():
+    """Make the library treat the map as ordinary memory (this process only).
 
-    For memory-mapped X: full passes over column blocks, each block's pages released
-    when done; the working set gathered block by block into a compact in-memory copy
-    for the inner solver (its columns are scattered over the file, and every page
-    touched maps a whole page-cache folio, up to 2 MB, into the RSS).
+    ``fastsparse._mmap_passes.is_mapped`` decides whether a pass runs over column
+    blocks releasing pages; answering False everywhere gives the plain passes that
+    in-memory data uses, i.e. the fit on a memory map as it was before the blocked
+    passes were integrated.
     """
-    import fastsparse._kernels as K
-    import fastsparse._solver as solver
-    import fastsparse.linear_model as lm
-    from fastsparse._validation import check_csc
-    from fastsparse.io import _backing_mmap, column_blocks, release_pages
+    import fastsparse._mmap_passes as MP
+    import fastsparse._validation as V
 
-    orig_sqnorms, orig_xt_dot = solver.column_sqnorms_f32, solver.xt_dot_full
-    orig_residual, orig_inner, orig_stats = K.residual, K.inner_solve, K.column_stats
+    MP.is_mapped = V.is_mapped = lambda arr: False
 
-    def mapped(arr):
-        return _backing_mmap(arr) is not None
 
-    def blocked_check_csc(X, **kwargs):
-        # What check_csc checks on a canonical CSC matrix, one column block at a time:
-        # non-decreasing indptr, finite values, row indices in range, sorted and unique
-        # within each column. O(block) temporaries instead of O(nnz) resident pages.
-        import scipy.sparse as sp
+def warm_parallel_passes(X):
+    """Run the multi-threaded column passes once on X's array types (Numba cache)."""
+    import fastsparse._sparse_ops as S
 
-        if not (sp.issparse(X) and X.format == "csc" and mapped(X.data)):
-            return check_csc(X, **kwargs)
-        n, p = X.shape
-        data, indices, indptr = X.data, X.indices, X.indptr
-        if indptr[0] != 0 or indptr[-1] != data.shape[0] or indices.shape != data.shape:
-            return check_csc(X, **kwargs)
-        canonical = True
-        for j0, j1 in column_blocks(indptr, None, block_nnz):
-            ptr = indptr[j0:j1 + 1]
-            if np.any(ptr[1:] < ptr[:-1]):
-                raise ValueError("X is malformed: indptr is not non-decreasing.")
-            lo, hi = int(ptr[0]), int(ptr[-1])
-            if hi > lo:
-                if not np.all(np.isfinite(data[lo:hi])):
-                    raise ValueError("Input X contains NaN or infinity.")
-                idx = indices[lo:hi]
-                if idx.min() < 0 or idx.max() >= n:
-                    raise ValueError("X is malformed: row index out of range.")
-                step = np.diff(idx)
-                starts = ptr[1:-1] - lo  # first entry of each later column of the block
-                starts = starts[(starts > 0) & (starts < hi - lo)]
-                step[starts - 1] = 1  # a new column may start anywhere
-                canonical &= bool(np.all(step > 0))
-            release_pages(X, (j0, j1))
-        release_pages(X)  # indptr too
-        if not canonical:
-            return check_csc(X, **kwargs)  # copies: the prototype does not block that
-        X.has_canonical_format = True
-        return X
-
-    def release_cols(data, indices, indptr, cols, a, b):
-        release_pages((data, indices, indptr), (int(cols[a]), int(cols[b - 1]) + 1))
-
-    def blocked_sqnorms(data, indices, indptr, n_rows, sw, weighted, fit_intercept):
-        if not mapped(data):
-            return orig_sqnorms(data, indices, indptr, n_rows, sw, weighted, fit_intercept)
-        out = np.empty(indptr.shape[0] - 1, dtype=np.float32)
-        for j0, j1 in column_blocks(indptr, None, block_nnz):
-            # A slice of indptr keeps absolute offsets into data: the columns j0..j1-1.
-            out[j0:j1] = orig_sqnorms(data, indices, indptr[j0:j1 + 1], n_rows, sw,
-                                      weighted, fit_intercept)
-            release_pages((data, indices, indptr), (j0, j1))
-        return out
-
-    def blocked_xt_dot(data, indices, indptr, cols, v, out):
-        if not mapped(data):
-            return orig_xt_dot(data, indices, indptr, cols, v, out)
-        for a, b in column_blocks(indptr, cols, block_nnz):
-            orig_xt_dot(data, indices, indptr, cols[a:b], v, out[a:b])
-            release_cols(data, indices, indptr, cols, a, b)
-        return None
-
-    def blocked_stats(data, indices, indptr, cols, n_rows, sw, weighted, fit_intercept):
-        if not mapped(data) or cols.shape[0] == 0:
-            return orig_stats(data, indices, indptr, cols, n_rows, sw, weighted,
-                              fit_intercept)
-        xbar, sqnorm = np.zeros(cols.shape[0]), np.zeros(cols.shape[0])
-        for a, b in column_blocks(indptr, cols, block_nnz):
-            xbar[a:b], sqnorm[a:b] = orig_stats(data, indices, indptr, cols[a:b], n_rows,
-                                                sw, weighted, fit_intercept)
-            release_cols(data, indices, indptr, cols, a, b)
-        return xbar, sqnorm
-
-    def blocked_residual(data, indices, indptr, y_c, w, sw, weighted, fit_intercept,
-                         r_raw):
-        if not mapped(data):
-            return orig_residual(data, indices, indptr, y_c, w, sw, weighted,
-                                 fit_intercept, r_raw)
-        # Same sums in the same order as the kernel, block by block (each call starts
-        # from the residual left by the previous block).
-        shift, start = 0.0, y_c
-        for j0, j1 in column_blocks(indptr, None, block_nnz):
-            if not np.any(w[j0:j1]):
-                continue
-            shift += orig_residual(data, indices, indptr[j0:j1 + 1], start, w[j0:j1],
-                                   sw, weighted, fit_intercept, r_raw)
-            start = r_raw.copy()
-            release_pages((data, indices, indptr), (j0, j1))
-        if start is y_c:
-            r_raw[:] = y_c
-        return shift
-
-    def gather(data, indices, indptr, ws):
-        """ws's columns as compact in-memory CSC arrays, read block by block."""
-        lens = indptr[ws + 1] - indptr[ws]
-        cptr = np.zeros(ws.shape[0] + 1, dtype=indptr.dtype)
-        np.cumsum(lens, out=cptr[1:])
-        cdata = np.empty(int(cptr[-1]), dtype=data.dtype)
-        cind = np.empty(int(cptr[-1]), dtype=indices.dtype)
-        for a, b in column_blocks(indptr, ws, block_nnz):
-            for k in range(a, b):
-                lo, hi = int(indptr[ws[k]]), int(indptr[ws[k] + 1])
-                cdata[cptr[k]:cptr[k + 1]] = data[lo:hi]
-                cind[cptr[k]:cptr[k + 1]] = indices[lo:hi]
-            release_cols(data, indices, indptr, ws, a, b)
-        return cdata, cind, cptr
-
-    def compact_inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
-                            fit_intercept, xbar, lipschitz, l1, l2, positive, y_c, free,
-                            *rest):
-        if not mapped(data) or free.shape[0]:
-            return orig_inner(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
-                              fit_intercept, xbar, lipschitz, l1, l2, positive, y_c, free,
-                              *rest)
-        cdata, cind, cptr = gather(data, indices, indptr, ws)
-        local = np.arange(ws.shape[0], dtype=ws.dtype)
-        w_ws = w[ws]
-        out = orig_inner(cdata, cind, cptr, local, w_ws, r_raw, shift, sw, weighted,
-                         fit_intercept, xbar, lipschitz, np.ascontiguousarray(l1[ws]),
-                         np.ascontiguousarray(l2[ws]), positive, y_c, free, *rest)
-        w[ws] = w_ws
-        return out
-
-    lm.check_csc = blocked_check_csc
-    solver.column_sqnorms_f32 = blocked_sqnorms
-    solver.xt_dot_full = blocked_xt_dot
-    K.column_stats = blocked_stats
-    K.residual = blocked_residual
-    K.inner_solve = compact_inner_solve
+    n, p = X.shape
+    cols = np.arange(p, dtype=np.int32 if p < 2**31 - 1 else np.int64)
+    out = np.empty(p)
+    S.xt_dot_parallel(X.data, X.indices, X.indptr, cols, np.ones(n), out, 4)
+    S.column_sqnorms_f32_parallel(X.data, X.indices, X.indptr, n, np.ones(1), False, True,
+                                  4)
 
 
 # --------------------------------------------------------------------------------------
@@ -269,25 +146,38 @@ def child(mode, directory, alpha, tol, block_nnz, coef_out):
     from fastsparse.io import load_csc, release_pages, save_csc
 
     # Warm-up with the same dtypes (float64 values, int32 indices): loads the Numba
-    # cache, so that neither compilation nor its memory is measured.
+    # cache, so that neither compilation nor its memory is measured. 400k entries, more
+    # than MIN_PARALLEL_NNZ: the multi-threaded passes and Numba's thread pool (about
+    # 30 MiB with 2 threads, once per process) are loaded here too, as in any process
+    # that has fitted before; NUMBA_NUM_THREADS=1 measures without them.
     rng = np.random.default_rng(0)
-    Xw = sp.random(200, 500, density=0.05, format="csc", random_state=rng)
-    yw = rng.standard_normal(200)
+    Xw = sp.random(2000, 20_000, density=0.01, format="csc", random_state=rng)
+    yw = rng.standard_normal(2000)
     fastsparse.Lasso(alpha=1e-3).fit(Xw, yw)
-    if mode == "mmap-blocked":
-        install_blocked_passes(block_nnz)
-        # Warm up the patched path too (its compact working set is another signature).
+    if mode == "mmap-unblocked":
+        disable_blocked_passes()
+    else:
+        import fastsparse._mmap_passes as MP
+
+        MP.BLOCK_NNZ = block_nnz
+    if mode != "ram":
+        # Warm up the mapped path too (its compact working set is another signature).
         with tempfile.TemporaryDirectory() as tmp:
             save_csc(Path(tmp) / "w", Xw)
             Xm, _ = load_csc(Path(tmp) / "w")
             fastsparse.Lasso(alpha=1e-3).fit(Xm, yw)
+            # The fits' chooser may not have tried both pass variants on the read-only
+            # map; load the multi-threaded ones for these array types too (a variant
+            # loaded from Numba's cache costs ~30 MiB the first time it runs).
+            warm_parallel_passes(Xm)
+            release_pages(Xm)
             del Xm
     base = status_kb()
     hwm_reset = reset_peak()
     sampler = Sampler()
     sampler.start()
     t0 = time.perf_counter()
-    X, y = load_csc(directory, mmap=(mode != "ram"), validate=(mode != "mmap-blocked"))
+    X, y = load_csc(directory, mmap=(mode != "ram"))
     t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
     model = fastsparse.Lasso(alpha=alpha, tol=tol).fit(X, y)
@@ -385,7 +275,8 @@ def main(argv=None):
                         help="alpha = alpha_max / RATIO (default 10)")
     parser.add_argument("--tol", type=float, default=1e-6)
     parser.add_argument("--block-nnz", type=int, default=1 << 20,
-                        help="entries per column block in mmap-blocked (default 2**20)")
+                        help="fastsparse._mmap_passes.BLOCK_NNZ in mode mmap (default "
+                             "2**20)")
     parser.add_argument("--cold", action="store_true",
                         help="evict the dataset files from the page cache before each run")
     parser.add_argument("--child", nargs=3, metavar=("MODE", "ALPHA", "COEF_OUT"),

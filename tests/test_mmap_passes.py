@@ -378,3 +378,23 @@ def test_fit_keeps_resident_file_pages_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr(MP, "_advise_dontneed", lambda *a, **k: 0)
     check_csc(Xm)
     assert _status_kb("RssFile") - before > 0.8 * (size_kb - Xm.indptr.nbytes // 1024)
+
+
+def test_lazy_zeros(tmp_path):
+    n = 3_000_000  # 24 MB
+    w = MP.lazy_zeros(n)
+    assert w.shape == (n,) and w.dtype == np.float64 and w.flags.writeable
+    assert not np.any(w[::997])
+    # Never treated as a releasable map (released pages of a private map read as 0).
+    assert not MP.is_mapped(w)
+    from fastsparse.io import release_pages
+    w[5] = 2.5
+    assert release_pages((w, w, w)) == 0 and w[5] == 2.5
+    if os.path.exists("/proc/self/status"):
+        before = _status_kb("RssAnon")
+        idx = np.arange(0, n, n // 300)
+        w[idx] = 1.0  # 300 scattered writes: 4 KB pages, not 2 MB huge pages each
+        grown = _status_kb("RssAnon") - before
+        assert grown < 0.25 * w.nbytes / 1024, grown
+        assert w.sum() == idx.shape[0] + 2.5
+    assert_array_equal(MP.lazy_zeros(0), np.zeros(0))
