@@ -188,6 +188,10 @@ def gather_gram(store, pos, xbar, n_samples, center):
     return out
 
 
+#: Largest side of a Gram cache (8 * 4000^2 bytes = 128 MB).
+MAX_CACHE_SIDE = 4000
+
+
 class GramCache:
     """Uncentered Gram matrix of the columns seen so far, extended on demand.
 
@@ -219,6 +223,9 @@ class GramCache:
     n_built : int
         How many columns had their Gram row computed so far (work counter for tests
         and benchmarks).
+    expected_epochs : int
+        Epochs of the last working-set solve, kept by the solver to predict the next
+        one's (:func:`gram_is_cheaper`).
     """
 
     def __init__(self, data, indices, indptr, n_samples, sw, weighted, max_size=4000):
@@ -233,6 +240,9 @@ class GramCache:
         self._store = np.zeros((0, 0))
         self._sorted = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         self.n_built = 0
+        # Epochs of the last working-set solve (set by the solver): the prediction of
+        # the next one's for :func:`gram_is_cheaper`; 6 is one Anderson cycle.
+        self.expected_epochs = 6
 
     @property
     def gram(self):

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from . import _gram_cd as GC
 from . import _kernels as K
 from . import _mmap_passes as MP
 from ._interrupt import check_cancelled
@@ -344,6 +345,30 @@ def _usable_features(pb, out=None):
     return out
 
 
+def _use_gram(pb, gram_cache, ws, w, xbar_ws, sqnorm_ws):
+    """Whether the working-set solve should run on the Gram matrix of ws.
+
+    Covariance updates cost O(|ws|) per moving coordinate instead of O(nnz_j), so they
+    pay off for working sets of long columns and small size solved in several epochs,
+    once the Gram rows are cached (:func:`fastsparse._gram_cd.gram_is_cheaper`, which
+    also charges the rows still to be computed). With an intercept the centered Gram
+    matrix X^T S X - n xbar xbar^T is used only when it cannot cancel
+    (:func:`fastsparse._gram_cd.centering_is_safe`).
+    """
+    n = pb.n_samples
+    if ws.shape[0] > gram_cache.max_size:
+        return False
+    if pb.fit_intercept and not GC.centering_is_safe(xbar_ws, sqnorm_ws, n):
+        return False
+    lengths = (pb.indptr[ws + 1] - pb.indptr[ws]).astype(np.int64)
+    nnz_ws = int(lengths.sum())
+    uncached = ~np.isin(ws, gram_cache.cols)
+    new_pairs = GC.estimate_new_pairs(int(lengths[uncached].sum()), nnz_ws, n)
+    n_moving = int(np.count_nonzero(w[ws]))
+    return GC.gram_is_cheaper(ws.shape[0], nnz_ws, n_moving, new_pairs,
+                              gram_cache.expected_epochs, gram_cache.max_size)
+
+
 def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free_proj, buffers, grad,
          q_cand=None, grad_cand=None):
     """Gap over ``cols``: one pass over those columns; fills grad with x_j^T (s q).
@@ -397,7 +422,7 @@ def _intercept(pb, w):
 def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
                max_iter=100, max_epochs=50_000, w_init=None, ws_init=None, screening=True,
                p0=100, ws_growth=4, anderson_k=5, dual_extrapolation=False,
-               verbose=0, cancel=None):
+               verbose=0, cancel=None, gram_cache=None):
     """Solve a weighted elastic net with working sets, Gap Safe screening and CD.
 
     Minimises, over w and an unpenalized intercept b (when ``pb.fit_intercept``)::
@@ -456,6 +481,12 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
     cancel : fastsparse._interrupt.Cancellation or None
         Polled before every outer iteration; once set, the solve raises
         ``KeyboardInterrupt`` (how Ctrl-C reaches solves running in worker threads).
+    gram_cache : fastsparse._gram_cd.GramCache or None
+        Gram matrices of the columns met so far along a path. When given, a
+        working-set solve runs covariance coordinate descent
+        (:func:`~fastsparse._gram_cd.gram_inner_solve`) whenever
+        :func:`_use_gram` predicts it to be cheaper; the certificate is computed from
+        the residual either way.
 
     Returns
     -------
@@ -560,10 +591,18 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
                 tol_in, max_epochs, anderson_k, dual_extrapolation, q_cand)
         else:
             xbar_ws, sqnorm_ws = column_stats(pb, ws)
-            shift, ep, _, have_cand = K.inner_solve(
-                *args, ws, w, r_raw, shift, pb.sw, pb.weighted, pb.fit_intercept,
-                xbar_ws, sqnorm_ws, l1, l2, positive, pb.y_c, free, xbar_free, gram_pinv,
-                tol_in, max_epochs, anderson_k, dual_extrapolation, q_cand)
+            inner_args = (*args, ws, w, r_raw, shift, pb.sw, pb.weighted,
+                          pb.fit_intercept, xbar_ws, sqnorm_ws, l1, l2, positive, pb.y_c,
+                          free, xbar_free, gram_pinv, tol_in, max_epochs, anderson_k,
+                          dual_extrapolation, q_cand)
+            if (gram_cache is not None and free.size == 0 and not dual_extrapolation
+                    and _use_gram(pb, gram_cache, ws, w, xbar_ws, sqnorm_ws)):
+                gram = gram_cache.get(ws, xbar_ws if pb.fit_intercept else None)
+                shift, ep, _, have_cand = GC.gram_inner_solve(*inner_args, gram)
+            else:
+                shift, ep, _, have_cand = K.inner_solve(*inner_args)
+            if gram_cache is not None:
+                gram_cache.expected_epochs = max(ep, 1)
         # (An extrapolated dual point is not checked against one-sided constraints.)
         have_cand = have_cand and dual_extrapolation and not (positive and free.size)
         n_epochs += ep

@@ -42,6 +42,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from . import _gram_cd as GC
 from . import _kernels as K
 from ._parallel import xt_dot_full
 from ._solver import (
@@ -317,15 +318,20 @@ def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True
 
 def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
                max_iter=100, w_init=None, strong_rule=True, screening=True,
-               early_stopping=False, verbose=0, null_model=None, cancel=None):
+               early_stopping=False, verbose=0, null_model=None, cancel=None,
+               gram_budget=0):
     """Solve along ``alphas`` (decreasing), yielding one :class:`_Step` per alpha.
 
     ``step.residual`` is the centered residual ``y - X w - b`` over all rows, in a buffer
     reused by the next step (copy it to keep it). ``null_model`` is ``(usable, w0, g0,
     alpha_max)`` when the caller has already computed it. ``cancel`` (a
     :class:`~fastsparse._interrupt.Cancellation`) is polled by every solve.
+    ``gram_budget`` (bytes) lets the solves keep the Gram matrix of the working-set
+    columns across alphas (:class:`~fastsparse._gram_cd.GramCache`, at most
+    ``gram_budget`` bytes); 0 disables it.
     """
     n = pb.n_samples
+    gram_cache = _gram_cache(pb, gram_budget)
     args = (pb.data, pb.indices, pb.indptr)
     if null_model is None:
         usable = _usable_features(pb)
@@ -359,7 +365,7 @@ def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1
         res = solve_enet(X, pb, alpha, l1_ratio, penalty_factor, positive=positive,
                          tol=tol, max_iter=max_iter, w_init=w, ws_init=seed,
                          screening=screening, verbose=max(verbose - 1, 0),
-                         cancel=cancel)
+                         cancel=cancel, gram_cache=gram_cache)
         w = res.coef
         shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r)
         r += shift
@@ -380,6 +386,33 @@ def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1
                     or dev_ratio > EARLY_STOP_DEVMAX):
                 return
         prev_dev_ratio = dev_ratio
+
+
+#: Memory the Gram cache of a path may take: twice X's arrays, and at least 32 MiB
+#: (1448 columns) so that small and medium problems can use it at all. A working set
+#: larger than the cache's side runs the plain kernel.
+GRAM_BUDGET_X_RATIO = 2.0
+GRAM_BUDGET_MIN = 32 << 20
+
+
+def path_gram_budget(pb):
+    """Bytes the Gram cache of one path over ``pb`` may use (0 for memory-mapped X).
+
+    A memory-mapped X is there to keep the resident memory small, so no cache.
+    """
+    if pb.mapped:
+        return 0
+    x_bytes = pb.data.nbytes + pb.indices.nbytes + pb.indptr.nbytes
+    return int(max(GRAM_BUDGET_X_RATIO * x_bytes, GRAM_BUDGET_MIN))
+
+
+def _gram_cache(pb, budget):
+    """A :class:`~fastsparse._gram_cd.GramCache` of at most ``budget`` bytes, or None."""
+    side = min(int(np.sqrt(budget / 8.0)), GC.MAX_CACHE_SIDE) if budget > 0 else 0
+    if side < 16:
+        return None
+    return GC.GramCache(pb.data, pb.indices, pb.indptr, pb.n_samples, pb.sw, pb.weighted,
+                        max_size=side)
 
 
 def _progress(total, verbose, desc):
@@ -546,7 +579,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
                        verbose=verbose, null_model=(usable, w0, g0, a_max),
                        # private: how parallel callers (stability selection) stop this
                        # path from the main thread on Ctrl-C
-                       cancel=_cancel)
+                       cancel=_cancel, gram_budget=path_gram_budget(pb))
     try:
         for step in steps:
             k, res = step.k, step.result

@@ -289,3 +289,49 @@ def test_callback_and_verbose(capsys):
         lasso_path(X, y, n_alphas=3, verbose=1)  # tqdm bar or printed lines, no warning
     with pytest.raises(TypeError, match="callable"):
         lasso_path(X, y, callback=3)
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.7])
+def test_gram_solves_along_the_path_match_the_plain_kernel(monkeypatch, fit_intercept,
+                                                          weighted, l1_ratio):
+    # The Gram (covariance) inner solver on every working set it may take: the path must be certified and equal, to the certified
+    # accuracy, to the same path with the Gram cache disabled.
+    import fastsparse._gram_cd as GC
+
+    rng = np.random.default_rng(11)
+    X = sp.random(300, 80, density=0.5, format="csc", random_state=12)
+    y = X @ rng.standard_normal(80) + 0.5 * rng.standard_normal(300)
+    sw = _weights(300, seed=4) if weighted else None
+    calls = {"gram": 0}
+    original = GC.gram_inner_solve
+
+    def counting(*args):
+        calls["gram"] += 1
+        return original(*args)
+
+    monkeypatch.setattr(GC, "gram_inner_solve", counting)
+    # Use it wherever it is allowed (its cost model only decides speed, not results).
+    monkeypatch.setattr(GC, "gram_is_cheaper", lambda *a, **k: True)
+    kw = dict(l1_ratio=l1_ratio, n_alphas=30, eps=1e-3, tol=1e-10, sample_weight=sw,
+              fit_intercept=fit_intercept)
+    with_gram = enet_path(X, y, **kw)
+    assert calls["gram"] > 0
+    monkeypatch.setattr(fpath, "path_gram_budget", lambda pb: 0)
+    calls["gram"] = 0
+    plain = enet_path(X, y, **kw)
+    assert calls["gram"] == 0
+    bound = 1e-10 * _null_deviance_over_n(y, sw, fit_intercept)
+    assert np.all(with_gram.dual_gaps <= bound) and np.all(with_gram.converged)
+    for k, alpha in enumerate(with_gram.alphas):
+        # Independent certificate of the Gram path's solution.
+        assert ref.duality_gap(X, y, with_gram.coefs[:, k], alpha, l1_ratio, sw,
+                               fit_intercept=fit_intercept) <= 1.01 * bound + 1e-14
+        # Both paths are certified: their objectives differ by at most the two gaps.
+        p_gram = ref.objective(X, y, with_gram.coefs[:, k], with_gram.intercepts[k],
+                               alpha, l1_ratio, sw)
+        p_plain = ref.objective(X, y, plain.coefs[:, k], plain.intercepts[k], alpha,
+                                l1_ratio, sw)
+        assert abs(p_gram - p_plain) <= (with_gram.dual_gaps[k] + plain.dual_gaps[k]
+                                         + 1e-12 * p_plain)
