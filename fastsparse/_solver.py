@@ -30,6 +30,7 @@ from . import _kernels as K
 from . import _mmap_passes as MP
 from ._interrupt import check_cancelled
 from ._parallel import column_sqnorms_f32, xt_dot_full
+from ._sparse_ops import dot
 
 
 #: Each working-set solve stops once its own duality gap is below this fraction of the
@@ -134,7 +135,8 @@ def prepare_problem(X, y, sample_weight, fit_intercept):
     sw = sample_weight if weighted else np.ones(1)
     y_offset = float(np.average(y, weights=sample_weight)) if fit_intercept else 0.0
     y_c = y - y_offset
-    null_dev = float(np.dot(sample_weight * y_c, y_c) if weighted else np.dot(y_c, y_c))
+    # A jitted dot: BLAS would wake OpenBLAS's spinning threads (see _sparse_ops.dot).
+    null_dev = dot(sample_weight * y_c, y_c) if weighted else dot(y_c, y_c)
     return ProblemData(
         data=X.data, indices=X.indices, indptr=X.indptr, n_samples=n, n_features=p,
         y_c=y_c, y_offset=y_offset, sw=sw, weighted=weighted,

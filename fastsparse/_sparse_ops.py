@@ -159,6 +159,21 @@ def _column_sqnorms_f32_chunks(data, indices, indptr, n_rows, sw, weighted, fit_
 
 
 @njit(**_JIT)
+def dot(a, b):
+    """sum_i a_i b_i in a plain loop.
+
+    Used instead of ``a @ b`` in the solver's loop: a BLAS dot on a long vector may wake
+    OpenBLAS's thread pool, whose spinning threads then compete with the solver for the
+    cores (measured: 3x the CPU time of a whole rcv1 fit on 2 cores; 6.8 ms per alpha
+    for the deviance of an rcv1 path on a loaded machine, against 0.02 ms here).
+    """
+    acc = 0.0
+    for i in range(a.shape[0]):
+        acc += a[i] * b[i]
+    return acc
+
+
+@njit(**_JIT)
 def xt_dot(data, indices, indptr, cols, v, out):
     """out[k] = x_j^T v for j = cols[k]: the gradient pass over a set of columns.
 

@@ -45,6 +45,7 @@ import scipy.sparse as sp
 from . import _gram_cd as GC
 from . import _kernels as K
 from ._parallel import xt_dot_full
+from ._sparse_ops import dot
 from ._solver import (
     _usable_features,
     column_stats,
@@ -370,7 +371,7 @@ def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1
         shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r)
         r += shift
         sr = r * pb.sw if pb.weighted else r
-        dev = float(np.dot(sr, r))
+        dev = dot(sr, r)  # not np.dot: see fastsparse._sparse_ops.dot
         dev_ratio = 1.0 - dev / null_dev if null_dev > 0 else 0.0
         if strong_rule and k + 1 < len(alphas):
             if res.gradient is not None:
