@@ -147,9 +147,9 @@ def child(mode, directory, alpha, tol, block_nnz, coef_out):
 
     # Warm-up with the same dtypes (float64 values, int32 indices): loads the Numba
     # cache, so that neither compilation nor its memory is measured. 400k entries, more
-    # than MIN_PARALLEL_NNZ: the multi-threaded passes and Numba's thread pool (about
-    # 30 MiB with 2 threads, once per process) are loaded here too, as in any process
-    # that has fitted before; NUMBA_NUM_THREADS=1 measures without them.
+    # than MIN_PARALLEL_NNZ: the multi-threaded passes and Numba's thread pool are
+    # loaded here too, as in any process that has fitted before; NUMBA_NUM_THREADS=1
+    # measures without them.
     rng = np.random.default_rng(0)
     Xw = sp.random(2000, 20_000, density=0.01, format="csc", random_state=rng)
     yw = rng.standard_normal(2000)
@@ -167,8 +167,7 @@ def child(mode, directory, alpha, tol, block_nnz, coef_out):
             Xm, _ = load_csc(Path(tmp) / "w")
             fastsparse.Lasso(alpha=1e-3).fit(Xm, yw)
             # The fits' chooser may not have tried both pass variants on the read-only
-            # map; load the multi-threaded ones for these array types too (a variant
-            # loaded from Numba's cache costs ~30 MiB the first time it runs).
+            # map: load the multi-threaded ones for these array types too.
             warm_parallel_passes(Xm)
             release_pages(Xm)
             del Xm
