@@ -363,7 +363,11 @@ _TOL_DOC = """\
         ``||w - w*|| <= ||rho|| / (2 sqrt(alpha_int))``; the smallest, recomputed from
         scratch on the returned coefficients, is ``rel_error_bound_``. With ``alpha = 0``
         there is no such bound and the relative residual ``||g|| / ||X_c^T S y_c|| <= tol``
-        is used.
+        is used. Constant columns (weighted centered norm exactly 0) are zero columns
+        of the centered problem: their coefficient is exactly 0, and when every column
+        is constant the solution w* = 0 is returned at once with a bound of 0 (a
+        relative bound of a non-zero w can never hold there). Columns stored in every
+        row are centered explicitly (a large mean, e.g. timestamps, would cancel).
         Stricter than scikit-learn's ``tol`` of ``sparse_cg``/``lsqr``, which bounds a
         relative residual only. Coordinate descent (``"cd"``) certifies through the
         duality gap of the elastic-net core, a difference of objective values, so it
@@ -454,7 +458,9 @@ class Ridge(_RidgePredict):
         bound on its suboptimality): for ``"cd"`` the certificate of the elastic-net
         core, for the others ``||g||^2 / (2 alpha_int)`` rescaled, the same quantity.
     rel_error_bound_ : float or ndarray of shape (n_targets,)
-        Certified upper bound on ``||w - w*|| / ||w||`` (relative residual if alpha = 0).
+        Certified upper bound on ``||w - w*|| / ||w||`` (relative residual if alpha = 0);
+        0 when w = w* exactly (e.g. w = 0 with every column constant), inf for w = 0
+        with a non-zero error bound.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         When X has string column names.
