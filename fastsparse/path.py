@@ -44,6 +44,7 @@ import scipy.sparse as sp
 
 from . import _gram_cd as GC
 from . import _kernels as K
+from . import _mmap_passes as MP
 from ._parallel import xt_dot_full
 from ._sparse_ops import dot
 from ._solver import (
@@ -210,7 +211,7 @@ def _null_model(X, pb, penalty_factor, usable):
             K.xt_dot(*args, free, sy, rhs)
             w0[free] = pinv @ rhs
     r0 = np.empty(n)
-    shift = K.residual(*args, pb.y_c, w0, pb.sw, pb.weighted, pb.fit_intercept, r0)
+    shift = _residual(pb)(*args, pb.y_c, w0, pb.sw, pb.weighted, pb.fit_intercept, r0)
     r0 += shift
     sr = r0 * pb.sw if pb.weighted else r0
     g0 = np.empty(usable.shape[0])
@@ -333,6 +334,7 @@ def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1
     """
     n = pb.n_samples
     gram_cache = _gram_cache(pb, gram_budget)
+    residual = _residual(pb)
     args = (pb.data, pb.indices, pb.indptr)
     if null_model is None:
         usable = _usable_features(pb)
@@ -368,7 +370,7 @@ def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1
                          screening=screening, verbose=max(verbose - 1, 0),
                          cancel=cancel, gram_cache=gram_cache)
         w = res.coef
-        shift = K.residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r)
+        shift = residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r)
         r += shift
         sr = r * pb.sw if pb.weighted else r
         dev = dot(sr, r)  # not np.dot: see fastsparse._sparse_ops.dot
@@ -414,6 +416,12 @@ def _gram_cache(pb, budget):
         return None
     return GC.GramCache(pb.data, pb.indices, pb.indptr, pb.n_samples, pb.sw, pb.weighted,
                         max_size=side)
+
+
+def _residual(pb):
+    """The residual kernel for ``pb``: column blocks with released pages for a
+    memory-mapped X (:func:`fastsparse._mmap_passes.residual`, same result)."""
+    return MP.residual if pb.mapped else K.residual
 
 
 def _progress(total, verbose, desc):
