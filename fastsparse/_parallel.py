@@ -37,8 +37,10 @@ from . import _sparse_ops as S
 #: team costs tens of microseconds; a 100k-entry pass takes about 100 us).
 MIN_PARALLEL_NNZ = 200_000
 
-#: Blocks per thread: a few per thread evens out the load left by the nnz balancing.
-BLOCKS_PER_THREAD = 4
+#: Chunks per thread. The chunks have equal column counts and are handed out one at a
+#: time (:func:`fastsparse._sparse_ops.xt_dot_parallel`), so with power-law column
+#: lengths the load evens out only when there are many more chunks than threads.
+BLOCKS_PER_THREAD = 16
 
 #: The variant currently judged slower is timed again after this many calls; each probe
 #: that confirms the choice doubles the interval (up to MAX_PROBE_INTERVAL), so on a
