@@ -397,13 +397,24 @@ def _gap(pb, cols, w, r_raw, shift, l1, l2, positive, free_proj, buffers, grad,
                                    l1, l2, positive)
         if dual_c > dual:
             grad[:] = grad_cand
-            return _checked_gap(primal - dual_c, primal), primal, t_c, q_cand
-    return _checked_gap(gap, primal), primal, t, q
+            return (_checked_gap(primal - dual_c, primal, pb.null_deviance), primal, t_c,
+                    q_cand)
+    return _checked_gap(gap, primal, pb.null_deviance), primal, t, q
 
 
-def _checked_gap(gap, primal):
-    """The gap, or +inf when it is negative beyond rounding (see NEGATIVE_GAP_TOL)."""
-    return np.inf if gap < -NEGATIVE_GAP_TOL * abs(primal) else gap
+#: Relative rounding of the dual value 1/2 ||y||^2 - 1/2 ||y - theta||^2 (in units of
+#: its terms, ~ the null deviance): a negative gap within it is rounding, not an
+#: infeasible dual point. Needed when the unpenalized features fit y exactly (primal
+#: ~1e-32): the gap is then the cancellation of two values ~||y||^2 / 2, about
+#: -1e-17, far beyond NEGATIVE_GAP_TOL * primal, and was reported as +inf.
+DUAL_ROUNDING = 64 * np.finfo(np.float64).eps
+
+
+def _checked_gap(gap, primal, scale=0.0):
+    """The gap, or +inf when it is negative beyond rounding (see NEGATIVE_GAP_TOL;
+    ``scale``: magnitude of the dual value's terms, see DUAL_ROUNDING)."""
+    limit = NEGATIVE_GAP_TOL * abs(primal) + DUAL_ROUNDING * abs(scale)
+    return np.inf if gap < -limit else gap
 
 
 def _intercept(pb, w):

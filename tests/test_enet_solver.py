@@ -513,3 +513,22 @@ def test_positive_with_unpenalized_features_matches_nnls(fit_intercept, weighted
     assert model.coef_[1] == 0.0 and model.coef_[4] == 0.0  # free, want w < 0
     assert objective_c(model.coef_) - objective_c(w_ref) <= model.dual_gap_ + 1e-14
     np.testing.assert_allclose(model.coef_, w_ref, atol=1e-5)
+
+
+def test_unpenalized_exact_fit_gap_is_not_infinite():
+    # Found by the slow properties: the unpenalized feature fits y exactly (n = 2 with an
+    # intercept), the primal is ~1e-32 and the gap a cancellation of two values
+    # ~||y||^2 / 2 (-1.1e-16): it was taken for an infeasible dual point (+inf, 100
+    # iterations, ConvergenceWarning). Reference: the exact fit, objective 0.
+    X = sp.csc_matrix((np.array([1.3040000451301372, 0.9470809631292422]),
+                       np.array([1, 1], np.int32), np.array([0, 1, 2], np.int32)),
+                      shape=(2, 2))
+    y = np.array([3.013876100293617, 4.0055806679126045])
+    v = np.array([1.6938216942518727, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        m = ElasticNet(alpha=0.3232957002327307, l1_ratio=1.0, penalty_factor=v,
+                       tol=1e-3).fit(X, y)
+    assert m.dual_gap_ <= 1e-14 and m.n_iter_ <= 3
+    assert m.coef_[0] == 0.0
+    np.testing.assert_allclose(m.predict(X), y, rtol=1e-14)
