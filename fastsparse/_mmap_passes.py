@@ -30,7 +30,7 @@ from numba import njit
 from sklearn.utils.validation import assert_all_finite
 
 from . import _kernels as K
-from ._sparse_ops import is_centered_explicitly
+from ._sparse_ops import subtract_column
 from .io import _advise_dontneed, _backing_mmap, column_blocks, release_pages
 
 #: Stored entries per block of a pass (8 MiB of float64 values and 4 MiB of int32
@@ -306,33 +306,18 @@ def column_stats(pb, cols):
 @njit(**_JIT)
 def _subtract_columns(data, indices, indptr, cols, w, sw, weighted, fit_intercept, r_raw,
                       shift):
-    """The loop body of :func:`fastsparse._sparse_ops.residual` over ``cols``.
+    """The loop of :func:`fastsparse._sparse_ops.residual` over ``cols``.
 
-    Kept verbatim (same operations in the same order, the shift accumulated from the
-    value given), so that a residual computed block by block is bit-identical to the
-    kernel's; ``tests/test_mmap_passes.py`` compares the two.
+    The same per-column step (:func:`fastsparse._sparse_ops.subtract_column`, inlined)
+    with the shift accumulated from the value given, so that a residual computed block
+    by block is bit-identical to the kernel's; ``tests/test_mmap_passes.py`` compares
+    the two.
     """
-    n = r_raw.shape[0]
     for c in range(cols.shape[0]):
         j = cols[c]
-        wj = w[j]
-        if wj != 0.0:
-            start = np.int64(indptr[j])
-            end = np.int64(indptr[j + 1])
-            colsum = 0.0
-            if is_centered_explicitly(start, end, n, fit_intercept):
-                for k in range(start, end):
-                    colsum += sw[indices[k]] * data[k] if weighted else data[k]
-                m = colsum / n
-                for k in range(start, end):
-                    r_raw[indices[k]] -= wj * (data[k] - m)
-                continue
-            for k in range(start, end):
-                i = indices[k]
-                r_raw[i] -= wj * data[k]
-                colsum += sw[i] * data[k] if weighted else data[k]
-            if fit_intercept:
-                shift += (colsum / n) * wj
+        if w[j] != 0.0:
+            shift += subtract_column(data, indices, indptr, j, w[j], sw, weighted,
+                                     fit_intercept, r_raw)
     return shift
 
 

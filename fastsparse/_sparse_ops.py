@@ -248,29 +248,40 @@ def residual(data, indices, indptr, y_c, w, sw, weighted, fit_intercept, r_raw):
     (r_raw -= w_j (x_j - xbar_j), no shift; see :func:`is_centered_explicitly`).
     """
     r_raw[:] = y_c
-    n = r_raw.shape[0]
     shift = 0.0
     for j in range(w.shape[0]):
-        wj = w[j]
-        if wj != 0.0:
-            start = np.int64(indptr[j])
-            end = np.int64(indptr[j + 1])
-            colsum = 0.0
-            if is_centered_explicitly(start, end, n, fit_intercept):
-                # The mean is needed before the update: one extra pass over the column.
-                for k in range(start, end):
-                    colsum += sw[indices[k]] * data[k] if weighted else data[k]
-                m = colsum / n
-                for k in range(start, end):
-                    r_raw[indices[k]] -= wj * (data[k] - m)
-                continue
-            for k in range(start, end):
-                i = indices[k]
-                r_raw[i] -= wj * data[k]
-                colsum += sw[i] * data[k] if weighted else data[k]
-            if fit_intercept:
-                shift += (colsum / n) * wj
+        if w[j] != 0.0:
+            shift += subtract_column(data, indices, indptr, j, w[j], sw, weighted,
+                                     fit_intercept, r_raw)
     return shift
+
+
+@njit(**_JIT_INLINE)
+def subtract_column(data, indices, indptr, j, wj, sw, weighted, fit_intercept, r_raw):
+    """r_raw -= w_j x_j for one column; returns its part of the lazy-centering shift.
+
+    The part is xbar_j w_j with an intercept (0 without). A column stored in every row
+    is centered explicitly instead (r_raw -= w_j (x_j - xbar_j), part 0). Inlined into
+    :func:`residual` and the blocked residual of :mod:`fastsparse._mmap_passes`, which
+    therefore compute the same bits.
+    """
+    n = r_raw.shape[0]
+    start = np.int64(indptr[j])
+    end = np.int64(indptr[j + 1])
+    colsum = 0.0
+    if is_centered_explicitly(start, end, n, fit_intercept):
+        # The mean is needed before the update: one extra pass over the column.
+        for k in range(start, end):
+            colsum += sw[indices[k]] * data[k] if weighted else data[k]
+        m = colsum / n
+        for k in range(start, end):
+            r_raw[indices[k]] -= wj * (data[k] - m)
+        return 0.0
+    for k in range(start, end):
+        i = indices[k]
+        r_raw[i] -= wj * data[k]
+        colsum += sw[i] * data[k] if weighted else data[k]
+    return (colsum / n) * wj if fit_intercept else 0.0
 
 
 @njit(**_JIT)
