@@ -435,7 +435,7 @@ def _intercept(pb, w):
 def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
                max_iter=100, max_epochs=50_000, w_init=None, ws_init=None, screening=True,
                p0=100, ws_growth=4, anderson_k=5, dual_extrapolation=False,
-               verbose=0, cancel=None, gram_cache=None):
+               verbose=0, cancel=None, gram_cache=None, tol_scale="null_deviance"):
     """Solve a weighted elastic net with working sets, Gap Safe screening and CD.
 
     Minimises, over w and an unpenalized intercept b (when ``pb.fit_intercept``)::
@@ -461,7 +461,9 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         Constrain w >= 0.
     tol : float, default=1e-4
         Stop when the duality gap (of the objective above) is at most
-        ``tol * sum_i s_i (y_i - ybar)^2 / n`` (scikit-learn's criterion).
+        ``tol * sum_i s_i (y_i - ybar)^2 / n`` (scikit-learn's criterion), or at most
+        ``tol`` times the objective at the current point with
+        ``tol_scale="objective"``.
     max_iter : int, default=100
         Maximum number of outer (working-set) iterations.
     max_epochs : int, default=50_000
@@ -500,6 +502,11 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         (:func:`~fastsparse._gram_cd.gram_inner_solve`) whenever
         :func:`_use_gram` predicts it to be cheaper; the certificate is computed from
         the residual either way.
+    tol_scale : {"null_deviance", "objective"}, default="null_deviance"
+        What ``tol`` is relative to (see ``tol``). With "objective" the stop is the
+        relative duality gap G / P(w) <= tol: the objective reached is within a factor
+        1 + tol of the optimum whatever the size of the optimum, which matters at small
+        alphas, where P is far below the null deviance.
 
     Returns
     -------
@@ -520,7 +527,8 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         free = np.zeros(0, dtype=np.int64)
     free_proj = FreeProjection(X, pb, free, positive)
     free, xbar_free, gram_pinv = free_proj.kernel_args()
-    tol_abs = tol * pb.null_deviance
+    by_objective = tol_scale == "objective"
+    tol_abs = tol * pb.null_deviance  # with by_objective: updated at every gap
 
     if w_init is None:
         # Mapped X (millions of features, few written): zeros resident only where set.
@@ -561,6 +569,8 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
                                       free_proj, (r, q, sq), g,
                                       q_cand if have_cand else None,
                                       None if grad_cand is None else grad_cand[:n_active])
+        if by_objective:
+            tol_abs = tol * primal
         if verbose:
             print(f"[fastsparse] iter {it:3d}  gap {gap / n:.3e}  primal {primal / n:.10e}"
                   f"  active {n_active}  ws {ws_size}  "
@@ -628,6 +638,8 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         gap, primal, t, q_kept = _gap(pb, cols, w, r_raw, shift, l1, l2, positive,
                                       free_proj, (r, q, sq), grad,
                                       q_cand if have_cand else None, grad_cand)
+        if by_objective:
+            tol_abs = tol * primal
         converged = gap <= tol_abs
         if not converged:
             warnings.warn(

@@ -79,8 +79,15 @@ _TOL_DOC = """\
     tol : float, default=1e-4
         Stopping tolerance of every alpha, relative to the null model: alpha_k is solved
         until its duality gap satisfies ``G <= tol * sum_i s_i (y_i - ybar)^2 / n``
-        (scikit-learn's criterion, ``ybar = 0`` without intercept). ``dual_gaps[k]``
-        reports the reached gap, so each point of the path is certified."""
+        (scikit-learn's criterion, ``ybar = 0`` without intercept), or, with
+        ``tol_scale="objective"``, ``G <= tol * P_k`` with P_k the objective reached.
+        ``dual_gaps[k]`` reports the reached gap, so each point of the path is certified.
+    tol_scale : {"null_deviance", "objective"}, default="null_deviance"
+        What ``tol`` is relative to. "objective" makes ``tol`` the relative duality gap
+        G / P of every alpha (the objective is then within a factor 1 + tol of the
+        optimum). Near the end of a path P is often orders of magnitude below the null
+        deviance, so a fixed "null_deviance" tolerance is either too loose there or
+        needlessly tight at the first alphas."""
 
 
 class PathResult(tuple):
@@ -321,7 +328,7 @@ def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True
 def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
                max_iter=100, w_init=None, strong_rule=True, screening=True,
                early_stopping=False, verbose=0, null_model=None, cancel=None,
-               gram_budget=0):
+               gram_budget=0, tol_scale="null_deviance"):
     """Solve along ``alphas`` (decreasing), yielding one :class:`_Step` per alpha.
 
     ``step.residual`` is the centered residual ``y - X w - b`` over all rows, in a buffer
@@ -368,7 +375,7 @@ def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1
         res = solve_enet(X, pb, alpha, l1_ratio, penalty_factor, positive=positive,
                          tol=tol, max_iter=max_iter, w_init=w, ws_init=seed,
                          screening=screening, verbose=max(verbose - 1, 0),
-                         cancel=cancel, gram_cache=gram_cache)
+                         cancel=cancel, gram_cache=gram_cache, tol_scale=tol_scale)
         w = res.coef
         shift = residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r)
         r += shift
@@ -443,7 +450,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
               fit_intercept=True, sample_weight=None, penalty_factor=None, positive=False,
               tol=1e-4, max_iter=100, coef_init=None, return_n_iter=False,
               coef_format="auto", early_stopping=False, strong_rule=True, screening=True,
-              verbose=0, callback=None, on_interrupt="raise", _cancel=None):
+              verbose=0, callback=None, on_interrupt="raise", tol_scale="null_deviance",
+              _cancel=None):
     """Elastic-net path by warm-started, certified coordinate descent.
 
     Solves, for each alpha of a decreasing grid::
@@ -544,6 +552,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     """
     n_grid, user_alphas = _check_grid_params(l1_ratio, eps, n_alphas, alphas)
     check_scalar_param(tol, "tol", low=0.0)
+    if tol_scale not in ("null_deviance", "objective"):
+        raise ValueError(
+            f"tol_scale must be 'null_deviance' or 'objective', got {tol_scale!r}."
+        )
     check_scalar_param(max_iter, "max_iter", low=1, integer=True)
     if coef_format not in ("auto", "dense", "sparse"):
         raise ValueError(
@@ -588,7 +600,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
                        verbose=verbose, null_model=(usable, w0, g0, a_max),
                        # private: how parallel callers (stability selection) stop this
                        # path from the main thread on Ctrl-C
-                       cancel=_cancel, gram_budget=path_gram_budget(pb))
+                       cancel=_cancel, gram_budget=path_gram_budget(pb),
+                       tol_scale=tol_scale)
     try:
         for step in steps:
             k, res = step.k, step.result

@@ -335,3 +335,37 @@ def test_gram_solves_along_the_path_match_the_plain_kernel(monkeypatch, fit_inte
                                 l1_ratio, sw)
         assert abs(p_gram - p_plain) <= (with_gram.dual_gaps[k] + plain.dual_gaps[k]
                                          + 1e-12 * p_plain)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_tol_scale_objective_certifies_the_relative_gap(fit_intercept):
+    # tol_scale="objective": every alpha stops at G <= tol * P(w) (the relative duality
+    # gap that benchmarks ask for), checked with an independent gap and objective.
+    X, y = make_regression_problem(n_samples=80, n_features=120, seed=9)
+    tol = 1e-6
+    res = lasso_path(X, y, n_alphas=20, eps=1e-3, tol=tol, tol_scale="objective",
+                     fit_intercept=fit_intercept)
+    assert np.all(res.converged)
+    for k, alpha in enumerate(res.alphas):
+        primal = ref.objective(X, y, res.coefs[:, k], res.intercepts[k], alpha, 1.0)
+        gap = ref.duality_gap(X, y, res.coefs[:, k], alpha, 1.0,
+                              fit_intercept=fit_intercept)
+        assert gap <= 1.01 * tol * primal + 1e-15
+        assert res.dual_gaps[k] <= tol * primal * (1 + 1e-9)
+    # The default scale is the null deviance: at the small alphas, where the objective is
+    # far below it, the same tol leaves relative gaps above tol.
+    loose = lasso_path(X, y, n_alphas=20, eps=1e-3, tol=1e-4, fit_intercept=fit_intercept)
+    rel = [loose.dual_gaps[k] / ref.objective(X, y, loose.coefs[:, k], loose.intercepts[k],
+                                              a, 1.0) for k, a in enumerate(loose.alphas)]
+    strict = lasso_path(X, y, n_alphas=20, eps=1e-3, tol=1e-4, tol_scale="objective",
+                        fit_intercept=fit_intercept)
+    rel_strict = [strict.dual_gaps[k] / ref.objective(X, y, strict.coefs[:, k],
+                                                       strict.intercepts[k], a, 1.0)
+                  for k, a in enumerate(strict.alphas)]
+    assert max(rel_strict) <= 1e-4 * (1 + 1e-9) < max(rel)
+
+
+def test_tol_scale_is_validated():
+    X, y = make_regression_problem(n_samples=20, n_features=10, seed=1)
+    with pytest.raises(ValueError, match="tol_scale"):
+        lasso_path(X, y, tol_scale="relative")
