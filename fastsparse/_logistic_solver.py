@@ -44,6 +44,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels as K
 from . import _logistic_kernels as LK
+from . import _mmap_passes as MP
 from ._interrupt import check_cancelled
 from ._parallel import column_sqnorms_f32, xt_dot_full
 from ._solver import MAX_UNPENALIZED, _checked_gap, pinv_equilibrated
@@ -73,7 +74,9 @@ class LogisticProblem:
     ``sqnorm_f32`` are the s-weighted (centered with an intercept) squared column norms,
     rounded up, for screening; ``null_deviance`` is twice the weighted negative
     log-likelihood of the null model (intercept only, or z = 0 without intercept) and
-    ``null_intercept`` its intercept.
+    ``null_intercept`` its intercept. ``mapped`` says that X is memory-mapped: the
+    linear predictor is then built over released column blocks and each working set
+    solved on a compact in-memory copy of its columns (:mod:`fastsparse._mmap_passes`).
     """
 
     data: np.ndarray
@@ -88,6 +91,7 @@ class LogisticProblem:
     sqnorm_f32: np.ndarray
     null_deviance: float
     null_intercept: float
+    mapped: bool = False
 
 
 @dataclass
@@ -149,6 +153,7 @@ def prepare_logistic(X, y, sample_weight, fit_intercept, sqnorm_f32=None):
         data=X.data, indices=X.indices, indptr=X.indptr, n_samples=n, n_features=p,
         y=y, sw=sw, weighted=weighted, fit_intercept=fit_intercept,
         sqnorm_f32=sqnorm_f32, null_deviance=float(null_dev), null_intercept=b0,
+        mapped=MP.is_mapped(X.data),
     )
 
 
@@ -170,7 +175,14 @@ class _FreeProjection:
                 f"{MAX_UNPENALIZED} are supported, since certifying the solution needs "
                 "their Gram matrix. Use small positive penalty factors instead."
             )
-        Xf = sp.csc_matrix(X[:, free], dtype=np.float64, copy=True)
+        if pb.mapped:
+            # The same columns, read block by block with the map released behind
+            # (free comes from flatnonzero: increasing).
+            cdata, cind, cptr = MP.gather_columns(pb.data, pb.indices, pb.indptr, free)
+            Xf = sp.csc_matrix((cdata.astype(np.float64), cind, cptr),
+                               shape=(pb.n_samples, free.shape[0]))
+        else:
+            Xf = sp.csc_matrix(X[:, free], dtype=np.float64, copy=True)
         if pb.fit_intercept:
             # The constraints x_j^T u = 0 (j free) and 1^T u = 0 are those of the
             # shifted columns x_j - c_j 1, so a column stored in every row is shifted
@@ -262,24 +274,33 @@ def _set_predictor(pb, st, w, b):
 
     Recomputed after every accepted step rather than updated as z + s dz, so that z never
     drifts from Xw + b and every gap is the certificate of the returned (w, b).
+    A memory-mapped X is read over released blocks of the support (same result).
     """
-    LK.linear_predictor(pb.data, pb.indices, pb.indptr, w, b, st.z)
+    if pb.mapped:
+        MP.linear_predictor(pb.data, pb.indices, pb.indptr, w, b, st.z)
+    else:
+        LK.linear_predictor(pb.data, pb.indices, pb.indptr, w, b, st.z)
     st.fresh = False
 
 
-def _gap(pb, st, cols, w, l1, l2, grad, free_proj):
+def _gap(pb, st, cols, w, l1, l2, grad, free_proj, xc=None):
     """Duality gap over ``cols`` at the current z; fills grad[k] = x_j^T u, j = cols[k].
 
     Every non-zero w_j must have j in cols. Returns (gap, primal, t): the dual point is
     t * u (t <= 1 makes it feasible for the pure-L1 features in cols). The gap is +inf
     when no feasible point could be built (unpenalized features far from optimal).
+    ``xc`` = (data, indices, indptr, local columns): a compact copy of the columns
+    ``cols`` to read instead of X (same sums).
     """
     loss, ok = _dual_point(pb, st, free_proj)
     primal = loss + LK.penalty_value(w, cols, l1, l2)
     if not ok:
         grad[:] = 0.0
         return np.inf, primal, 1.0
-    xt_dot_full(pb.data, pb.indices, pb.indptr, cols, st.u, grad)
+    if xc is None:
+        xt_dot_full(pb.data, pb.indices, pb.indptr, cols, st.u, grad)
+    else:
+        xt_dot_full(*xc, st.u, grad)
     t = LK.feasible_scale(grad, cols, l1, l2)
     dual = LK.dual_value(st.u, t, pb.y, pb.sw, pb.weighted, grad, cols, l1, l2)
     return _checked_gap(primal - dual, primal), primal, t
@@ -295,13 +316,35 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
     ``st.z`` must equal Xw + b on entry; it is recomputed after every accepted step.
     Returns (b, n_newton, n_epochs, stalled) with stalled True when the line search
     could not decrease the objective (converged to rounding level).
+
+    For a memory-mapped X (``pb.mapped``) the working set's columns are first copied to
+    compact in-memory arrays (:func:`fastsparse._mmap_passes.gather_working_set`), and
+    the same kernels run on them with local column numbers 0..m-1 (``w``, ``l1``,
+    ``l2`` taken on ws, ``w`` scattered back): same arithmetic in the same order, so the
+    same iterates as in memory. A working set too large to copy is solved on the map,
+    whose pages are released afterwards.
     """
     m = ws.shape[0]
     fi = pb.fit_intercept
+    xc = None  # (data, indices, indptr, columns) of a compact copy of ws
+    if pb.mapped:
+        gathered = MP.gather_working_set(pb.data, pb.indices, pb.indptr, ws)
+        if gathered is not None:
+            xc = (*gathered, np.arange(m, dtype=ws.dtype))
+            l1_ws = MP.take_per_feature(l1, ws)
+            l2_ws = MP.take_per_feature(l2, ws)
+            w_ws = np.empty(m)
+            # z = Xw + b can be rebuilt from the copy when ws holds the whole support
+            # (the solver's working sets do): same columns in the same order.
+            support_in_ws = np.count_nonzero(w) == np.count_nonzero(w[ws])
+    src = (pb.data, pb.indices, pb.indptr, ws) if xc is None else xc
     # Columns stored in every row are centered explicitly by the kernels (exact for a
     # large mean); only the others take part in the lazy centering's scalar shift.
     if fi:
-        dense = (pb.indptr[ws + 1] - pb.indptr[ws]) == pb.n_samples
+        if xc is None:
+            dense = (pb.indptr[ws + 1] - pb.indptr[ws]) == pb.n_samples
+        else:
+            dense = np.diff(xc[2]) == pb.n_samples  # the copy keeps the entry counts
         lazy = ~dense
     xbar = np.zeros(m)
     lip = np.empty(m)
@@ -314,7 +357,7 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
     kkt_per_gap = None
     for step_count in range(1, max_newton + 1):
         continue_first = False
-        gap, _, _ = _gap(pb, st, ws, w, l1, l2, grad, free_proj)
+        gap, _, _ = _gap(pb, st, ws, w, l1, l2, grad, free_proj, xc)
         if step_count == 1 and np.isfinite(gap):
             # Always make progress on the working set: when its restricted gap is
             # already below the global target (the global gap can be spread over many
@@ -328,8 +371,7 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
             step_count -= 1
             break
         h_sum = LK.hessian_weights(st.z, pb.y, pb.sw, pb.weighted, HESSIAN_FLOOR, st.h)
-        LK.weighted_column_stats(pb.data, pb.indices, pb.indptr, ws, st.h, h_sum, fi,
-                                 xbar, lip)
+        LK.weighted_column_stats(*src, st.h, h_sum, fi, xbar, lip)
         np.take(w, ws, out=w0)
         if fi:
             shift0 = LK.dot(xbar * lazy, w0)
@@ -348,16 +390,21 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
         eps = INNER_RATIO * kkt
         if kkt_per_gap is not None:
             eps = max(eps, TARGET_RATIO * kkt_per_gap * tol_in)
-        shift, ep = LK.quadratic_cd(pb.data, pb.indices, pb.indptr, ws, w, st.e, shift0,
-                                    st.h, h_sum, fi, xbar, lip, l1, l2, max_epochs, eps,
-                                    ANDERSON_K, st.v)
+        if xc is None:
+            shift, ep = LK.quadratic_cd(*src, w, st.e, shift0, st.h, h_sum, fi, xbar, lip,
+                                        l1, l2, max_epochs, eps, ANDERSON_K, st.v)
+        else:
+            w_ws[:] = w0
+            shift, ep = LK.quadratic_cd(*xc, w_ws, st.e, shift0, st.h, h_sum, fi, xbar,
+                                        lip, l1_ws, l2_ws, max_epochs, eps, ANDERSON_K,
+                                        st.v)
+            w[ws] = w_ws
         n_epochs += ep
         np.subtract(w[ws], w0, out=delta)
         # Intercept change: its lazy part goes into dz with the lazy columns, the
         # explicitly centered columns' share -xbar_j delta_j only into b.
         db = (shift0 + gbar - shift) if fi else 0.0
-        LK.newton_direction(pb.data, pb.indices, pb.indptr, ws, delta, db, xbar, fi,
-                            st.dz)
+        LK.newton_direction(*src, delta, db, xbar, fi, st.dz)
         if fi and dense.any():
             db -= float(xbar[dense] @ delta[dense])
         # Directional decrease of the model (grad F = -g): negative for a descent step.
@@ -382,7 +429,13 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
         if s != 1.0:
             w[ws] = w0 + s * delta
         b += s * db
-        _set_predictor(pb, st, w, b)
+        if xc is not None and support_in_ws:
+            LK.linear_predictor(xc[0], xc[1], xc[2], w[ws], b, st.z)
+            st.fresh = False
+        else:
+            _set_predictor(pb, st, w, b)
+    if pb.mapped and xc is None:
+        MP.release_pages((pb.data, pb.indices, pb.indptr))
     return b, step_count, n_epochs, stalled
 
 
@@ -439,8 +492,19 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
     free_proj = _FreeProjection(X, pb, free) if free.shape[0] else None
     tol_abs = tol * pb.null_deviance
 
-    w = np.zeros(p) if w_init is None else np.array(w_init, dtype=np.float64)
-    w[pb.sqnorm_f32 == 0.0] = 0.0  # zero-norm (centered) columns can only be 0
+    if pb.mapped:
+        # Only the pages written are resident (MP.lazy_zeros): a few hundred scattered
+        # coefficients among millions of features. Same values as below.
+        w = MP.lazy_zeros(p)
+        if w_init is not None:
+            w_init = np.asarray(w_init)
+            nz = np.flatnonzero(w_init)
+            w[nz] = w_init[nz]
+        nz = np.flatnonzero(w)
+        w[nz[pb.sqnorm_f32[nz] == 0.0]] = 0.0  # zero-norm (centered) columns can only be 0
+    else:
+        w = np.zeros(p) if w_init is None else np.array(w_init, dtype=np.float64)
+        w[pb.sqnorm_f32 == 0.0] = 0.0  # zero-norm (centered) columns can only be 0
     if not pb.fit_intercept:
         b = 0.0
     elif b_init is None:

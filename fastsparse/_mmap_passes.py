@@ -441,6 +441,76 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
     return out
 
 
+# --------------------------------------------------------------------------------------
+# The logistic solver's passes (dispatched from fastsparse._logistic_solver on pb.mapped)
+# --------------------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _add_columns(data, indices, indptr, cols, w, z):
+    """z += X[:, cols] w[cols]: the loop of ``_logistic_kernels.linear_predictor``.
+
+    Same per-column update in the same (increasing) column order, so a predictor built
+    block by block is bit-identical to the kernel's over the whole matrix.
+    """
+    for c in range(cols.shape[0]):
+        j = cols[c]
+        wj = w[j]
+        for k in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
+            z[indices[k]] += wj * data[k]
+
+
+def linear_predictor(data, indices, indptr, w, b, z):
+    """:func:`fastsparse._logistic_kernels.linear_predictor` (same result), by blocks.
+
+    z = X w + b over the columns with w_j != 0 only, block by block, each block's pages
+    released: the support is scattered over the file, and reading it on the map would
+    leave a page-cache folio per column resident.
+    """
+    z[:] = b
+    nz = np.flatnonzero(w)  # O(support) writes; untouched lazy_zeros pages stay free
+    for a, e in column_blocks(indptr, nz, BLOCK_NNZ) if nz.shape[0] else ():
+        _add_columns(data, indices, indptr, nz[a:e], w, z)
+        _release_cols((data, indices, indptr), nz, a, e)
+
+
+def gather_working_set(data, indices, indptr, ws):
+    """Compact in-memory copy of the columns ``ws``, or None when it should not be made.
+
+    None when ``ws`` is not increasing (a blocked read needs it) or when its columns
+    hold more than :data:`GATHER_MAX_FRACTION` of X's entries (the copy would be about
+    as large as the pages it saves); the caller then reads the map and releases it
+    afterwards. Otherwise (cdata, cind, cptr) as :func:`gather_columns` returns them:
+    column k of the copy is column ws[k] of X, with the same entry count, so the
+    kernels' "stored in every row" test gives the same answer on it.
+    """
+    ws = np.asarray(ws)
+    if ws.shape[0] == 0 or not _is_increasing(ws):
+        return None
+    cptr = _compact_pointers(indptr, ws)
+    if int(cptr[-1]) > GATHER_MAX_FRACTION * int(indptr[-1]):
+        return None
+    return gather_columns(data, indices, indptr, ws, cptr)
+
+
+def take_per_feature(values, cols):
+    """values[cols], keeping a constant (zero-stride) per-feature array constant.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_features,)
+        Per-feature values, possibly a broadcast scalar.
+    cols : ndarray of int
+        Columns.
+
+    Returns
+    -------
+    taken : ndarray of shape (len(cols),)
+    """
+    return _take(values, cols)
+
+
 __all__ = ["BLOCK_NNZ", "GATHER_MAX_FRACTION", "blocked_sqnorms", "blocked_xt_dot",
-           "check_mapped_csc", "column_stats", "gather_columns", "inner_solve",
-           "is_mapped", "lazy_zeros", "residual"]
+           "check_mapped_csc", "column_stats", "gather_columns", "gather_working_set",
+           "inner_solve", "is_mapped", "lazy_zeros", "linear_predictor", "residual",
+           "take_per_feature"]

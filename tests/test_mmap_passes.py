@@ -230,6 +230,96 @@ def test_mapped_logistic_and_float32(tmp_path, small_blocks, dtype):
     assert_array_equal(la.coef_, lb.coef_)
 
 
+def _fit_all_logistic(X, ybin, y3, sw, v):
+    out = {}
+    for key, kw, fit_kw in [
+        ("binary", dict(C=2.0), {}),
+        ("no-intercept", dict(C=2.0, fit_intercept=False), {}),
+        ("weighted", dict(C=3.0), dict(sample_weight=sw)),
+        ("free-enet", dict(C=0.2, l1_ratio=0.5, penalty_factor=v), {}),
+    ]:
+        m = fastsparse.LogisticRegression(tol=1e-10, **kw).fit(X, ybin, **fit_kw)
+        out[key] = np.r_[m.coef_.ravel(), m.intercept_]
+    m = fastsparse.LogisticRegression(C=2.0, tol=1e-10).fit(X, y3)  # one-vs-rest
+    out["ovr"] = np.r_[m.coef_.ravel(), m.intercept_]
+    res = fastsparse.logistic_path(X, ybin, n_Cs=5, tol=1e-10, sample_weight=sw)
+    out["logistic_path"] = np.r_[res.Cs, _dense(res.coefs).ravel(), res.intercepts]
+    m = fastsparse.LogisticRegressionCV(Cs=4, cv=3, tol=1e-8).fit(X, ybin)
+    out["LogisticRegressionCV"] = np.r_[m.C_, m.coef_.ravel(), m.intercept_]
+    return out
+
+
+@pytest.mark.parametrize("gather", [True, False])
+def test_mapped_logistic_fits_equal_in_memory_fits(tmp_path, monkeypatch, small_blocks,
+                                                   calls, gather):
+    # gather=True: every working set is copied to memory; False: every one is solved on
+    # the map and released. Both must give exactly the in-memory results.
+    monkeypatch.setattr(MP, "GATHER_MAX_FRACTION", 1.0 if gather else 0.0)
+    for name in ("linear_predictor", "gather_working_set"):
+        real = getattr(MP, name)
+
+        def spy(*args, _real=real, _name=name, **kwargs):
+            calls[_name] = calls.get(_name, 0) + 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(MP, name, spy)
+    X, y = make_regression_problem(n_samples=70, n_features=90)
+    X = X.tolil()
+    rng = np.random.default_rng(4)
+    X[:, 11] = 2.0 + rng.random((X.shape[0], 1))  # stored in every row: centered explicitly
+    X = sp.csc_matrix(X)
+    ybin = (y > np.median(y)).astype(int)
+    y3 = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    sw = rng.uniform(0.2, 3.0, X.shape[0])
+    v = np.ones(X.shape[1])
+    v[[4, 50]] = 0.0  # unpenalized features
+    Xm, _ = _mapped(tmp_path, X, y)
+    on_map = _fit_all_logistic(Xm, ybin, y3, sw, v)
+    assert calls.get("linear_predictor", 0) > 0 and calls.get("gather_working_set", 0) > 0
+    if gather:  # (without, the unpenalized columns are still gathered)
+        assert calls.get("gather_columns", 0) >= calls["gather_working_set"]
+    n_calls = dict(calls)
+    in_ram = _fit_all_logistic(X, ybin, y3, sw, v)
+    assert calls == n_calls  # the in-memory fits took none of the blocked passes
+    for key in in_ram:
+        assert_array_equal(on_map[key], in_ram[key], err_msg=key)  # bit-identical
+
+    # Independent check of the mapped binary fit: the KKT conditions of
+    # C sum_i log(1 + exp(-y_i (x_i.w + b))) + |w|_1 (gradient in [-1, 1] on zeros,
+    # equal to -sign(w_j) on the support, zero for the intercept).
+    D = X.toarray()
+    coef, b = on_map["binary"][:-1], on_map["binary"][-1]
+    assert np.count_nonzero(coef) > 0
+    prob = 1.0 / (1.0 + np.exp(-(D @ coef + b)))
+    grad = 2.0 * D.T @ (prob - ybin)
+    nz = coef != 0
+    assert np.all(np.abs(grad[~nz]) <= 1 + 1e-6)
+    assert_allclose(grad[nz], -np.sign(coef[nz]), atol=1e-5)
+    assert abs(np.sum(prob - ybin)) < 1e-6
+
+
+def test_logistic_passes_match_the_kernels(tmp_path, small_blocks):
+    # The blocked linear predictor against X @ w + b (dense numpy) and the kernel.
+    from fastsparse import _logistic_kernels as LK
+    rng = np.random.default_rng(2)
+    X = sp.random(40, 300, density=0.1, format="csc", random_state=rng)
+    Xm, _ = _mapped(tmp_path, X)
+    w = MP.lazy_zeros(300)
+    w[rng.choice(300, 25, replace=False)] = rng.standard_normal(25)
+    z, z_kernel = np.empty(40), np.empty(40)
+    MP.linear_predictor(Xm.data, Xm.indices, Xm.indptr, w, 0.5, z)
+    LK.linear_predictor(X.data, X.indices, X.indptr, w, 0.5, z_kernel)
+    assert_array_equal(z, z_kernel)
+    assert_allclose(z, X.toarray() @ w + 0.5, rtol=1e-12)
+    ws = np.flatnonzero(w)
+    cdata, cind, cptr = MP.gather_working_set(Xm.data, Xm.indices, Xm.indptr, ws)
+    assert_array_equal(sp.csc_matrix((cdata, cind, cptr), shape=(40, ws.shape[0])).toarray(),
+                       X.toarray()[:, ws])
+    # Not increasing, or holding too much of X: no copy (solved on the map instead).
+    assert MP.gather_working_set(Xm.data, Xm.indices, Xm.indptr, ws[::-1].copy()) is None
+    assert MP.gather_working_set(Xm.data, Xm.indices, Xm.indptr, np.arange(300)) is None
+
+
 # --------------------------------------------------------------------------------------
 # check_csc on maps: the errors and results of check_csc on an in-memory copy
 # --------------------------------------------------------------------------------------
