@@ -1,10 +1,13 @@
-"""Peak memory of a Lasso fit on a memory-mapped matrix vs the same matrix in RAM.
+"""Peak memory of a Lasso or logistic fit on a memory-mapped matrix vs the same in RAM.
 
 Generates (or reads from the dataset cache) the finance-shaped regression preset
 (16,087 x 4,272,227, 20M stored entries), writes it once with
-:func:`fastsparse.io.save_csc` into DIR, then fits ``Lasso(alpha=alpha_max / 10)`` in a
-fresh process per mode and reports peak resident memory, its anonymous / file-backed
-split, fit time and duality gap:
+:func:`fastsparse.io.save_csc` into DIR, then fits ``Lasso(alpha=alpha_max / 10)``
+(``--model lasso``, default) or ``LogisticRegression(C=10 C_min)`` (``--model
+logistic``, C_min from :func:`fastsparse.logistic_c_min`; labels ``y > median(y)``,
+which is how :func:`fastsparse.datasets.make_sparse_data` makes its classification
+task from the same noisy predictor) in a fresh process per mode and reports peak
+resident memory, its anonymous / file-backed split, fit time and duality gap:
 
 - ``ram``: ``load_csc(DIR, mmap=False)``, every array read into anonymous memory;
 - ``mmap``: ``load_csc(DIR)``, the arrays memory-mapped, fitted by the
@@ -25,6 +28,7 @@ through /proc/self/clear_refs; a sampling thread records RssAnon / RssFile every
 Usage::
 
     python scripts/mmap_memory.py [DIR] [--modes ram,mmap,mmap-unblocked] [--cold]
+                                  [--model lasso|logistic] [--ratio R]
 
 DIR defaults to /tmp/fastsparse_finance_csc. ``--cold`` evicts the dataset's files from
 the page cache (posix_fadvise DONTNEED on those files only) before each child.
@@ -139,7 +143,21 @@ def warm_parallel_passes(X):
 # --------------------------------------------------------------------------------------
 
 
-def child(mode, directory, alpha, tol, block_nnz, coef_out):
+def _labels(y):
+    """Binary labels of the logistic fits: the target above its median."""
+    return (y > np.median(y)).astype(np.int64)
+
+
+def _make_model(model, alpha, tol):
+    """The measured estimator: ``alpha`` is Lasso's alpha or LogisticRegression's C."""
+    import fastsparse
+
+    if model == "logistic":
+        return fastsparse.LogisticRegression(C=alpha, tol=tol)
+    return fastsparse.Lasso(alpha=alpha, tol=tol)
+
+
+def child(mode, directory, alpha, tol, block_nnz, coef_out, model="lasso"):
     import scipy.sparse as sp
 
     import fastsparse
@@ -154,6 +172,8 @@ def child(mode, directory, alpha, tol, block_nnz, coef_out):
     Xw = sp.random(2000, 20_000, density=0.01, format="csc", random_state=rng)
     yw = rng.standard_normal(2000)
     fastsparse.Lasso(alpha=1e-3).fit(Xw, yw)
+    if model == "logistic":
+        fastsparse.LogisticRegression(C=1.0).fit(Xw, _labels(yw))
     if mode == "mmap-unblocked":
         disable_blocked_passes()
     else:
@@ -166,6 +186,8 @@ def child(mode, directory, alpha, tol, block_nnz, coef_out):
             save_csc(Path(tmp) / "w", Xw)
             Xm, _ = load_csc(Path(tmp) / "w")
             fastsparse.Lasso(alpha=1e-3).fit(Xm, yw)
+            if model == "logistic":
+                fastsparse.LogisticRegression(C=1.0).fit(Xm, _labels(yw))
             # The fits' chooser may not have tried both pass variants on the read-only
             # map: load the multi-threaded ones for these array types too.
             warm_parallel_passes(Xm)
@@ -177,9 +199,11 @@ def child(mode, directory, alpha, tol, block_nnz, coef_out):
     sampler.start()
     t0 = time.perf_counter()
     X, y = load_csc(directory, mmap=(mode != "ram"))
+    if model == "logistic":
+        y = _labels(y)
     t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
-    model = fastsparse.Lasso(alpha=alpha, tol=tol).fit(X, y)
+    est = _make_model(model, alpha, tol).fit(X, y)
     t_fit = time.perf_counter() - t0
     sampler.stop.set()
     sampler.join()
@@ -188,7 +212,7 @@ def child(mode, directory, alpha, tol, block_nnz, coef_out):
     if mode != "ram":
         release_pages(X)
         after_release = status_kb()["VmRSS"]
-    np.save(coef_out, model.coef_)
+    np.save(coef_out, np.ravel(est.coef_))
     return {
         "mode": mode,
         "baseline_rss_kb": base["VmRSS"],
@@ -201,10 +225,10 @@ def child(mode, directory, alpha, tol, block_nnz, coef_out):
         "rss_after_release_kb": after_release,
         "load_s": t_load,
         "fit_s": t_fit,
-        "dual_gap": float(model.dual_gap_),
-        "n_iter": int(model.n_iter_),
-        "nnz_coef": int(np.count_nonzero(model.coef_)),
-        "intercept": float(model.intercept_),
+        "dual_gap": float(np.ravel(est.dual_gap_)[0]),
+        "n_iter": int(np.ravel(est.n_iter_)[0]),
+        "nnz_coef": int(np.count_nonzero(est.coef_)),
+        "intercept": float(np.ravel(est.intercept_)[0]),
     }
 
 
@@ -259,6 +283,15 @@ def alpha_max(directory):
     return float(alpha_grid(X, y, n_alphas=1)[0])
 
 
+def c_min(directory):
+    """Smallest C of LogisticRegression with a non-zero coefficient (on the labels)."""
+    from fastsparse import logistic_c_min
+    from fastsparse.io import load_csc
+
+    X, y = load_csc(directory)
+    return float(logistic_c_min(X, _labels(y)))
+
+
 def mb(kb):
     return f"{kb / 1024:.0f}"
 
@@ -270,8 +303,12 @@ def main(argv=None):
     parser.add_argument("--preset", default="finance",
                         help="dataset preset written into DIR if it does not exist yet "
                              "(default finance; e.g. medium for a quick check)")
+    parser.add_argument("--model", choices=("lasso", "logistic"), default="lasso",
+                        help="Lasso on the regression target (default) or L1 "
+                             "LogisticRegression on labels y > median(y)")
     parser.add_argument("--ratio", type=float, default=10.0,
-                        help="alpha = alpha_max / RATIO (default 10)")
+                        help="alpha = alpha_max / RATIO (Lasso) or C = RATIO * C_min "
+                             "(logistic); default 10")
     parser.add_argument("--tol", type=float, default=1e-6)
     parser.add_argument("--block-nnz", type=int, default=1 << 20,
                         help="fastsparse._mmap_passes.BLOCK_NNZ in mode mmap (default "
@@ -283,16 +320,22 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.child:
         mode, alpha, coef_out = args.child
-        res = child(mode, args.directory, float(alpha), args.tol, args.block_nnz, coef_out)
+        res = child(mode, args.directory, float(alpha), args.tol, args.block_nnz, coef_out,
+                    args.model)
         print(json.dumps(res))
         return 0
 
     directory = Path(args.directory)
     size = prepare(directory, args.preset)
-    alpha = alpha_max(directory) / args.ratio
+    if args.model == "logistic":
+        alpha = c_min(directory) * args.ratio
+        what = f"LogisticRegression, C = C_min * {args.ratio:g} = {alpha:.6g}"
+    else:
+        alpha = alpha_max(directory) / args.ratio
+        what = f"Lasso, alpha = alpha_max / {args.ratio:g} = {alpha:.6g}"
     costs = validation_costs(directory, args.cold)
-    print(f"data set: {directory} ({size / 2**20:.0f} MiB on disk), "
-          f"alpha = alpha_max / {args.ratio:g} = {alpha:.6g}, tol = {args.tol:g}")
+    print(f"data set: {directory} ({size / 2**20:.0f} MiB on disk), {what}, "
+          f"tol = {args.tol:g}")
     for k, v in costs.items():
         print(f"  {k}: {v:.2f} s ({'cold' if args.cold else 'warm'} page cache)")
     rows, coefs = [], {}
@@ -301,7 +344,8 @@ def main(argv=None):
             evict(directory)
         coef_out = directory.parent / f".{directory.name}.coef-{mode}.npy"
         cmd = [sys.executable, __file__, str(directory), "--tol", str(args.tol),
-               "--block-nnz", str(args.block_nnz), "--child", mode, repr(alpha),
+               "--block-nnz", str(args.block_nnz), "--model", args.model,
+               "--child", mode, repr(alpha),
                str(coef_out)]
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
