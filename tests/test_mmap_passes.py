@@ -476,6 +476,68 @@ def test_fit_keeps_resident_file_pages_bounded(tmp_path, monkeypatch):
     assert _status_kb("RssFile") - before > 0.8 * (size_kb - Xm.indptr.nbytes // 1024)
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+def test_logistic_fit_keeps_resident_file_pages_bounded(tmp_path, monkeypatch):
+    # The matrix of the Lasso test above (43 MB of data + indices on disk), binary labels.
+    rng = np.random.default_rng(8)
+    n, p, per_col = 3_000, 600_000, 6
+    indptr = np.arange(0, per_col * (p + 1), per_col, dtype=np.int32)
+    indices = np.sort(rng.integers(0, n // per_col, (p, per_col)), axis=1)
+    indices = (indices + np.arange(per_col) * (n // per_col)).astype(np.int32).ravel()
+    X = sp.csc_matrix((n, p))
+    X.data, X.indices, X.indptr = rng.random(per_col * p), indices, indptr
+    # The support spread over the whole file, so the working set is too.
+    support = rng.choice(p, 40, replace=False)
+    z = X[:, support] @ rng.standard_normal(40)
+    y = (z + 0.3 * rng.standard_normal(n) > np.median(z)).astype(int)
+    Xm, _ = _mapped(tmp_path, X)
+    size_kb = (Xm.data.nbytes + Xm.indices.nbytes + Xm.indptr.nbytes) // 1024
+    C = 5 * fastsparse.logistic_c_min(Xm, y)
+    small, _ = _mapped(tmp_path, X[:, :2000], name="warm")
+    fastsparse.LogisticRegression(C=C).fit(small, y)  # compiled / cache loaded outside
+    from fastsparse import _logistic_solver as LS
+    from fastsparse.io import release_pages
+
+    # The resident file pages just before each release (the most a block accumulates,
+    # plus whatever the Newton steps read since the previous release).
+    seen = []
+    real_release = MP.release_pages
+
+    def recording(*args, **kwargs):
+        seen.append(_status_kb("RssFile"))
+        return real_release(*args, **kwargs)
+
+    monkeypatch.setattr(MP, "release_pages", recording)
+
+    def fit():
+        release_pages(Xm)
+        seen.clear()
+        before = _status_kb("RssFile")
+        model = fastsparse.LogisticRegression(C=C, tol=1e-6).fit(Xm, y)
+        return model, max(seen) - before, _status_kb("RssFile") - before
+
+    model, peak, after = fit()
+    assert np.count_nonzero(model.coef_) >= 10
+    assert len(seen) > 20  # many blocks
+    # One block is ~12 MB of 43 MB (plus page-cache folios at its edges; measured 19 MB).
+    assert peak < 0.6 * size_kb, (peak, size_kb)
+    assert after < 0.2 * size_kb, (after, size_kb)
+    # Control: the same fit with the working-set kernels and the linear predictor
+    # reading the map (the problem not marked mapped; the full passes still blocked)
+    # maps the folios of the scattered working-set columns until a pass releases them.
+    real = LS.prepare_logistic
+
+    def unmarked(*args, **kwargs):
+        pb = real(*args, **kwargs)
+        pb.mapped = False
+        return pb
+
+    monkeypatch.setattr(fastsparse.logistic, "prepare_logistic", unmarked)
+    control, peak_control, _ = fit()
+    assert_array_equal(control.coef_, model.coef_)
+    assert peak_control > 0.8 * size_kb, (peak_control, size_kb)  # measured: all of it
+
+
 def test_lazy_zeros(tmp_path):
     n = 3_000_000  # 24 MB
     w = MP.lazy_zeros(n)
