@@ -17,6 +17,10 @@ matrix is never copied. For memory-mapped X the solvers run those passes here in
   would map a folio per column), on which the unchanged kernel runs with local column
   numbers.
 
+The logistic solver uses the same pieces (:func:`linear_predictor` over blocks of the
+support, :func:`gather_working_set` before its Newton steps, :func:`lazy_zeros`),
+dispatched from :mod:`fastsparse._logistic_solver` on ``LogisticProblem.mapped``.
+
 Nothing here is used for arrays in ordinary memory: :func:`is_mapped` decides once per
 problem (``ProblemData.mapped``) or per pass (the passes of
 :mod:`fastsparse._parallel`), and in-memory fits keep their code paths.
@@ -466,6 +470,17 @@ def linear_predictor(data, indices, indptr, w, b, z):
     z = X w + b over the columns with w_j != 0 only, block by block, each block's pages
     released: the support is scattered over the file, and reading it on the map would
     leave a page-cache folio per column resident.
+
+    Parameters
+    ----------
+    data, indices, indptr : ndarray
+        CSC arrays of X (memory-mapped).
+    w : ndarray of shape (n_features,), float64
+        Coefficients.
+    b : float
+        Intercept.
+    z : ndarray of shape (n_samples,), float64
+        Output, overwritten.
     """
     z[:] = b
     nz = np.flatnonzero(w)  # O(support) writes; untouched lazy_zeros pages stay free
@@ -483,6 +498,18 @@ def gather_working_set(data, indices, indptr, ws):
     afterwards. Otherwise (cdata, cind, cptr) as :func:`gather_columns` returns them:
     column k of the copy is column ws[k] of X, with the same entry count, so the
     kernels' "stored in every row" test gives the same answer on it.
+
+    Parameters
+    ----------
+    data, indices, indptr : ndarray
+        CSC arrays of X (memory-mapped).
+    ws : ndarray of int
+        Working-set columns.
+
+    Returns
+    -------
+    compact : tuple of (ndarray, ndarray, ndarray) or None
+        The copy's data, indices and column pointers, or None (see above).
     """
     ws = np.asarray(ws)
     if ws.shape[0] == 0 or not _is_increasing(ws):
