@@ -200,6 +200,11 @@ class _FreeProjection:
         self.h = np.empty(pb.n_samples)
 
     def project(self, z, u):
+        """Project u in place (class docstring) with the Hessian weights at z.
+
+        Returns False, leaving u unusable as a certificate, when the projected point
+        leaves the entropy's box beyond rounding; True otherwise.
+        """
         pb = self.pb
         LK.hessian_weights(z, pb.y, pb.sw, pb.weighted, 0.0, self.h)
         h = self.h
