@@ -173,18 +173,40 @@ def unpenalized_gram(X, pb, free, xbar_free):
     column ubar_j is only the rounding of its mean, so nothing cancels. Columns with
     implicit zeros cannot be shifted in sparse form, and their spread is comparable to
     their mean anyway. The copy is of the (at most MAX_UNPENALIZED) unpenalized columns
-    only, in float64 (a float32 X would otherwise be multiplied in float32).
+    only (:func:`shifted_free_columns`).
+    """
+    return _gram_of_shifted(pb, shifted_free_columns(X, pb, free, xbar_free))
+
+
+def shifted_free_columns(X, pb, free, xbar_free):
+    """Float64 CSC copy of the unpenalized columns ``free`` (increasing), shifted.
+
+    With an intercept, the columns stored in every row are shifted by their mean
+    ``xbar_free`` (see :func:`unpenalized_gram`); float64 so that a float32 X is not
+    multiplied in float32. A memory-mapped X is read block by block with its pages
+    released (:func:`fastsparse._mmap_passes.gather_columns`).
     """
     n = pb.n_samples
-    Xf = sp.csc_matrix(X[:, free], dtype=np.float64, copy=True)
-    sw = pb.sw if pb.weighted else np.ones(n)
-    ubar = None
+    if pb.mapped:
+        cdata, cind, cptr = MP.gather_columns(pb.data, pb.indices, pb.indptr, free)
+        Xf = sp.csc_matrix((cdata.astype(np.float64, copy=False), cind, cptr),
+                           shape=(n, free.shape[0]))
+    else:
+        Xf = sp.csc_matrix(X[:, free], dtype=np.float64, copy=True)
     if pb.fit_intercept:
         counts = np.diff(Xf.indptr)
         Xf.data -= np.repeat(np.where(counts == n, xbar_free, 0.0), counts)
-        ubar = np.asarray(Xf.T @ sw).ravel() / n  # the weights sum to n
+    return Xf
+
+
+def _gram_of_shifted(pb, Xf):
+    """Centered weighted Gram matrix from the shifted columns of
+    :func:`shifted_free_columns`: U^T S U - n ubar ubar^T (nothing cancels)."""
+    n = pb.n_samples
+    sw = pb.sw if pb.weighted else np.ones(n)
     gram = np.asarray((Xf.T @ sp.diags(sw) @ Xf).todense(), dtype=np.float64)
-    if ubar is not None:
+    if pb.fit_intercept:
+        ubar = np.asarray(Xf.T @ sw).ravel() / n  # the weights sum to n
         gram -= n * np.outer(ubar, ubar)
     return gram
 
@@ -253,15 +275,13 @@ class FreeProjection:
             return
         _check_unpenalized_count(m)
         n = pb.n_samples
-        Xf = sp.csc_matrix(X[:, free], dtype=np.float64, copy=True)
+        Xf = shifted_free_columns(X, pb, free, self.xbar)
         self.ubar = self.xbar
         if pb.fit_intercept:
-            counts = np.diff(Xf.indptr)
-            Xf.data -= np.repeat(np.where(counts == n, self.xbar, 0.0), counts)
             sw = pb.sw if pb.weighted else np.ones(n)
             self.ubar = np.asarray(Xf.T @ sw).ravel() / n  # ~0 for the centered ones
         self._local = (Xf.data, Xf.indices.astype(np.int64), Xf.indptr.astype(np.int64))
-        self.gram = unpenalized_gram(X, pb, free, self.xbar)
+        self.gram = _gram_of_shifted(pb, Xf)
         self._all = np.ones(m, dtype=bool)
         self._mask = self._all
         self._g = np.empty(m)
