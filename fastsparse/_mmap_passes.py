@@ -34,6 +34,7 @@ from numba import njit
 from sklearn.utils.validation import assert_all_finite
 
 from . import _kernels as K
+from . import _sparse_ops as S
 from ._sparse_ops import subtract_column
 from .io import _advise_dontneed, _backing_mmap, column_blocks, release_pages
 
@@ -462,6 +463,17 @@ def _add_columns(data, indices, indptr, cols, w, z):
         wj = w[j]
         for k in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
             z[indices[k]] += wj * data[k]
+
+
+def add_scaled_columns(data, indices, indptr, cols, values, z):
+    """:func:`fastsparse._sparse_ops.add_scaled_columns` by blocks, pages released.
+
+    ``cols`` must be increasing (as the indices of a column of a canonical CSC
+    coefficient matrix are); same sums in the same order as the kernel.
+    """
+    for a, e in column_blocks(indptr, cols, BLOCK_NNZ) if cols.shape[0] else ():
+        S.add_scaled_columns(data, indices, indptr, cols[a:e], values[a:e], z)
+        _release_cols((data, indices, indptr), cols, a, e)
 
 
 def linear_predictor(data, indices, indptr, w, b, z):

@@ -285,6 +285,20 @@ def subtract_column(data, indices, indptr, j, wj, sw, weighted, fit_intercept, r
 
 
 @njit(**_JIT)
+def add_scaled_columns(data, indices, indptr, cols, values, z):
+    """z += X[:, cols] @ values (``values`` aligned with ``cols``), column by column.
+
+    The decision values of a sparse coefficient vector without slicing X (a slice is a
+    copy of the support's columns: most of X when most features are selected).
+    """
+    for c in range(cols.shape[0]):
+        j = cols[c]
+        v = values[c]
+        for k in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
+            z[indices[k]] += v * data[k]
+
+
+@njit(**_JIT)
 def is_centered_explicitly(start, end, n_rows, fit_intercept):
     """Whether a column (entries start..end) is centered explicitly in the residual.
 

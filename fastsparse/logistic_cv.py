@@ -40,7 +40,9 @@ from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from . import _mmap_passes as MP
 from ._interrupt import cancel_on_sigint, restore_on_interrupt
+from ._sparse_ops import add_scaled_columns
 from ._support import SupportMixin
 from ._validation import check_csc, check_penalty_factor, check_scalar_param
 from .logistic import _prepare_targets, logistic_c_min, logistic_path
@@ -86,15 +88,19 @@ def _fold_path(X, y_bin, s_full, train, test, Cs, kw, cancel=None):
     np.add.at(s, train, 1.0 if s_full is None else s_full[train])
     res = logistic_path(X, y_bin, Cs=Cs, sample_weight=s, class_weight=None,
                         _cancel=cancel, **kw)
-    coefs = res.coefs  # sparse CSC (n_features, n_Cs)
+    coefs = res.coefs  # sparse CSC (n_features, n_Cs), sorted indices
     dec = np.empty((test.shape[0], len(Cs)))
+    # X w from the support's columns in place: X[:, nz] @ w would copy them (most of X
+    # when most features are selected), and on a memory map would leave them resident.
+    add = MP.add_scaled_columns if MP.is_mapped(X.data) else add_scaled_columns
+    z = np.empty(n)
     for k in range(len(Cs)):
         lo, hi = coefs.indptr[k], coefs.indptr[k + 1]
-        nz = coefs.indices[lo:hi]
-        z = np.full(test.shape[0], res.intercepts[k])
-        if nz.size:
-            z += np.asarray(X[:, nz] @ coefs.data[lo:hi]).ravel()[test]
-        dec[:, k] = z
+        z[:] = res.intercepts[k]
+        if hi > lo:
+            add(X.data, X.indices, X.indptr, coefs.indices[lo:hi],
+                coefs.data[lo:hi].astype(np.float64, copy=False), z)
+        dec[:, k] = z[test]
     return dec, coefs, res.intercepts, res.dual_gaps, res.n_iters
 
 

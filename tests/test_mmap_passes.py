@@ -589,3 +589,22 @@ def test_threaded_cv_folds_and_sparse_arrays_on_a_map(tmp_path, small_blocks):
     assert np.shares_memory(got.data, Xm.data)
     m = fastsparse.Lasso(alpha=0.02, tol=1e-10).fit(Xa, ym)
     assert_array_equal(m.coef_, fastsparse.Lasso(alpha=0.02, tol=1e-10).fit(X, y).coef_)
+
+
+def test_add_scaled_columns_in_memory_and_on_the_map(tmp_path, small_blocks):
+    # z += X[:, cols] @ values (LogisticRegressionCV's held-out decision values) without
+    # slicing X: in memory and block by block on the map, against dense numpy.
+    from fastsparse._sparse_ops import add_scaled_columns
+
+    X = sp.random(40, 30, density=0.3, format="csc", random_state=5)
+    Xm, _ = _mapped(tmp_path, X)
+    cols = np.array([0, 3, 4, 17, 29], dtype=np.int32)
+    values = np.random.default_rng(0).standard_normal(cols.size)
+    expected = 0.5 + X.toarray()[:, cols] @ values
+    for add, A in ((add_scaled_columns, X), (MP.add_scaled_columns, Xm)):
+        z = np.full(40, 0.5)
+        add(A.data, A.indices, A.indptr, cols, values, z)
+        assert_allclose(z, expected, rtol=1e-12, atol=1e-12)
+    z = np.full(40, 0.5)
+    MP.add_scaled_columns(Xm.data, Xm.indices, Xm.indptr, cols[:0], values[:0], z)
+    assert np.all(z == 0.5)
