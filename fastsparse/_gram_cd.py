@@ -36,6 +36,7 @@ from numba import njit
 
 from ._kernels import (
     GAP_NOISE_FLOOR,
+    _anderson_point,
     _anderson_weights,
     _extrapolated_dual,
     conjugate_penalty,
@@ -681,11 +682,7 @@ def gram_inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
         if anderson_k > 0 and n_hist == cycle:
             coef = _anderson_weights(hist_w, n_hist)
             if coef.shape[0] > 0:
-                for k in range(n_ws):
-                    acc = 0.0
-                    for mm in range(coef.shape[0]):
-                        acc += coef[mm] * hist_w[mm + 1, k]
-                    w_acc[k] = max(acc, 0.0) if positive else acc
+                _anderson_point(hist_w, coef, positive, w_acc)
                 dobj = objective_change(ws, w, w_acc, c, gram, l1, l2, delta, c_acc)
                 if dobj < 0.0:
                     for k in range(n_ws):

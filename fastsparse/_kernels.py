@@ -256,6 +256,19 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
 
 
 @njit(**_JIT)
+def _anderson_point(hist, coef, positive, out):
+    """out[k] = sum_m coef[m] hist[m + 1, k]: the extrapolated iterate, from the weights
+    of :func:`_anderson_weights`; clipped at 0 when ``positive``."""
+    for k in range(out.shape[0]):
+        acc = 0.0
+        for m in range(coef.shape[0]):
+            acc += coef[m] * hist[m + 1, k]
+        if positive and acc < 0.0:
+            acc = 0.0
+        out[k] = acc
+
+
+@njit(**_JIT)
 def _anderson_weights(hist, n_hist):
     """Anderson extrapolation coefficients from the last n_hist iterates (rows of hist).
 
@@ -426,13 +439,9 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
         if anderson_k > 0 and n_hist == cycle:
             coef = _anderson_weights(hist_w, n_hist)
             if coef.shape[0] > 0:
+                _anderson_point(hist_w, coef, positive, w_trial)
                 for k in range(n_ws):
-                    acc = 0.0
-                    for m in range(coef.shape[0]):
-                        acc += coef[m] * hist_w[m + 1, k]
-                    if positive and acc < 0.0:
-                        acc = 0.0
-                    w_trial[k] = acc - w[ws[k]]  # step from the current iterate
+                    w_trial[k] -= w[ws[k]]  # step from the current iterate
                 r_trial[:] = r_raw
                 dshift = add_columns(data, indices, indptr, ws, w_trial, xbar,
                                      fit_intercept, r_trial)

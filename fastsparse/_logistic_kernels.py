@@ -33,7 +33,7 @@ Column loops run over ``np.int64`` bounds: with int32 ``indptr`` a plain
 import numpy as np
 from numba import njit
 
-from ._kernels import _anderson_weights, conjugate_penalty
+from ._kernels import _anderson_point, _anderson_weights, conjugate_penalty
 from ._sparse_ops import (  # noqa: F401 (dot: used by the solver as LK.dot)
     centered_sqnorm,
     dot,
@@ -417,11 +417,7 @@ def quadratic_cd(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept
         n_hist = 0
         if coef.shape[0] == 0:
             continue
-        for k in range(m):
-            acc = 0.0
-            for q in range(coef.shape[0]):
-                acc += coef[q] * hist[q + 1, k]
-            target[k] = acc
+        _anderson_point(hist, coef, False, target)
         shift = _try_extrapolation(data, indices, indptr, ws, w, e, shift, h, h_sum,
                                    fit_intercept, xbar, l1, l2, target, v)
     return shift, epoch
