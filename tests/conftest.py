@@ -58,6 +58,15 @@ def make_regression_problem(n_samples=60, n_features=80, density=0.2, n_informat
     return X, y
 
 
+def status_kb(field):
+    """A memory field of /proc/self/status (e.g. "RssFile", "VmHWM") in kB (Linux)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
 @pytest.fixture
 def problem():
     return make_regression_problem()

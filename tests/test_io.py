@@ -22,7 +22,7 @@ from sklearn.linear_model import Lasso as SkLasso
 
 import fastsparse
 import fastsparse.io as fio
-from conftest import make_regression_problem
+from conftest import make_regression_problem, status_kb
 from fastsparse._validation import check_csc
 from fastsparse.io import (
     column_blocks,
@@ -449,14 +449,6 @@ def test_fits_allocate_far_less_than_x(tmp_path, name):
 # --------------------------------------------------------------------------------------
 
 
-def _status_kb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
 def test_release_pages_drops_resident_file_pages(tmp_path):
     m = 4_000_000  # one entry per column: 32 MB of data, 16 MB of indices
@@ -466,20 +458,20 @@ def test_release_pages_drops_resident_file_pages(tmp_path):
     Xbig.indptr = np.arange(m + 1, dtype=np.int32)
     save_csc(tmp_path / "ds", Xbig)
     Xm, _ = load_csc(tmp_path / "ds", validate=False)
-    before = _status_kb("RssFile")
+    before = status_kb("RssFile")
     total = float(np.sum(Xm.data)) + float(np.sum(Xm.indices))  # touch every page
-    touched = _status_kb("RssFile") - before
+    touched = status_kb("RssFile") - before
     size_kb = (Xm.data.nbytes + Xm.indices.nbytes) // 1024
     assert touched > 0.8 * size_kb
     released = release_pages(Xm)
     assert released >= Xm.data.nbytes + Xm.indices.nbytes
-    assert _status_kb("RssFile") - before < 0.2 * size_kb
+    assert status_kb("RssFile") - before < 0.2 * size_kb
     # The data is still there (refaulted from the page cache).
     assert float(np.sum(Xm.data)) + float(np.sum(Xm.indices)) == total
     # A column range releases only its part (of data and of indices, both resident).
-    mid = _status_kb("RssFile")
+    mid = status_kb("RssFile")
     release_pages(Xm, (0, Xm.shape[1] // 2))
-    dropped = mid - _status_kb("RssFile")
+    dropped = mid - status_kb("RssFile")
     assert 0.35 * size_kb < dropped < 0.65 * size_kb
 
 
@@ -737,7 +729,7 @@ def _reset_peak_rss():
             f.write("5")
     except OSError:
         return False
-    return _status_kb("VmHWM") <= _status_kb("VmRSS") + 1024
+    return status_kb("VmHWM") <= status_kb("VmRSS") + 1024
 
 
 def test_convert_memory_is_bounded(tmp_path, monkeypatch):
@@ -753,9 +745,9 @@ def test_convert_memory_is_bounded(tmp_path, monkeypatch):
     convert_svmlight(tiny, tmp_path / "tiny")  # compile the kernels for these dtypes
     monkeypatch.setattr(fio, "_SCATTER_BLOCK_NNZ", 1 << 18)  # column groups of 3 MB
     assert _reset_peak_rss()
-    before = _status_kb("VmRSS")
+    before = status_kb("VmRSS")
     meta = convert_svmlight(src, tmp_path / "big", chunk_lines=500)
-    growth = _status_kb("VmHWM") - before
+    growth = status_kb("VmHWM") - before
     in_memory_kb = meta["nnz"] * 12 // 1024  # float64 data + int32 indices
     assert meta["nnz"] > 2_900_000
     assert growth < 0.3 * in_memory_kb, (growth, in_memory_kb)

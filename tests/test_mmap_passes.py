@@ -17,7 +17,7 @@ from sklearn.linear_model import Lasso as SkLasso
 import fastsparse
 import fastsparse._kernels as K
 import fastsparse._mmap_passes as MP
-from conftest import make_regression_problem
+from conftest import make_regression_problem, status_kb
 from fastsparse._parallel import column_sqnorms_f32, xt_dot_full
 from fastsparse._solver import prepare_problem
 from fastsparse._validation import check_csc
@@ -437,24 +437,23 @@ def test_valid_map_is_used_as_is(tmp_path, small_blocks, index_dtypes):
 # --------------------------------------------------------------------------------------
 
 
-def _status_kb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
-def test_fit_keeps_resident_file_pages_bounded(tmp_path, monkeypatch):
-    # 3,000 x 600,000 with 3.6M entries: 43 MB of data + indices on disk.
-    rng = np.random.default_rng(7)
+def _file_sized_matrix(rng):
+    """3,000 x 600,000 with 3.6M entries (6 per column, one in each sixth of the rows,
+    sorted): 43 MB of data + indices on disk."""
     n, p, per_col = 3_000, 600_000, 6
     indptr = np.arange(0, per_col * (p + 1), per_col, dtype=np.int32)
     indices = np.sort(rng.integers(0, n // per_col, (p, per_col)), axis=1)
     indices = (indices + np.arange(per_col) * (n // per_col)).astype(np.int32).ravel()
     X = sp.csc_matrix((n, p))
     X.data, X.indices, X.indptr = rng.random(per_col * p), indices, indptr
+    return X
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+def test_fit_keeps_resident_file_pages_bounded(tmp_path, monkeypatch):
+    rng = np.random.default_rng(7)
+    X = _file_sized_matrix(rng)
+    n = X.shape[0]
     y = X[:, :20] @ rng.standard_normal(20) + 0.1 * rng.standard_normal(n)
     Xm, ym = _mapped(tmp_path, X, y)
     size_kb = (Xm.data.nbytes + Xm.indices.nbytes + Xm.indptr.nbytes) // 1024
@@ -469,13 +468,13 @@ def test_fit_keeps_resident_file_pages_bounded(tmp_path, monkeypatch):
     real = MP.release_pages
 
     def recording(*args, **kwargs):
-        seen.append(_status_kb("RssFile"))
+        seen.append(status_kb("RssFile"))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(MP, "release_pages", recording)
-    before = _status_kb("RssFile")
+    before = status_kb("RssFile")
     model = fastsparse.Lasso(alpha=alpha, tol=1e-6).fit(Xm, ym)
-    after = _status_kb("RssFile")
+    after = status_kb("RssFile")
     assert np.count_nonzero(model.coef_) > 0
     assert len(seen) > 20  # many blocks
     # One block is ~12 MB of 43 MB (plus page-cache folios at its edges); without the
@@ -486,19 +485,15 @@ def test_fit_keeps_resident_file_pages_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr(MP, "release_pages", lambda *a, **k: 0)
     monkeypatch.setattr(MP, "_advise_dontneed", lambda *a, **k: 0)
     check_csc(Xm)
-    assert _status_kb("RssFile") - before > 0.8 * (size_kb - Xm.indptr.nbytes // 1024)
+    assert status_kb("RssFile") - before > 0.8 * (size_kb - Xm.indptr.nbytes // 1024)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
 def test_logistic_fit_keeps_resident_file_pages_bounded(tmp_path, monkeypatch):
     # The matrix of the Lasso test above (43 MB of data + indices on disk), binary labels.
     rng = np.random.default_rng(8)
-    n, p, per_col = 3_000, 600_000, 6
-    indptr = np.arange(0, per_col * (p + 1), per_col, dtype=np.int32)
-    indices = np.sort(rng.integers(0, n // per_col, (p, per_col)), axis=1)
-    indices = (indices + np.arange(per_col) * (n // per_col)).astype(np.int32).ravel()
-    X = sp.csc_matrix((n, p))
-    X.data, X.indices, X.indptr = rng.random(per_col * p), indices, indptr
+    X = _file_sized_matrix(rng)
+    n, p = X.shape
     # The support spread over the whole file, so the working set is too.
     support = rng.choice(p, 40, replace=False)
     z = X[:, support] @ rng.standard_normal(40)
@@ -517,7 +512,7 @@ def test_logistic_fit_keeps_resident_file_pages_bounded(tmp_path, monkeypatch):
     real_release = MP.release_pages
 
     def recording(*args, **kwargs):
-        seen.append(_status_kb("RssFile"))
+        seen.append(status_kb("RssFile"))
         return real_release(*args, **kwargs)
 
     monkeypatch.setattr(MP, "release_pages", recording)
@@ -525,9 +520,9 @@ def test_logistic_fit_keeps_resident_file_pages_bounded(tmp_path, monkeypatch):
     def fit():
         release_pages(Xm)
         seen.clear()
-        before = _status_kb("RssFile")
+        before = status_kb("RssFile")
         model = fastsparse.LogisticRegression(C=C, tol=1e-6).fit(Xm, y)
-        return model, max(seen) - before, _status_kb("RssFile") - before
+        return model, max(seen) - before, status_kb("RssFile") - before
 
     model, peak, after = fit()
     assert np.count_nonzero(model.coef_) >= 10
@@ -562,10 +557,10 @@ def test_lazy_zeros(tmp_path):
     w[5] = 2.5
     assert release_pages((w, w, w)) == 0 and w[5] == 2.5
     if os.path.exists("/proc/self/status"):
-        before = _status_kb("RssAnon")
+        before = status_kb("RssAnon")
         idx = np.arange(0, n, n // 300)
         w[idx] = 1.0  # 300 scattered writes: 4 KB pages, not 2 MB huge pages each
-        grown = _status_kb("RssAnon") - before
+        grown = status_kb("RssAnon") - before
         assert grown < 0.25 * w.nbytes / 1024, grown
         assert w.sum() == idx.shape[0] + 2.5
     assert_array_equal(MP.lazy_zeros(0), np.zeros(0))

@@ -1493,19 +1493,6 @@ def test_positive_unpenalized_zero_feature_is_certified():
     assert model.coef_[1] == 0.0
 
 
-def test_float32_coefficients_out_of_float32_range():
-    # Found by the properties: float32 X gave float32 coef_ cast from the float64
-    # solution without a range check, so a solution beyond float32's range became inf.
-    # Lasso / ElasticNet now keep float64 coefficients and warn (7c91107).
-    rng = np.random.default_rng(0)
-    X = sp.csc_matrix(rng.uniform(1, 2, (20, 3)) * 1e-20, dtype=np.float32)
-    y = rng.standard_normal(20) * 1e20  # the solution is ~1e40 > float32 max 3.4e38
-    with pytest.warns(UserWarning, match="range of float32"):
-        model = Lasso(alpha=1e-6).fit(X, y)
-    assert model.coef_.dtype == np.float64 and np.all(np.isfinite(model.coef_))
-    assert np.abs(model.coef_).max() > np.finfo(np.float32).max
-
-
 @pytest.mark.parametrize("solver", ["cg", "cd", "cholesky", "dual"])
 def test_ridge_float32_coefficients_out_of_float32_range(solver):
     # Fixed (was a strict xfail): float32 X gave float32 coef_ cast from the float64
