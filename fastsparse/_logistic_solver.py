@@ -39,7 +39,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels as K
@@ -47,7 +46,12 @@ from . import _logistic_kernels as LK
 from . import _mmap_passes as MP
 from ._interrupt import check_cancelled
 from ._parallel import column_sqnorms_f32, xt_dot_full
-from ._solver import MAX_UNPENALIZED, _checked_gap, pinv_equilibrated
+from ._solver import (
+    MAX_UNPENALIZED,
+    _checked_gap,
+    pinv_equilibrated,
+    shifted_free_columns,
+)
 
 #: Relative floor of the Hessian weights p (1 - p) (glmnet uses 1e-5 on p).
 HESSIAN_FLOOR = 1e-10
@@ -175,27 +179,14 @@ class _FreeProjection:
                 f"{MAX_UNPENALIZED} are supported, since certifying the solution needs "
                 "their Gram matrix. Use small positive penalty factors instead."
             )
-        if pb.mapped:
-            # The same columns, read block by block with the map released behind
-            # (free comes from flatnonzero: increasing).
-            cdata, cind, cptr = MP.gather_columns(pb.data, pb.indices, pb.indptr, free)
-            Xf = sp.csc_matrix((cdata.astype(np.float64), cind, cptr),
-                               shape=(pb.n_samples, free.shape[0]))
-        else:
-            Xf = sp.csc_matrix(X[:, free], dtype=np.float64, copy=True)
-        if pb.fit_intercept:
-            # The constraints x_j^T u = 0 (j free) and 1^T u = 0 are those of the
-            # shifted columns x_j - c_j 1, so a column stored in every row is shifted
-            # by its mean: a column with a large mean and a small spread (a timestamp)
-            # is then no longer nearly collinear with the ones, whose Gram matrix was
-            # numerically singular (gap 0 reported for a far-from-optimal answer).
-            counts = np.diff(Xf.indptr)
-            full = counts == pb.n_samples
-            if full.any():
-                sums = np.asarray(Xf.sum(axis=0), dtype=np.float64).ravel()
-                shift = np.where(full, sums / pb.n_samples, 0.0)
-                Xf.data -= np.repeat(shift, counts)
-        self.Xf = Xf
+        # A float64 copy of the free columns (gathered by released blocks from a map;
+        # free comes from flatnonzero: increasing). With an intercept the constraints
+        # x_j^T u = 0 (j free) and 1^T u = 0 are those of the shifted columns
+        # x_j - c_j 1, so a column stored in every row is shifted by its mean: a column
+        # with a large mean and a small spread (a timestamp) is then no longer nearly
+        # collinear with the ones, whose Gram matrix was numerically singular (gap 0
+        # reported for a far-from-optimal answer).
+        self.Xf = shifted_free_columns(X, pb, free, None)
         self.pb = pb
         self.h = np.empty(pb.n_samples)
 

@@ -182,8 +182,9 @@ def shifted_free_columns(X, pb, free, xbar_free):
     """Float64 CSC copy of the unpenalized columns ``free`` (increasing), shifted.
 
     With an intercept, the columns stored in every row are shifted by their mean
-    ``xbar_free`` (see :func:`unpenalized_gram`); float64 so that a float32 X is not
-    multiplied in float32. A memory-mapped X is read block by block with its pages
+    ``xbar_free`` (see :func:`unpenalized_gram`), or, when it is None, by their plain
+    (unweighted) mean, computed here; float64 so that a float32 X is not multiplied in
+    float32. A memory-mapped X is read block by block with its pages
     released (:func:`fastsparse._mmap_passes.gather_columns`).
     """
     n = pb.n_samples
@@ -195,6 +196,8 @@ def shifted_free_columns(X, pb, free, xbar_free):
         Xf = sp.csc_matrix(X[:, free], dtype=np.float64, copy=True)
     if pb.fit_intercept:
         counts = np.diff(Xf.indptr)
+        if xbar_free is None:
+            xbar_free = np.asarray(Xf.sum(axis=0), dtype=np.float64).ravel() / n
         Xf.data -= np.repeat(np.where(counts == n, xbar_free, 0.0), counts)
     return Xf
 
