@@ -20,9 +20,9 @@ it to their share of the cores in their workers). Threads are used only
 - while they are measured to be faster. On a machine whose cores are busy with other
   processes a parallel region waits for its slowest thread to be scheduled, and a pass
   of a millisecond can take ten (measured on this project's shared 2-core machines).
-  :class:`_Chooser` times both variants as the fit runs (time per stored entry,
-  smoothed), uses the faster one and re-tries the other every :data:`PROBE_EVERY` calls,
-  so a fit adapts when the load changes. Results are bit-identical either way.
+  :class:`_Chooser` times both variants as the fit runs (time per stored entry, median
+  of the last few), uses the faster one and re-tries the other every
+  :data:`PROBE_EVERY` calls or less often, so a fit adapts when the load changes. Results are bit-identical either way.
 """
 
 import threading
@@ -42,63 +42,105 @@ MIN_PARALLEL_NNZ = 200_000
 #: lengths the load evens out only when there are many more chunks than threads.
 BLOCKS_PER_THREAD = 16
 
-#: The variant currently judged slower is timed again after this many calls; each probe
-#: that confirms the choice doubles the interval (up to MAX_PROBE_INTERVAL), so on a
-#: machine where threads keep losing the probes cost little (a probe of a 10x slower
-#: variant every 16 calls would add over 50% to the passes).
+#: Calls between probes of the variant currently judged slower: at least PROBE_EVERY,
+#: at most MAX_PROBE_INTERVAL, and long enough that a probe's extra time stays about
+#: PROBE_OVERHEAD of the time of the passes in between. A probe that lost narrowly (a
+#: parallel pass slowed by a passing interruption, 1.3x the serial one) is repeated
+#: soon, one that lost 10x rarely. A fixed doubling did not tell them apart: a Ridge fit
+#: that lost two narrow probes at its start, while some kernel thread interrupted every
+#: other parallel pass, ran its remaining 250 passes serial, 1.5x slower.
 PROBE_EVERY = 16
 MAX_PROBE_INTERVAL = 1024
+PROBE_OVERHEAD = 0.03
 
-#: Weight of the newest measurement in the smoothed time per entry.
-_SMOOTHING = 0.3
+#: Timings kept per variant; a variant's estimate is their median, so one slow pass (a
+#: thread descheduled for a few milliseconds) does not flip the choice.
+WINDOW = 5
+#: A probe times the other variant on this many consecutive calls (its old timings are
+#: dropped: they are stale by design), so that one outlier does not decide it either ...
+PROBE_CALLS = 3
+#: ... unless a probe call is this many times slower than the current choice: then the
+#: probe has clearly lost and ends at once (a slow variant costs one call, not three).
+CLEAR_LOSS = 3.0
+
+
+def _median(values):
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
 
 
 class _Chooser:
     """Serial or parallel for one kind of pass, by measured time per stored entry.
 
-    Only the main thread runs parallel passes, so only the main thread updates this.
+    Each variant's estimate is the median of its last :data:`WINDOW` timings. The faster
+    one is used; the other is probed for up to :data:`PROBE_CALLS` calls, every
+    ``interval`` calls (see :data:`PROBE_OVERHEAD`). Only the main thread runs parallel
+    passes, so only the main thread updates this.
     """
 
     def __init__(self):
-        self.rate = {}  # n_threads -> smoothed seconds per stored entry
+        self.times = {}  # n_threads -> recent seconds per stored entry (newest last)
         self.calls = 0
         self.interval = PROBE_EVERY  # calls between probes of the losing variant
         self.next_probe = PROBE_EVERY
-        self._probe = None  # the variant being re-timed by the current call
+        self._probe = None  # the variant being timed by the current probe
+        self._probe_left = 0  # calls left in the current probe
+        self._first = False  # the current probe is the variant's first timing
+        self._excess = 0.0  # the current probe's extra time, in passes of the other
+
+    @property
+    def rate(self):
+        """n_threads -> estimated seconds per stored entry (median of recent timings)."""
+        return {k: _median(v) for k, v in self.times.items() if v}
 
     def pick(self, k):
         """The thread count to use for the next pass (1 or k)."""
         self.calls += 1
-        self._probe = None
-        for option in (k, 1):  # try each variant once, parallel first
-            if option not in self.rate:
+        if self._probe is not None:
+            return self._probe
+        for option in (k, 1):  # time each variant once, parallel first
+            if option not in self.times:
+                self._start_probe(option, first=True)
                 return option
-        best, other = (k, 1) if self.rate[k] <= self.rate[1] else (1, k)
+        rate = self.rate
+        best, other = (k, 1) if rate[k] <= rate[1] else (1, k)
         if self.calls >= self.next_probe:
-            self.next_probe = self.calls + self.interval
-            self._probe = other
+            self._start_probe(other)
             return other
         return best
+
+    def _start_probe(self, k, first=False):
+        self._probe, self._probe_left, self._first = k, PROBE_CALLS, first
+        self._excess = 0.0
+        self.times[k] = []
 
     def record(self, k, seconds, nnz):
         """Fold the time of a pass over ``nnz`` entries run with ``k`` threads in.
 
-        A probe replaces its variant's estimate (the old one is stale by design); the
-        variant in use is smoothed, so one unlucky pass does not flip the choice. A probe
-        that loses again doubles the probe interval; one that wins resets it.
+        When a probe ends, the next one is scheduled: after PROBE_EVERY calls if it won
+        (its variant is now the choice), else after enough calls to keep the time lost
+        to probing near PROBE_OVERHEAD (a variant's first timing schedules PROBE_EVERY).
         """
         rate = seconds / max(nnz, 1.0)
-        old = self.rate.get(k)
-        if old is None or k == self._probe:
-            self.rate[k] = rate
-            if k == self._probe and len(self.rate) == 2:
-                other = next(key for key in self.rate if key != k)
-                if rate > self.rate[other]:
-                    self.interval = min(2 * self.interval, MAX_PROBE_INTERVAL)
-                else:
-                    self.interval = PROBE_EVERY
+        times = self.times.setdefault(k, [])
+        times.append(rate)
+        del times[:-WINDOW]
+        if k != self._probe:
+            return
+        self._probe_left -= 1
+        ref = [_median(v) for key, v in self.times.items() if key != k and v]
+        if ref and ref[0] > 0:
+            self._excess += max(rate / ref[0] - 1.0, 0.0)
+        clear_loss = bool(ref) and rate > CLEAR_LOSS * ref[0]
+        if self._probe_left > 0 and not clear_loss:
+            return
+        self._probe = None
+        if self._first or not ref or _median(times) <= ref[0]:
+            self.interval = PROBE_EVERY
         else:
-            self.rate[k] = (1 - _SMOOTHING) * old + _SMOOTHING * rate
+            self.interval = int(min(max(self._excess / PROBE_OVERHEAD, PROBE_EVERY),
+                                    MAX_PROBE_INTERVAL))
+        self.next_probe = self.calls + self.interval
 
 
 _XT_DOT = _Chooser()

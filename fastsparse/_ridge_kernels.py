@@ -50,6 +50,7 @@ rcv1 shape (on par with scipy's compiled ``csc_matvec`` / ``csr_matvec``).
 """
 
 import os
+import time
 
 import numpy as np
 from numba import njit, prange
@@ -499,16 +500,30 @@ def _others_running():
     return max(running - own, 0)
 
 
+#: Waits (seconds) between the snapshots of the run queue taken before concluding that
+#: the cores are busy. One snapshot is not enough: a supervisor's or a kernel thread
+#: woken for a moment, or this process's own worker threads still spinning after the
+#: previous parallel pass, made one fit in four of an idle benchmark loop run serial,
+#: 1.5x slower. A CPU-bound job of another process is runnable in every snapshot; the
+#: waits (2 ms in all) are spent only when the first snapshot sees other tasks.
+IDLE_RECHECK_WAITS = (2e-4, 6e-4, 1.2e-3)
+
+
 def cores_idle():
     """Whether other processes leave about two idle cores (see LOAD_MARGIN)."""
-    others = _others_running()
-    if others is None:  # no run-queue information (not Linux): let the chooser decide
-        return True
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:
         cpus = os.cpu_count() or 1
-    return others <= cpus - 2 + LOAD_MARGIN
+    for wait in (0.0, *IDLE_RECHECK_WAITS):
+        if wait:
+            time.sleep(wait)
+        others = _others_running()
+        if others is None:  # no run-queue information (not Linux): let the chooser decide
+            return True
+        if others <= cpus - 2 + LOAD_MARGIN:
+            return True
+    return False
 
 
 #: One chooser per kind of product, for the whole process; results are bit-identical

@@ -55,40 +55,67 @@ def test_parallel_column_norms_are_bit_identical(text_like):
                 assert np.array_equal(serial, S.column_sqnorms_f32_parallel(*args, n_blocks))
 
 
-def test_chooser_tries_both_then_keeps_the_faster_and_reprobes():
-    chooser = P._Chooser()
-    assert chooser.pick(2) == 2  # parallel is tried first
-    chooser.record(2, 10.0, 1000)
-    assert chooser.pick(2) == 1  # then serial once
-    chooser.record(1, 1.0, 1000)
-    picks = [chooser.pick(2) for _ in range(3 * P.PROBE_EVERY)]
-    # Serial is faster: it is used, except for one probe of parallel per PROBE_EVERY.
-    assert picks.count(2) == 3 and picks.count(1) == 3 * P.PROBE_EVERY - 3
-    # The load changes: parallel becomes faster and takes over at its next probe.
-    for _ in range(P.PROBE_EVERY + 1):
+def _drive(chooser, seconds, calls):
+    """Run ``calls`` passes through ``chooser``; ``seconds(k, i)`` is the i-th pass's time."""
+    picks = []
+    for i in range(calls):
         k = chooser.pick(2)
-        chooser.record(k, 0.1 if k == 2 else 1.0, 1000)
-    assert chooser.pick(2) == 2
+        picks.append(k)
+        chooser.record(k, seconds(k, i), 1000)
+    return np.array(picks)
 
 
-def test_losing_probes_back_off_and_a_win_resets_them():
+def test_chooser_times_both_then_keeps_the_faster():
     chooser = P._Chooser()
-    probes = 0
-    for _ in range(3000):  # threads always 10x slower: probes must thin out
-        k = chooser.pick(2)
-        probes += k == 2
-        chooser.record(k, 10.0 if k == 2 else 1.0, 1000)
-    # Intervals 16, 32, ..., 1024: about 8 probes, not 3000 / 16 = 187.
-    assert probes <= 12
-    assert chooser.interval == P.MAX_PROBE_INTERVAL
-    # The load goes away: the next probe wins, and the interval is reset.
-    while True:
-        k = chooser.pick(2)
-        chooser.record(k, 0.1 if k == 2 else 1.0, 1000)
-        if k == 2:
-            break
-    assert chooser.interval == P.PROBE_EVERY
-    assert chooser.pick(2) == 2
+    picks = _drive(chooser, lambda k, i: 10.0 if k == 2 else 1.0, 40)
+    # Each variant is timed on PROBE_CALLS passes, parallel first; then serial is kept.
+    n = P.PROBE_CALLS
+    assert list(picks[:2 * n]) == [2] * n + [1] * n
+    assert chooser.rate[1] == 1.0 / 1000 and chooser.rate[2] == 10.0 / 1000
+    # Serial is kept until parallel's first probe, PROBE_EVERY calls later (a first
+    # timing may include the start of the thread team, so it is soon re-checked).
+    assert np.all(picks[2 * n:2 * n + P.PROBE_EVERY - 1] == 1)
+
+
+def test_one_slow_pass_does_not_flip_the_choice():
+    chooser = P._Chooser()
+    # Parallel 1.4 s, serial 2.0 s, and every 7th parallel pass interrupted (5 s): an
+    # exponentially smoothed mean would switch to serial after each interruption.
+    picks = _drive(chooser, lambda k, i: 2.0 if k == 1 else (5.0 if i % 7 == 6 else 1.4),
+                   400)
+    after_trials = picks[2 * P.PROBE_CALLS:]
+    assert np.mean(after_trials == 2) > 0.9
+
+
+def test_probe_intervals_follow_how_badly_the_probes_lose():
+    # Threads 10x slower: each probe ends after one pass (CLEAR_LOSS) and the next comes
+    # late, so probing costs about PROBE_OVERHEAD of the time.
+    chooser = P._Chooser()
+    picks = _drive(chooser, lambda k, i: 10.0 if k == 2 else 1.0, 5000)
+    probes = np.flatnonzero(picks[2 * P.PROBE_CALLS:] == 2)
+    assert 5 <= probes.size <= 25
+    gaps = np.diff(probes)
+    assert np.all(gaps >= 9 / P.PROBE_OVERHEAD - 1)
+    # Threads 1.2x slower: probes are cheap, so they come often, three passes each.
+    chooser = P._Chooser()
+    picks = _drive(chooser, lambda k, i: 1.2 if k == 2 else 1.0, 2000)
+    probe_starts = np.flatnonzero(np.diff((picks == 2).astype(int)) == 1) + 1
+    gaps = np.diff(probe_starts[1:])
+    assert gaps.size > 20 and np.all(gaps <= 3 * 0.2 / P.PROBE_OVERHEAD + P.PROBE_CALLS)
+
+
+def test_a_probe_that_wins_takes_over_and_resets_the_interval():
+    chooser = P._Chooser()
+    _drive(chooser, lambda k, i: 10.0 if k == 2 else 1.0, 3000)
+    assert chooser.interval > P.PROBE_EVERY
+    # The load goes away: the next probe of parallel wins, despite one interrupted
+    # pass among its PROBE_CALLS, and parallel is kept.
+    picks = _drive(chooser, lambda k, i: (2.5 if i == 1 else 0.5) if k == 2 else 1.0,
+                   chooser.interval + 40)
+    first = int(np.argmax(picks == 2))
+    assert np.all(picks[first:first + P.PROBE_EVERY] == 2)
+    assert np.mean(picks[first:] == 2) > 0.85  # serial is now the one probed
+    assert chooser.rate[2] < chooser.rate[1]
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
@@ -112,7 +139,8 @@ def test_slow_threads_fall_back_to_serial(monkeypatch, text_like):
     coef = Lasso(alpha=alpha, tol=1e-10).fit(X, y).coef_
     rates = P._XT_DOT.rate
     assert rates[1] < rates[numba.get_num_threads()]
-    assert calls["parallel"] <= 1 + P._XT_DOT.calls // P.PROBE_EVERY + 1
+    # At most one probe (of at most PROBE_CALLS passes) per PROBE_EVERY calls.
+    assert calls["parallel"] <= P.PROBE_CALLS * (1 + P._XT_DOT.calls // P.PROBE_EVERY)
     monkeypatch.undo()
     np.testing.assert_array_equal(coef, Lasso(alpha=alpha, tol=1e-10).fit(X, y).coef_)
 
