@@ -464,6 +464,60 @@ def kernel_matmat_parallel(data, indices, indptr, bounds, xbar, center, P, Q, U,
 
 
 # --------------------------------------------------------------------------------------
+# Vector updates of the conjugate-residual iteration (fastsparse._ridge_solvers)
+# --------------------------------------------------------------------------------------
+# One pass over a target's iteration vectors (n entries each) instead of the ~20 NumPy
+# operations they took: those cost 0.15 ms per iteration on the rcv1 shape, 13% of a
+# fit whose product takes 1 ms on two threads. One target (one column) per call: with
+# a loop over the k targets inside, Numba's code was 3x slower than NumPy for k = 1.
+
+
+@njit(**_JIT)
+def cr_advance(step, a, P, AP, C, Rho, KC):
+    """C += step P, Rho -= step AP, KC += step (AP - a P), in place (one target).
+
+    Returns ``(C^T KC, Rho^T Rho)`` of the updated vectors.
+    """
+    ww = 0.0
+    rr = 0.0
+    for i in range(P.shape[0]):
+        p = P[i]
+        ap = AP[i]
+        c = C[i] + step * p
+        rho = Rho[i] - step * ap
+        kc = KC[i] + step * (ap - a * p)
+        C[i] = c
+        Rho[i] = rho
+        KC[i] = kc
+        ww += c * kc
+        rr += rho * rho
+    return ww, rr
+
+
+@njit(**_JIT)
+def cr_new_direction(a, Rho, ARho, P, AP, rAr, restart):
+    """ARho += a Rho, then P = beta P + Rho and AP = beta AP + ARho, in place.
+
+    beta = (Rho^T ARho) / rAr, or 0 on ``restart`` or when rAr <= 0. Returns
+    ``(Rho^T ARho, AP^T AP)`` for the next iteration.
+    """
+    n = Rho.shape[0]
+    rar = 0.0
+    for i in range(n):
+        v = ARho[i] + a * Rho[i]
+        ARho[i] = v
+        rar += Rho[i] * v
+    beta = rar / rAr if (rAr > 0 and not restart) else 0.0
+    pp = 0.0
+    for i in range(n):
+        P[i] = beta * P[i] + Rho[i]
+        ap = beta * AP[i] + ARho[i]
+        AP[i] = ap
+        pp += ap * ap
+    return rar, pp
+
+
+# --------------------------------------------------------------------------------------
 # Python entry points: serial or parallel, by the project's threading policy
 # --------------------------------------------------------------------------------------
 

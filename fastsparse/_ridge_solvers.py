@@ -41,7 +41,8 @@ import scipy.linalg as la
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from ._ridge_kernels import KIND_EXPLICIT, KIND_ZERO, Products
+from ._ridge_kernels import (KIND_EXPLICIT, KIND_ZERO, Products, cr_advance,
+                             cr_new_direction)
 from ._solver import prepare_problem, solve_enet
 
 
@@ -511,20 +512,22 @@ def solve_dual_cr(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
     ARho = rd.zzt(Rho)[0] + a[act] * Rho if act.size else Rho.copy()
     P, AP = Rho.copy(), ARho.copy()
     rAr = _col_dot(Rho, ARho)
+    pp = _col_dot(AP, AP)
     it = 0
     while act.size and it < max_iter:
         it += 1
         aa = a[act]
-        pp = _col_dot(AP, AP)
         step = np.where(pp > 0, rAr / np.where(pp > 0, pp, 1.0), 0.0)
-        Ca += step * P
-        Rho -= step * AP
-        KC += step * (AP - aa * P)  # Z Z^T P = A P - a P
-        n_iter[act] += 1
+        # C += step P, Rho -= step AP, KC += step (AP - a P) (Z Z^T P = A P - a P), and
         # ||w||^2 = c^T Z Z^T c from the tracked Z Z^T c: the dual-residual bound for free.
-        ww = np.maximum(_col_dot(Ca, KC), 0.0)
+        ww, rr = np.zeros(act.size), np.zeros(act.size)
+        for t in range(act.size):
+            ww[t], rr[t] = cr_advance(step[t], aa[t], P[:, t], AP[:, t], Ca[:, t],
+                                      Rho[:, t], KC[:, t])
+        ww = np.maximum(ww, 0.0)
+        n_iter[act] += 1
         with np.errstate(divide="ignore", invalid="ignore"):
-            rel = np.sqrt(_col_dot(Rho, Rho)) / (2.0 * np.sqrt(aa)) / np.sqrt(ww)
+            rel = np.sqrt(rr) / (2.0 * np.sqrt(aa)) / np.sqrt(ww)
         restart = np.zeros(act.size, dtype=bool)
         done = np.zeros(act.size, dtype=bool)
         claim = np.flatnonzero(rel <= tol)
@@ -553,14 +556,12 @@ def solve_dual_cr(rd, Yc, a, tol, max_iter, W0=None, C0=None, verbose=0):
                 break
             aa = a[act]
         ARho = rd.zzt(Rho)[0]
-        ARho += aa * Rho
-        rAr_new = _col_dot(Rho, ARho)
-        beta = np.where((rAr > 0) & ~restart, rAr_new / np.where(rAr > 0, rAr, 1.0), 0.0)
-        P *= beta
-        P += Rho
-        AP *= beta
-        AP += ARho
-        rAr = rAr_new
+        # ARho += a Rho; beta = (Rho^T A Rho) / rAr (0 on restart); P = beta P + Rho,
+        # AP = beta AP + A Rho; and the next step's Rho^T A Rho and ||AP||^2.
+        pp = np.empty(act.size)
+        for t in range(act.size):
+            rAr[t], pp[t] = cr_new_direction(aa[t], Rho[:, t], ARho[:, t], P[:, t], AP[:, t],
+                                             rAr[t], restart[t])
     if act.size:  # max_iter reached: certify what there is, from scratch
         W_c, ZW_c = fresh(Ca)
         rel_c, gap_c = _bounds(Yt[:, act], Yt[:, act] - ZW_c, W_c, a[act], C=Ca)
