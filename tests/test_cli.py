@@ -27,6 +27,7 @@ from sklearn.linear_model import Ridge as SkRidge
 
 import fastsparse
 from fastsparse import cli
+from fastsparse.cli import _inputs, _output
 from fastsparse.datasets import load_svmlight, make_sparse_data
 
 N, P = 150, 400
@@ -321,7 +322,7 @@ def test_pop_column_keeps_x_sparse_and_exact():
     rng = np.random.default_rng(0)
     A = sp.random(30, 9, density=0.3, format="csc", random_state=rng)
     for j in range(9):
-        X2, y = cli._pop_column(A, j)
+        X2, y = _inputs._pop_column(A, j)
         dense = A.toarray()
         np.testing.assert_array_equal(y, dense[:, j])
         assert X2.format == "csc" and X2.nnz == A.nnz - np.count_nonzero(dense[:, j])
@@ -497,7 +498,7 @@ def test_output_file_atomic(files, capsys, tmp_path, monkeypatch):
     def fail(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli.os, "replace", fail)
+    monkeypatch.setattr(_output.os, "replace", fail)
     code, stdout, err = run(capsys, "fit", files["reg"], "--alpha", 2e-3, "--output", out)
     assert_one_line_error(code, err, 1, "No space left")
     assert out.read_text() == first and os.listdir(tmp_path) == ["res.json"]
@@ -605,8 +606,8 @@ def test_internal_errors_keep_their_traceback(files, capsys, monkeypatch):
 
 
 def test_json_is_strict():
-    doc = cli._dumps({"a": float("nan"), "b": [np.float32(np.inf), np.int64(3)],
-                      "c": np.array([1.5, -np.inf]), "d": np.bool_(True)})
+    doc = _output._dumps({"a": float("nan"), "b": [np.float32(np.inf), np.int64(3)],
+                          "c": np.array([1.5, -np.inf]), "d": np.bool_(True)})
     assert json.loads(doc, parse_constant=_reject) == {
         "a": None, "b": [None, 3], "c": [1.5, None], "d": True}
 
