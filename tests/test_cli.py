@@ -1,4 +1,4 @@
-"""Tests of the ``fastsparse`` command line (fastsparse/cli.py, fastsparse/__main__.py).
+"""Tests of the ``fastsparse`` command line (the fastsparse/cli/ package, fastsparse/__main__.py).
 
 Most tests call ``cli.main([...])`` in-process (fast) and parse its stdout. Each result is
 checked against an independent computation on the same data: the library called

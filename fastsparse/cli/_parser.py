@@ -143,8 +143,9 @@ def build_parser():
     Returns
     -------
     parser : argparse.ArgumentParser
-        Parser with one subcommand per action (``generate``, ``fit``, ``path``, ``cv``,
-        ``select``, ``demo``); ``parse_args`` sets ``args.func`` to its handler.
+        Parser with one subcommand per action (``generate``, ``convert``, ``fit``,
+        ``path``, ``cv``, ``select``, ``demo``); ``parse_args`` sets ``args.func`` to its
+        handler.
     """
     from .. import __version__
 
