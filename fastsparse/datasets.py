@@ -925,16 +925,38 @@ def load_npz(path, target_path=None):
     return X, y
 
 
+def read_float_array(path):
+    """The float64 array of a ``.npy`` file (pickles refused) or of a text file.
+
+    Shared by :func:`load_npz` and the command line, which check the shape themselves.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        An existing file; a text file holds whitespace-separated numbers.
+
+    Returns
+    -------
+    values : ndarray of float64, at least 1-D
+
+    Raises
+    ------
+    OSError, ValueError, EOFError or TypeError
+        When the file cannot be read as numbers (numpy's own exceptions).
+    """
+    if path.suffix == ".npy":
+        values = np.load(path, allow_pickle=False)
+    else:
+        values = np.loadtxt(path, dtype=np.float64, ndmin=1)
+    return np.asarray(values, dtype=np.float64)
+
+
 def _load_target(path, n_samples):
     """Read a 1-D float64 target from a .npy or text file and check its length."""
     path = _existing_file(path)
     try:
-        if path.suffix == ".npy":
-            y = np.load(path, allow_pickle=False)
-        else:
-            y = np.loadtxt(path, dtype=np.float64, ndmin=1)
-        y = np.asarray(y, dtype=np.float64)
-    except (OSError, ValueError, TypeError) as exc:
+        y = read_float_array(path)
+    except (OSError, ValueError, EOFError, TypeError) as exc:
         raise ValueError(f"Cannot read a target from {path}: {exc!r}") from exc
     if y.shape != (n_samples,):
         raise ValueError(

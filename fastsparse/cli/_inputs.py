@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ..datasets import read_float_array
 from ._errors import CLIError, _one_line
 
 
@@ -119,11 +120,7 @@ def _read_target(name, n_samples):
     if not path.is_file():
         raise CLIError(f"target file not found: {name}")
     try:
-        if path.suffix == ".npy":
-            y = np.load(path, allow_pickle=False)
-        else:
-            y = np.loadtxt(path, dtype=np.float64, ndmin=1)
-        y = np.asarray(y, dtype=np.float64)
+        y = read_float_array(path)
     except (OSError, ValueError, EOFError, TypeError) as exc:
         raise CLIError(f"cannot read a target from {path}: {_one_line(exc)}") from None
     if y.ndim == 2 and 1 in y.shape:
