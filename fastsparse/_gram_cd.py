@@ -43,7 +43,7 @@ from ._kernels import (
     dual_gradient,
     duality_gap,
 )
-from ._sparse_ops import add_columns, enet_coordinate_minimizer, xt_dot
+from ._sparse_ops import add_columns, copy_into, enet_coordinate_minimizer, xt_dot
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
@@ -533,7 +533,7 @@ def objective_change(ws, w, w_new, c, gram, l1, l2, delta, c_new):
         new = w_new[k]
         delta[k] = new - old
         dpen += l1[j] * (abs(new) - abs(old)) + 0.5 * l2[j] * (new * new - old * old)
-    c_new[:] = c
+    copy_into(c_new, c)
     for k in range(m):
         d = delta[k]
         if d != 0.0:
@@ -612,7 +612,7 @@ def gram_inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
         r[i] = r_raw[i] + shift
     _gradient_from_residual(data, indices, indptr, ws, r, sw, weighted, fit_intercept,
                             sq, c)
-    c0[:] = c
+    copy_into(c0, c)
     rr0 = _weighted_sqnorm(r, sw, weighted)
 
     gap = np.inf
@@ -656,15 +656,15 @@ def gram_inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                 _gradient_from_residual(data, indices, indptr, ws, r, sw, weighted,
                                         fit_intercept, sq, c)
             else:
-                c[:] = grad
-            c0[:] = c
+                copy_into(c, grad)
+            copy_into(c0, c)
             for k in range(n_ws):
                 w0[k] = w[ws[k]]
             rr0 = _weighted_sqnorm(r, sw, weighted)
             rr = rr0
             if dual > best_dual:
                 best_dual = dual
-                q_best[:] = q
+                copy_into(q_best, q)
                 found = True
             if dual_extrapolation and n_hist == cycle:
                 d_acc = _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw,
@@ -673,7 +673,7 @@ def gram_inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                                            q_acc, sq, grad_acc)
                 if d_acc > best_dual:
                     best_dual = d_acc
-                    q_best[:] = q_acc
+                    copy_into(q_best, q_acc)
             gap = primal - best_dual
             if gap <= tol or gap <= GAP_NOISE_FLOOR * abs(primal):
                 break
@@ -687,7 +687,7 @@ def gram_inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                 if dobj < 0.0:
                     for k in range(n_ws):
                         w[ws[k]] = w_acc[k]
-                    c[:] = c_acc
+                    copy_into(c, c_acc)
         if n_hist == cycle:
             n_hist = 0
     # An accepted extrapolation after the last check leaves r_raw behind w.

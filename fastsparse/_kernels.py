@@ -30,6 +30,7 @@ from ._sparse_ops import (  # noqa: F401  (re-exported: the solvers use them as 
     add_columns,
     column_sqnorms_f32,
     column_stats,
+    copy_into,
     enet_coordinate_minimizer,
     is_centered_explicitly,
     positive_entries,
@@ -65,7 +66,7 @@ def project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar, fit_in
                 acc += data[kk] * r[i]
         g[k] = acc
     a = gram_pinv @ g
-    q[:] = r
+    copy_into(q, r)
     const = 0.0
     for k in range(m):
         j = free[k]
@@ -107,7 +108,7 @@ def dual_direction(data, indices, indptr, r, sw, weighted, free, gram_pinv, xbar
         project_out_unpenalized(data, indices, indptr, free, gram_pinv, xbar,
                                 fit_intercept, sw, weighted, r, q)
     else:
-        q[:] = r
+        copy_into(q, r)
     if fit_intercept:
         n = q.shape[0]
         total = 0.0
@@ -124,7 +125,7 @@ def dual_direction(data, indices, indptr, r, sw, weighted, free, gram_pinv, xbar
         for i in range(q.shape[0]):
             sq[i] = sw[i] * q[i]
     else:
-        sq[:] = q
+        copy_into(sq, q)
 
 
 @njit(**_JIT)
@@ -418,7 +419,7 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
                                            positive)
         if dual > best_dual:
             best_dual = dual
-            q_best[:] = q
+            copy_into(q_best, q)
             found = True
         if dual_extrapolation and n_hist == cycle:
             d_acc = _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw,
@@ -428,7 +429,7 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
                                        grad_acc)
             if d_acc > best_dual:
                 best_dual = d_acc
-                q_best[:] = q_acc
+                copy_into(q_best, q_acc)
         # The primal only decreases, so the best dual seen so far stays a valid bound.
         gap = primal - best_dual
         # Below ~1e-13 relative the gap is rounding noise (a difference of two sums of
@@ -442,7 +443,7 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
                 _anderson_point(hist_w, coef, positive, w_trial)
                 for k in range(n_ws):
                     w_trial[k] -= w[ws[k]]  # step from the current iterate
-                r_trial[:] = r_raw
+                copy_into(r_trial, r_raw)
                 dshift = add_columns(data, indices, indptr, ws, w_trial, xbar,
                                      fit_intercept, r_trial)
                 # Evaluate the trial in place: swap it into w, swap back if rejected.
@@ -453,7 +454,7 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
                 p_acc = primal_value(r_trial, shift + dshift, sw, weighted, ws, w, l1,
                                      l2)
                 if p_acc < primal:
-                    r_raw[:] = r_trial
+                    copy_into(r_raw, r_trial)
                     shift += dshift
                 else:
                     for k in range(n_ws):
