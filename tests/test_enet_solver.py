@@ -305,6 +305,18 @@ def test_working_set_selection_matches_argsort():
         assert got.shape == (k,) and np.all(np.diff(got) > 0)
 
 
+def test_heapsort_of_column_indices_matches_numpy():
+    from fastsparse._sparse_ops import _heapsort
+
+    rng = np.random.default_rng(1)
+    for m in (0, 1, 2, 3, 17, 1000):
+        for dtype in (np.int32, np.int64):
+            a = rng.integers(0, max(m // 2, 1), m).astype(dtype)  # with repeats
+            expect = np.sort(a)
+            _heapsort(a)
+            np.testing.assert_array_equal(a, expect)
+
+
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
 @pytest.mark.parametrize("free", [False, True])
 def test_dual_extrapolation_option_gives_a_valid_certificate(l1_ratio, free):
