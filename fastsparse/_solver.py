@@ -620,7 +620,12 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         # Working set: the features closest to (or beyond) their dual constraint, which
         # always include the non-zero and the unpenalized ones (score -inf).
         nnz = int(np.count_nonzero(w))
-        grow = 2 if nnz < 0.9 * ws_size else ws_growth  # ws saturated: grow faster
+        # Grow faster when the last working set was saturated (its solution used 90% of
+        # it). Not on the first iteration (ws_size 0): a warm start with 12.5 k non-zeros
+        # (rcv1 labels without intercept near alpha_max/500) then solved its first working
+        # set over all 46 k features, 222 epochs over all of X, 70% of that alpha's time.
+        saturated = ws_size > 0 and nnz >= 0.9 * ws_size
+        grow = ws_growth if saturated else 2
         ws_size = min(n_active, max(p0, grow * nnz, nnz + free.shape[0]))
         ws = K.smallest_k(grad, active, n_active, ws_size)
         if ws_init is not None:
