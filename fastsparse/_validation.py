@@ -101,6 +101,28 @@ def check_csc(X, *, dtype=SUPPORTED_DTYPES, name="X"):
     return X
 
 
+def check_sparse_structure(X, name="X"):
+    """Check the index arrays of a sparse X that only scipy reads (predict, transform).
+
+    scipy's compiled products and conversions trust ``indices`` and ``indptr``: a
+    malformed matrix passed to ``predict`` was read out of bounds (a segfault, or
+    silently wrong predictions). Runs the structure checks of :func:`check_csc` without
+    converting anything; returns X (a CSC/CSR matrix possibly trimmed to ``nnz``, as
+    :func:`check_csc` does). Dense input is returned unchanged.
+    """
+    if not sp.issparse(X):
+        return X
+    if X.format == "bsr":
+        _check_bsr_structure(X, name)
+    elif X.format == "lil":
+        _check_lil_structure(X, name)
+    elif X.format in ("csc", "csr"):
+        X = _check_compressed_structure(X, name)
+    elif X.format == "coo":
+        _check_coo_structure(X, name)
+    return X
+
+
 def _with_arrays(X, data, indices, indptr):
     """Build a CSC container of X's type from arrays, without copying or re-checking them."""
     # An empty container with the arrays set afterwards: constructing from the arrays

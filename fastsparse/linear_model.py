@@ -16,6 +16,7 @@ from ._validation import (
     check_penalty_factor,
     check_sample_weight,
     check_scalar_param,
+    check_sparse_structure,
     check_target,
 )
 
@@ -154,6 +155,8 @@ class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        # scipy's product trusts the index arrays: a malformed X crashed here.
+        X = check_sparse_structure(X)
         X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False,
                           accept_large_sparse=True)
         return np.asarray(safe_sparse_dot(X, self.coef_)).ravel() + self.intercept_

@@ -23,6 +23,7 @@ from ._validation import (
     check_penalty_factor,
     check_sample_weight,
     check_scalar_param,
+    check_sparse_structure,
 )
 
 __all__ = ["LogisticPathResult", "LogisticRegression", "logistic_c_min", "logistic_path"]
@@ -276,6 +277,13 @@ class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
         self.n_newton_ = np.array([res.n_newton for res, _ in out], dtype=np.int32)
         self._fit_classes = classes
         return self
+
+    def decision_function(self, X):
+        """Decision values ``X @ coef_.T + intercept_`` (scikit-learn's, after a check
+        of a sparse X's index arrays: scipy's conversion and product trust them, and a
+        malformed X crashed the process). ``predict`` and ``predict_proba`` use it.
+        """
+        return super().decision_function(check_sparse_structure(X))
 
     def predict_proba(self, X):
         """Class probabilities: logistic sigmoid of the decision function.

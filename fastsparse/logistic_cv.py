@@ -44,7 +44,12 @@ from . import _mmap_passes as MP
 from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._sparse_ops import add_scaled_columns
 from ._support import SupportMixin
-from ._validation import check_csc, check_penalty_factor, check_scalar_param
+from ._validation import (
+    check_csc,
+    check_penalty_factor,
+    check_scalar_param,
+    check_sparse_structure,
+)
 from .logistic import _prepare_targets, logistic_c_min, logistic_path
 
 __all__ = ["LogisticRegressionCV"]
@@ -404,6 +409,13 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
             self.dual_gap_ = np.full(n_pb, np.nan)
             self.n_iter_ = iters[:, i_sel, :].max(axis=1).astype(np.int32)
         return self
+
+    def decision_function(self, X):
+        """Decision values ``X @ coef_.T + intercept_`` (scikit-learn's, after a check
+        of a sparse X's index arrays: scipy's conversion and product trust them, and a
+        malformed X crashed the process). ``predict`` and ``predict_proba`` use it.
+        """
+        return super().decision_function(check_sparse_structure(X))
 
     def predict_proba(self, X):
         """Class probabilities: sigmoid of the decision function (normalized over the

@@ -62,7 +62,13 @@ from . import _ridge_solvers as RS
 from ._interrupt import restore_on_interrupt
 from .linear_model import _coef_in_dtype
 from ._support import SupportMixin
-from ._validation import check_csc, check_sample_weight, check_scalar_param, check_target
+from ._validation import (
+    check_csc,
+    check_sample_weight,
+    check_scalar_param,
+    check_sparse_structure,
+    check_target,
+)
 
 __all__ = ["Ridge", "RidgeCV", "choose_solver"]
 
@@ -340,6 +346,8 @@ class _RidgePredict(SupportMixin, MultiOutputMixin, RegressorMixin, BaseEstimato
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         check_is_fitted(self)
+        # scipy's product trusts the index arrays: a malformed X crashed here.
+        X = check_sparse_structure(X)
         X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False,
                           accept_large_sparse=True)
         out = np.asarray(safe_sparse_dot(X, self.coef_.T)) + self.intercept_

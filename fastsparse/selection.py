@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._logistic_solver import prepare_logistic, solve_logistic, warn_if_needed
 from ._solver import prepare_problem, solve_enet
-from ._validation import check_csc, check_scalar_param
+from ._validation import check_csc, check_scalar_param, check_sparse_structure
 from .linear_model import ElasticNet, Lasso
 from .logistic import LogisticRegression, _prepare_targets, logistic_c_min, logistic_path
 from .path import _validate_inputs, alpha_grid, enet_path
@@ -821,6 +821,17 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
     def _get_support_mask(self):
         check_is_fitted(self)
         return self.support_
+
+    def transform(self, X):
+        """Keep the selected columns of X (scikit-learn's ``SelectorMixin.transform``,
+        after a check of a sparse X's index arrays: scipy's conversion and column
+        selection trust them, and a malformed X crashed the process)."""
+        return super().transform(check_sparse_structure(X))
+
+    def inverse_transform(self, X):
+        """Put the selected columns back in place, zeros elsewhere (scikit-learn's, after
+        the same check of a sparse X as :meth:`transform`)."""
+        return super().inverse_transform(check_sparse_structure(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
