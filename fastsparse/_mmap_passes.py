@@ -203,7 +203,12 @@ def check_mapped_csc(X, dtype, name):
             or data.dtype.type not in tuple(np.dtype(d).type for d in accepted)
             or indices.dtype.type not in SUPPORTED_INDEX_DTYPES
             or indptr.dtype.type not in SUPPORTED_INDEX_DTYPES
-            or indptr[0] != 0 or indptr[-1] > min(indices.shape[0], data.shape[0])):
+            or indptr[0] != 0 or indptr[-1] > min(indices.shape[0], data.shape[0])
+            # Byte-swapped arrays (a ">f8" or ">i4" .npy file) have the dtype.type of
+            # native ones but were read as native bytes: garbage coefficients from
+            # ">f8" data, a wrong "not non-decreasing" error from ">i4" pointers.
+            or not (data.dtype.isnative and indices.dtype.isnative
+                    and indptr.dtype.isnative)):
         return None  # O(1) checks failed: the general path reports or converts
     arrays = (data, indices, indptr)
     for j0 in range(0, p + 1, BLOCK_NNZ):

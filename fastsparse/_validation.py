@@ -165,7 +165,10 @@ def _check_compressed_structure(X, name):
         X = _with_arrays(X, data[:nnz], indices[:nnz], indptr)
     if indices.dtype.type not in SUPPORTED_INDEX_DTYPES or (
         indptr.dtype.type not in SUPPORTED_INDEX_DTYPES
-    ):
+    ) or not (indices.dtype.isnative and indptr.dtype.isnative):
+        # Also byte-swapped int32/int64 (e.g. ">i4" arrays assigned to X.indices): their
+        # dtype.type is np.int32, but Numba rejects non-native byte order with a typing
+        # error instead of a message.
         idx = np.int64
         X = _with_arrays(X, X.data, X.indices.astype(idx, copy=False),
                          indptr.astype(idx, copy=False))
