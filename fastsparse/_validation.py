@@ -304,10 +304,14 @@ def check_sample_weight(sample_weight, n_samples):
         raise ValueError("sample_weight contains NaN or infinity.")
     if np.any(sw < 0):
         raise ValueError("sample_weight must be non-negative.")
-    total = sw.sum()
-    if total <= 0:
+    top = sw.max() if sw.size else 0.0
+    if top <= 0:
         raise ValueError("sample_weight must not be all zero.")
-    sw *= n_samples / total
+    # Divide by the largest weight before summing: the sum of huge weights (1e308 each)
+    # overflowed to inf and n / (sum of subnormal ones) to inf, which turned every weight
+    # into 0 or inf (all-zero or NaN coefficients, or a ZeroDivisionError later).
+    sw /= top
+    sw *= n_samples / sw.sum()
     return sw
 
 

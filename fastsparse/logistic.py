@@ -69,7 +69,13 @@ def _prepare_targets(y, sample_weight, class_weight, n_samples):
             f"{classes[np.argmax(per_class <= 0)]!r} has none."
         )
     total = float(sw.sum())
-    sw_n = sw * (n_samples / total)
+    if not np.isfinite(total):
+        # The objective sums the raw weights: an overflowing sum gave sw_n = 0 and
+        # all-zero coefficients, silently.
+        raise ValueError("sample_weight (times class_weight) sums to more than the "
+                         "largest float64; rescale the weights (and C with them).")
+    # sw / total first: n / total overflows when the weights are tiny (subnormal).
+    sw_n = (sw / total) * n_samples
     if np.all(sw_n == 1.0):
         sw_n = None
     return classes, y_idx, sw_n, total

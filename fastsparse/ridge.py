@@ -207,10 +207,17 @@ def _raw_weights(sample_weight, n_samples):
     if isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
         if not np.isfinite(sample_weight) or sample_weight <= 0:
             raise ValueError(f"sample_weight must be positive, got {sample_weight!r}.")
-        return None, float(sample_weight) * n_samples
-    raw = np.asarray(sample_weight)
-    sw = check_sample_weight(raw, n_samples)  # checks; rescales to sum to n
-    return sw, float(raw.astype(np.float64).sum())
+        sw, total = None, float(sample_weight) * n_samples
+    else:
+        raw = np.asarray(sample_weight)
+        sw = check_sample_weight(raw, n_samples)  # checks; rescales to sum to n
+        total = float(raw.astype(np.float64).sum())
+    if not np.isfinite(total):
+        # The raw sum scales alpha: inf made it alpha = 0 (least squares, wrongly warned
+        # as alpha=0) and the reported dual gap inf or NaN.
+        raise ValueError("sample_weight sums to more than the largest float64; rescale "
+                         "the weights (and alpha with them).")
+    return sw, total
 
 
 def _check_alpha(alpha, n_targets, name="alpha"):
