@@ -250,9 +250,12 @@ def _geometric_grid(alpha_max, eps, n_alphas):
 def _check_grid_params(l1_ratio, eps, n_alphas, alphas):
     """Validate the grid parameters; returns (n_alphas, user alphas sorted or None)."""
     check_scalar_param(l1_ratio, "l1_ratio", low=0.0, high=1.0)
-    check_scalar_param(eps, "eps", low=0.0)
+    # eps > 1 made an increasing grid (alpha_max up to eps * alpha_max, every
+    # coefficient zero), against the documented decreasing alphas; (0, 1] as
+    # logistic_path and StabilitySelection.
+    check_scalar_param(eps, "eps", low=0.0, high=1.0)
     if eps <= 0:
-        raise ValueError(f"eps must be positive, got {eps!r}.")
+        raise ValueError(f"eps must be in (0, 1], got {eps!r}.")
     if alphas is not None and isinstance(alphas, Integral) and not isinstance(alphas, bool):
         n_alphas, alphas = alphas, None  # scikit-learn >= 1.7: alphas=<int> is a count
     check_scalar_param(n_alphas, "n_alphas", low=1, integer=True)
