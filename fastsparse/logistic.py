@@ -370,7 +370,12 @@ def logistic_c_min(X, y, *, l1_ratio=1.0, fit_intercept=True, sample_weight=None
     """
     X = check_csc(X)
     n = X.shape[0]
-    y = column_or_1d(np.asarray(y), warn=True)
+    # A sparse y as everywhere else (np.asarray made it a 0-d object array: "shape ()").
+    y = column_or_1d(np.asarray(y) if not sp.issparse(y) else y.toarray(), warn=True)
+    if y.shape[0] != n:
+        # Unchecked, a wrong length surfaced as numpy's "shapes not aligned" (or an
+        # IndexError for an empty y).
+        raise ValueError(f"y has {y.shape[0]} entries but X has {n} rows.")
     classes, y_idx, sw_n, total = _prepare_targets(y, sample_weight, class_weight, n)
     if classes.shape[0] != 2:
         raise ValueError(f"logistic_c_min is for binary problems; got {len(classes)} "
