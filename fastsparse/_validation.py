@@ -258,6 +258,9 @@ def check_target(y, n_samples, *, dtype=np.float64, name="y"):
     -------
     y : ndarray of shape (n_samples,)
     """
+    if y is None:
+        # check_array would turn None into the 0-d array nan: "Input y contains NaN".
+        raise ValueError(f"{name} is None; a target of shape (n_samples,) is required.")
     y = check_array(y, ensure_2d=False, dtype=dtype, input_name=name)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
