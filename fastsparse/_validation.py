@@ -351,6 +351,17 @@ def check_penalty_factor(penalty_factor, n_features):
     return v
 
 
+def check_bool_param(value, name):
+    """Check that a flag is a bool (or numpy.bool_); returns it as a bool.
+
+    Flags passed on to the jitted kernels as they are (``fit_intercept``) must be: a
+    string or None there was a Numba typing error, not a message.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {value!r}.")
+    return bool(value)
+
+
 def check_scalar_param(value, name, *, low=None, high=None, integer=False):
     """Check that a scalar parameter is a real (or integer) number within [low, high]."""
     kind = Integral if integer else Real

@@ -12,6 +12,7 @@ from ._interrupt import restore_on_interrupt
 from ._solver import prepare_problem, solve_enet
 from ._support import SupportMixin
 from ._validation import (
+    check_bool_param,
     check_csc,
     check_penalty_factor,
     check_sample_weight,
@@ -92,6 +93,7 @@ class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
         check_scalar_param(l1_ratio, "l1_ratio", low=0.0, high=1.0)
         check_scalar_param(self.tol, "tol", low=0.0)
         check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
+        fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")
         # Feature names and n_features_in_ only; the arrays are checked below without
         # copying a canonical CSC matrix.
         validate_data(self, X, y, skip_check_array=True)
@@ -113,7 +115,7 @@ class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
         if self.warm_start and getattr(self, "coef_", None) is not None:
             if self.coef_.shape == (n_features,):
                 w_init = self.coef_
-        pb = prepare_problem(X, y, sw, self.fit_intercept)
+        pb = prepare_problem(X, y, sw, fit_intercept)
         res = solve_enet(
             X, pb, self.alpha, l1_ratio, v, positive=self.positive, tol=self.tol,
             max_iter=self.max_iter, w_init=w_init, screening=self.screening,

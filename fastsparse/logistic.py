@@ -19,6 +19,7 @@ from ._logistic_solver import prepare_logistic, solve_logistic, warn_if_needed
 from ._support import SupportMixin
 from .path import PathProgress
 from ._validation import (
+    check_bool_param,
     check_csc,
     check_penalty_factor,
     check_sample_weight,
@@ -228,6 +229,7 @@ class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
         check_scalar_param(self.l1_ratio, "l1_ratio", low=0.0, high=1.0)
         check_scalar_param(self.tol, "tol", low=0.0)
         check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
+        fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")
         validate_data(self, X, y, skip_check_array=True)
         X = check_csc(X)
         n_samples, n_features = X.shape
@@ -253,12 +255,12 @@ class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
             coef_init, intercept_init = self.coef_, self.intercept_
 
         pb0 = prepare_logistic(X, np.where(y_idx == targets[0], 1.0, -1.0), sw_n,
-                               self.fit_intercept)
+                               fit_intercept)
 
         def fit_one(k, row, cancel=None):
             y_pm = np.where(y_idx == k, 1.0, -1.0)
             pb = pb0 if row == 0 else prepare_logistic(
-                X, y_pm, sw_n, self.fit_intercept, sqnorm_f32=pb0.sqnorm_f32)
+                X, y_pm, sw_n, fit_intercept, sqnorm_f32=pb0.sqnorm_f32)
             return solve_logistic(
                 X, pb, lam, self.l1_ratio, v, tol=self.tol, max_iter=self.max_iter,
                 w_init=None if coef_init is None else coef_init[row],
@@ -453,6 +455,7 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
     check_scalar_param(l1_ratio, "l1_ratio", low=0.0, high=1.0)
     check_scalar_param(tol, "tol", low=0.0)
     check_scalar_param(max_iter, "max_iter", low=1, integer=True)
+    fit_intercept = check_bool_param(fit_intercept, "fit_intercept")
     if coef_format not in ("sparse", "dense"):
         raise ValueError(f"coef_format must be 'sparse' or 'dense', got {coef_format!r}.")
     if callback is not None and not callable(callback):
