@@ -806,7 +806,8 @@ def _check_y_container(name, kind):
 
 for _name in RUNNERS:
     for _kind in ("sparse_column", "list", "series"):
-        _case(f"target-{_kind}-{_name}", lambda n=_name, k=_kind: _check_y_container(n, k))
+        _case(f"target-{_kind}-{_name}",
+              lambda n=_name, k=_kind: _check_y_container(n, k))
 
 
 def _check_ridge_two_targets(name):
@@ -1217,6 +1218,8 @@ BAD_PARAMS = {
         ({"penalty_factor": np.full(P, NAN)}, ValueError, "penalty_factor"),
         ({"penalty_factor": np.ones((P, 1))}, ValueError, "penalty_factor"),
         ({"penalty_factor": ["a"] * P}, TypeError, "penalty_factor"),
+        ({"fit_intercept": "no"}, TypeError, "fit_intercept"),
+        ({"fit_intercept": None}, TypeError, "fit_intercept"),
     ]),
     "ElasticNet": (fs.ElasticNet, Y0, [
         ({"l1_ratio": 1.5}, ValueError, "l1_ratio"),
@@ -1224,6 +1227,7 @@ BAD_PARAMS = {
         ({"l1_ratio": NAN}, ValueError, "l1_ratio"),
         ({"alpha": -0.5}, ValueError, "alpha"),
         ({"tol": -1.0}, ValueError, "tol"), ({"max_iter": 0}, ValueError, "max_iter"),
+        ({"fit_intercept": "False"}, TypeError, "fit_intercept"),
     ]),
     "LassoCV": (fs.LassoCV, Y0, [
         ({"n_alphas": 0}, ValueError, "n_alphas"),
@@ -1288,6 +1292,8 @@ BAD_PARAMS = {
         ({"penalty_factor": -np.ones(P)}, ValueError, "penalty_factor"),
         ({"class_weight": {0: -1.0, 1: 1.0}}, ValueError, r"(?i)weight"),
         ({"class_weight": "nope"}, ValueError, r"(?i)class_weight|balanced"),
+        ({"fit_intercept": "no"}, TypeError, "fit_intercept"),
+        ({"fit_intercept": None}, TypeError, "fit_intercept"),
     ]),
     "LogisticRegressionCV": (fs.LogisticRegressionCV, L0, [
         ({"Cs": 0}, ValueError, "Cs"), ({"Cs": -2}, ValueError, "Cs"),
@@ -1298,6 +1304,7 @@ BAD_PARAMS = {
         ({"tol": -1.0}, ValueError, "tol"), ({"max_iter": 0}, ValueError, "max_iter"),
         ({"scoring": "nope"}, ValueError, "scoring"),
         ({"penalty_factor": np.ones(2)}, ValueError, "penalty_factor"),
+        ({"fit_intercept": "no"}, TypeError, "fit_intercept"),
     ]),
     "StabilitySelection": (fs.StabilitySelection, Y0, [
         ({"threshold": 0.4}, ValueError, "threshold"),
@@ -1376,6 +1383,7 @@ BAD_FUNCTION_PARAMS = {
         ({"tol": -1.0}, ValueError, "tol"), ({"max_iter": 0}, ValueError, "max_iter"),
         ({"penalty_factor": np.ones(2)}, ValueError, "penalty_factor"),
         ({"coef_format": "x"}, ValueError, "coef_format"),
+        ({"fit_intercept": "no"}, TypeError, "fit_intercept"),
     ]),
     "logistic_c_min": (fs.logistic_c_min, L0, [
         ({"l1_ratio": 0.0}, ValueError, "l1_ratio"),
@@ -1452,6 +1460,21 @@ def _check_ridge_alpha_zero():
 
 
 _case("params-Ridge-alpha=0.0_is_least_squares", _check_ridge_alpha_zero)
+
+
+def _check_numpy_bool_flag(name):
+    # numpy.bool_ flags (e.g. from a config array) are bools
+    cls, y = {"Lasso": (fs.Lasso, Y0),
+              "LogisticRegression": (fs.LogisticRegression, L0)}[name]
+    a = cls(fit_intercept=np.bool_(False), tol=1e-12).fit(X0, y)
+    b = cls(fit_intercept=False, tol=1e-12).fit(X0, y)
+    assert_array_equal(a.coef_, b.coef_)
+    assert np.all(np.asarray(a.intercept_) == 0.0)
+
+
+for _name in ("Lasso", "LogisticRegression"):
+    _case(f"params-{_name}-fit_intercept=numpy.bool_",
+          lambda n=_name: _check_numpy_bool_flag(n))
 
 
 # Reference checks of the canonical fits the equivalence cases compare against.
