@@ -8,6 +8,8 @@ the features with a coefficient that is exactly non-zero.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import check_bool_param
+
 __all__ = ["SupportMixin"]
 
 
@@ -49,6 +51,7 @@ class SupportMixin:
             If the estimator has not been fitted.
         """
         check_is_fitted(self)
+        indices = check_bool_param(indices, "indices")
         coef = np.asarray(self.coef_)
         mask = coef != 0
         if mask.ndim == 2:

@@ -354,8 +354,12 @@ def check_penalty_factor(penalty_factor, n_features):
 def check_bool_param(value, name):
     """Check that a flag is a bool (or numpy.bool_); returns it as a bool.
 
+    Applied to every boolean flag of the public estimators and functions, at fit time.
     Flags passed on to the jitted kernels as they are (``fit_intercept``) must be: a
-    string or None there was a Numba typing error, not a message.
+    string or None there was a Numba typing error, not a message. Elsewhere a string
+    is truthy even when it says ``"no"`` (``positive="no"`` enabled the constraint) and
+    None falsy, silently; an int (1, 0) is rejected too, as scikit-learn's "boolean"
+    parameter constraint does.
     """
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool, got {value!r}.")

@@ -42,7 +42,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._solver import _usable_features, prepare_problem
-from ._validation import check_scalar_param
+from ._validation import check_bool_param, check_scalar_param
 from .linear_model import _BaseElasticNet
 from .path import (
     _alpha_max_from_gradient,
@@ -135,6 +135,10 @@ class _BaseEnetCV(_BaseElasticNet):
             )
         grid_params = [_check_grid_params(r, self.eps, self.n_alphas, self.alphas)
                        for r in l1_ratios]
+        fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")
+        positive = check_bool_param(self.positive, "positive")
+        strong_rule = check_bool_param(self.strong_rule, "strong_rule")
+        screening = check_bool_param(self.screening, "screening")
         validate_data(self, X, y, skip_check_array=True)
         y = column_or_1d(np.asarray(y) if not sp.issparse(y) else y.toarray(), warn=True)
         X, y, sw, v = _validate_inputs(X, y, sample_weight, self.penalty_factor)
@@ -142,13 +146,12 @@ class _BaseEnetCV(_BaseElasticNet):
         user_weights = None
         if sample_weight is not None and sw is not None:
             user_weights = sw  # rescaled to sum to n: same held-out weighted averages
-        fit_intercept = bool(self.fit_intercept)
 
         # The grid, once, on the full data (shared by the folds, as in scikit-learn).
         pb = prepare_problem(X, y, sw, fit_intercept)
         usable = _usable_features(pb)
         w0, _, g0 = _null_model(X, pb, v, usable)
-        alpha_maxes = [_alpha_max_from_gradient(g0, usable, v, n_samples, r, self.positive)
+        alpha_maxes = [_alpha_max_from_gradient(g0, usable, v, n_samples, r, positive)
                        for r in l1_ratios]
         grids = [
             _geometric_grid(a_max, self.eps, n_grid) if user is None else user
@@ -169,8 +172,7 @@ class _BaseEnetCV(_BaseElasticNet):
             jobs = [
                 delayed(_fold_path_mse)(
                     X, y, user_weights, train, test, fit_intercept, grid, r, v,
-                    self.positive, self.tol, self.max_iter, self.strong_rule,
-                    self.screening, cancel)
+                    positive, self.tol, self.max_iter, strong_rule, screening, cancel)
                 for r, grid in zip(l1_ratios, grids)
                 for train, test in folds
             ]
@@ -222,9 +224,9 @@ class _BaseEnetCV(_BaseElasticNet):
         refit_grid = grid[:i_sel + 1]
         res = None
         for step in _iter_path(X, pb, refit_grid, l1_ratios[best_l], v,
-                               positive=self.positive, tol=self.tol,
-                               max_iter=self.max_iter, strong_rule=self.strong_rule,
-                               screening=self.screening,
+                               positive=positive, tol=self.tol,
+                               max_iter=self.max_iter, strong_rule=strong_rule,
+                               screening=screening,
                                null_model=(usable, w0, g0, alpha_maxes[best_l])):
             res = step.result
         self._set_fit_result(res, X.dtype)

@@ -94,6 +94,9 @@ class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
         check_scalar_param(self.tol, "tol", low=0.0)
         check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
         fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")
+        warm_start = check_bool_param(self.warm_start, "warm_start")
+        positive = check_bool_param(self.positive, "positive")
+        screening = check_bool_param(self.screening, "screening")
         # Feature names and n_features_in_ only; the arrays are checked below without
         # copying a canonical CSC matrix.
         validate_data(self, X, y, skip_check_array=True)
@@ -112,13 +115,13 @@ class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
                 stacklevel=2,
             )
         w_init = None
-        if self.warm_start and getattr(self, "coef_", None) is not None:
+        if warm_start and getattr(self, "coef_", None) is not None:
             if self.coef_.shape == (n_features,):
                 w_init = self.coef_
         pb = prepare_problem(X, y, sw, fit_intercept)
         res = solve_enet(
-            X, pb, self.alpha, l1_ratio, v, positive=self.positive, tol=self.tol,
-            max_iter=self.max_iter, w_init=w_init, screening=self.screening,
+            X, pb, self.alpha, l1_ratio, v, positive=positive, tol=self.tol,
+            max_iter=self.max_iter, w_init=w_init, screening=screening,
             verbose=self.verbose,
         )
         self._set_fit_result(res, X.dtype)

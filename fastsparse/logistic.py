@@ -230,6 +230,8 @@ class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
         check_scalar_param(self.tol, "tol", low=0.0)
         check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
         fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")
+        warm_start = check_bool_param(self.warm_start, "warm_start")
+        screening = check_bool_param(self.screening, "screening")
         validate_data(self, X, y, skip_check_array=True)
         X = check_csc(X)
         n_samples, n_features = X.shape
@@ -248,7 +250,7 @@ class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
         n_problems = 1 if classes.shape[0] == 2 else classes.shape[0]
         targets = ([1] if n_problems == 1 else range(n_problems))
         coef_init = intercept_init = None
-        if (self.warm_start and getattr(self, "coef_", None) is not None
+        if (warm_start and getattr(self, "coef_", None) is not None
                 and self.coef_.shape == (n_problems, n_features)
                 and getattr(self, "_fit_classes", None) is not None
                 and np.array_equal(self._fit_classes, classes)):
@@ -265,7 +267,7 @@ class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
                 X, pb, lam, self.l1_ratio, v, tol=self.tol, max_iter=self.max_iter,
                 w_init=None if coef_init is None else coef_init[row],
                 b_init=None if intercept_init is None else intercept_init[row],
-                screening=self.screening, verbose=self.verbose, cancel=cancel), pb
+                screening=screening, verbose=self.verbose, cancel=cancel), pb
 
         if n_problems == 1 or self.n_jobs in (None, 1):
             out = [fit_one(k, row) for row, k in enumerate(targets)]
@@ -370,6 +372,7 @@ def logistic_c_min(X, y, *, l1_ratio=1.0, fit_intercept=True, sample_weight=None
     ``s (y01 - p0)`` sums to zero. Not defined for ``l1_ratio = 0`` or with unpenalized
     features (ValueError).
     """
+    fit_intercept = check_bool_param(fit_intercept, "fit_intercept")
     X = check_csc(X)
     n = X.shape[0]
     # A sparse y as everywhere else (np.asarray made it a 0-d object array: "shape ()").
@@ -442,6 +445,8 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
     -------
     LogisticPathResult
     """
+    fit_intercept = check_bool_param(fit_intercept, "fit_intercept")
+    screening = check_bool_param(screening, "screening")
     X = check_csc(X)
     n_samples, n_features = X.shape
     y = column_or_1d(np.asarray(y) if not sp.issparse(y) else y.toarray(), warn=True)
@@ -455,7 +460,6 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
     check_scalar_param(l1_ratio, "l1_ratio", low=0.0, high=1.0)
     check_scalar_param(tol, "tol", low=0.0)
     check_scalar_param(max_iter, "max_iter", low=1, integer=True)
-    fit_intercept = check_bool_param(fit_intercept, "fit_intercept")
     if coef_format not in ("sparse", "dense"):
         raise ValueError(f"coef_format must be 'sparse' or 'dense', got {coef_format!r}.")
     if callback is not None and not callable(callback):

@@ -45,6 +45,7 @@ from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._sparse_ops import add_scaled_columns
 from ._support import SupportMixin
 from ._validation import (
+    check_bool_param,
     check_csc,
     check_penalty_factor,
     check_scalar_param,
@@ -251,14 +252,14 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
         self.screening = screening
         self.verbose = verbose
 
-    def _grid(self, X, y_bins, s_full):
+    def _grid(self, X, y_bins, s_full, fit_intercept):
         if isinstance(self.Cs, Integral) and not isinstance(self.Cs, bool):
             check_scalar_param(self.Cs, "Cs", low=1, integer=True)
             c_min = np.inf
             try:
                 for y_bin in y_bins:
                     c_min = min(c_min, logistic_c_min(
-                        X, y_bin, l1_ratio=self.l1_ratio, fit_intercept=self.fit_intercept,
+                        X, y_bin, l1_ratio=self.l1_ratio, fit_intercept=fit_intercept,
                         sample_weight=s_full, penalty_factor=self.penalty_factor))
             except ValueError:
                 c_min = np.inf
@@ -295,6 +296,9 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
         check_scalar_param(self.l1_ratio, "l1_ratio", low=0.0, high=1.0)
         check_scalar_param(self.tol, "tol", low=0.0)
         check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
+        fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")
+        refit = check_bool_param(self.refit, "refit")
+        screening = check_bool_param(self.screening, "screening")
         scoring = "neg_log_loss" if self.scoring is None else self.scoring
         if scoring not in _SCORINGS:
             raise ValueError(f"scoring must be one of {_SCORINGS} or None, got "
@@ -322,7 +326,7 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
                                      (n_samples,))
         targets = [1] if n_classes == 2 else list(range(n_classes))
         y_bins = [(y_idx == k).astype(np.int8) for k in targets]
-        Cs = self._grid(X, y_bins, s_full)
+        Cs = self._grid(X, y_bins, s_full, fit_intercept)
         self.Cs_ = Cs
         n_Cs = Cs.shape[0]
 
@@ -332,9 +336,9 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
         folds = [(_as_indices(tr), _as_indices(te))
                  for tr, te in cv.split(np.empty((X.shape[0], 0)), y)]
         n_folds = len(folds)
-        kw = dict(l1_ratio=self.l1_ratio, fit_intercept=self.fit_intercept,
+        kw = dict(l1_ratio=self.l1_ratio, fit_intercept=fit_intercept,
                   penalty_factor=self.penalty_factor, tol=self.tol,
-                  max_iter=self.max_iter, screening=self.screening,
+                  max_iter=self.max_iter, screening=screening,
                   verbose=max(int(self.verbose) - 1, 0))
         t0 = time.perf_counter()
         results = []
@@ -378,7 +382,7 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
         self.l1_ratio_ = np.full(n_pb, float(self.l1_ratio))
         self.classes_ = classes
 
-        if self.refit:
+        if refit:
             refit_kw = dict(kw, verbose=max(int(self.verbose) - 1, 0))
 
             def refit_one(y_bin, cancel=None):

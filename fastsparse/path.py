@@ -55,6 +55,7 @@ from ._solver import (
     unpenalized_gram_pinv,
 )
 from ._validation import (
+    check_bool_param,
     check_csc,
     check_penalty_factor,
     check_sample_weight,
@@ -320,8 +321,10 @@ def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True
         Decreasing.
     """
     n_alphas, _ = _check_grid_params(l1_ratio, eps, n_alphas, None)
+    fit_intercept = check_bool_param(fit_intercept, "fit_intercept")
+    positive = check_bool_param(positive, "positive")
     X, y, sw, v = _validate_inputs(X, y, sample_weight, penalty_factor)
-    pb = prepare_problem(X, y, sw, bool(fit_intercept))
+    pb = prepare_problem(X, y, sw, fit_intercept)
     usable = _usable_features(pb)
     _, _, g0 = _null_model(X, pb, v, usable)
     a_max = _alpha_max_from_gradient(g0, usable, v, pb.n_samples, l1_ratio, positive)
@@ -554,6 +557,12 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     (50, 10)
     """
     n_grid, user_alphas = _check_grid_params(l1_ratio, eps, n_alphas, alphas)
+    fit_intercept = check_bool_param(fit_intercept, "fit_intercept")
+    positive = check_bool_param(positive, "positive")
+    return_n_iter = check_bool_param(return_n_iter, "return_n_iter")
+    early_stopping = check_bool_param(early_stopping, "early_stopping")
+    strong_rule = check_bool_param(strong_rule, "strong_rule")
+    screening = check_bool_param(screening, "screening")
     check_scalar_param(tol, "tol", low=0.0)
     if tol_scale not in ("null_deviance", "objective"):
         raise ValueError(
@@ -578,7 +587,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
             raise ValueError(f"coef_init must have shape ({p},), got {coef_init.shape}.")
         if not np.all(np.isfinite(coef_init)):
             raise ValueError("coef_init contains NaN or infinity.")
-    pb = prepare_problem(X, y, sw, bool(fit_intercept))
+    pb = prepare_problem(X, y, sw, fit_intercept)
     usable = _usable_features(pb)
     w0, _, g0 = _null_model(X, pb, v, usable)
     a_max = _alpha_max_from_gradient(g0, usable, v, n, l1_ratio, positive)

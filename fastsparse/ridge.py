@@ -63,6 +63,7 @@ from ._interrupt import restore_on_interrupt
 from .linear_model import _coef_in_dtype
 from ._support import SupportMixin
 from ._validation import (
+    check_bool_param,
     check_csc,
     check_sample_weight,
     check_scalar_param,
@@ -534,19 +535,22 @@ class Ridge(_RidgePredict):
         self : object
         """
         _check_common(self)
+        fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")
+        check_bool_param(self.copy_X, "copy_X")  # unused (X is never modified), checked
+        positive = check_bool_param(self.positive, "positive")
         validate_data(self, X, y, skip_check_array=True)
         X = check_csc(X)
         Y, y_1d = _check_targets(y, X.shape[0])
         alphas = _check_alpha(self.alpha, Y.shape[1])
         sw, sw_sum = _raw_weights(sample_weight, X.shape[0])
-        rd = RS.RidgeData(X, sw, sw_sum, self.fit_intercept)
+        rd = RS.RidgeData(X, sw, sw_sum, fit_intercept)
         a = rd.internal_alpha(alphas)
-        solver = _resolve(rd, a, self.solver, self.positive, self.tol)
+        solver = _resolve(rd, a, self.solver, positive, self.tol)
         if np.any(a == 0):
             warnings.warn("With alpha=0 the problem is ordinary least squares; prefer "
                           "sklearn.linear_model.LinearRegression.", UserWarning,
                           stacklevel=2)
-        res = _fit(rd, Y, a, solver, self.tol, self.max_iter, positive=self.positive,
+        res = _fit(rd, Y, a, solver, self.tol, self.max_iter, positive=positive,
                    verbose=self.verbose)
         _warn_unconverged(res["bound"], self.tol, solver)
         self._set_coef(res, y_1d, X.dtype)
@@ -692,6 +696,10 @@ class RidgeCV(_RidgePredict):
         self : object
         """
         _check_common(self)
+        # Flags: validated here, then read from self (bool or numpy.bool_) by the
+        # leave-one-out and K-fold fits.
+        for flag in ("fit_intercept", "store_cv_results", "alpha_per_target"):
+            check_bool_param(getattr(self, flag), flag)
         check_scalar_param(self.gcv_max_size, "gcv_max_size", low=1, integer=True)
         if self.gcv_mode not in (None, "auto", "svd", "eigen"):
             raise ValueError(f"gcv_mode must be None, 'auto', 'svd' or 'eigen', got "

@@ -31,7 +31,12 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._logistic_solver import prepare_logistic, solve_logistic, warn_if_needed
 from ._solver import prepare_problem, solve_enet
-from ._validation import check_csc, check_scalar_param, check_sparse_structure
+from ._validation import (
+    check_bool_param,
+    check_csc,
+    check_scalar_param,
+    check_sparse_structure,
+)
 from .linear_model import ElasticNet, Lasso
 from .logistic import LogisticRegression, _prepare_targets, logistic_c_min, logistic_path
 from .path import _validate_inputs, alpha_grid, enet_path
@@ -244,7 +249,7 @@ def _regression_select(X, y, k, alpha, l1_ratio, model, common, n_alphas, eps):
 
     def make_solver():
         Xv, yv, sw, _ = _validate_inputs(X, y, sample_weight, None)
-        pb = prepare_problem(Xv, yv, sw, bool(fit_intercept))
+        pb = prepare_problem(Xv, yv, sw, fit_intercept)
 
         def solve(a, start):
             res = solve_enet(Xv, pb, a, l1_ratio, None, tol=tol, max_iter=max_iter,
@@ -294,7 +299,7 @@ def _logistic_select(X, y, k, alpha, C, common, n_alphas, eps):
 
     def make_solver():
         y_pm = np.where(y_idx == 1, 1.0, -1.0)
-        pb = prepare_logistic(Xv, y_pm, sw_n, bool(fit_intercept))
+        pb = prepare_logistic(Xv, y_pm, sw_n, fit_intercept)
 
         def solve(a, start):
             c = 1.0 / (a * total)
@@ -444,6 +449,7 @@ def select_features(X, y, *, n_features=None, alpha=None, model="lasso", l1_rati
         raise ValueError(f"eps must be in (0, 1), got {eps!r}.")
     check_scalar_param(tol, "tol", low=0.0)
     check_scalar_param(max_iter, "max_iter", low=1, integer=True)
+    fit_intercept = check_bool_param(fit_intercept, "fit_intercept")
     n_cols = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
     if n_cols is None:
         X = check_csc(X)
@@ -457,7 +463,7 @@ def select_features(X, y, *, n_features=None, alpha=None, model="lasso", l1_rati
     names_all = _check_feature_names(feature_names, X, n_cols)
     if not sp.issparse(X) and hasattr(X, "columns"):
         X = np.asarray(X)
-    common = (bool(fit_intercept), sample_weight, tol, max_iter, verbose)
+    common = (fit_intercept, sample_weight, tol, max_iter, verbose)
 
     if model == "logistic":
         fit, path, exact = _logistic_select(X, y, n_features, alpha, C, common, n_alphas,
@@ -687,14 +693,15 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
                              f"{self.sample_fraction!r}.")
         check_scalar_param(self.tol, "tol", low=0.0)
         check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
+        fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")
         if self.alphas is None:
             check_scalar_param(self.n_alphas, "n_alphas", low=1, integer=True)
             check_scalar_param(self.eps, "eps", low=0.0, high=1.0)
             if not 0 < self.eps <= 1:
                 raise ValueError(f"eps must be in (0, 1], got {self.eps!r}.")
-        return model, rho
+        return model, rho, fit_intercept
 
-    def _grid(self, X, y, sample_weight, model, rho):
+    def _grid(self, X, y, sample_weight, model, rho, fit_intercept):
         """The shared grid (decreasing alphas), on the full data."""
         if self.alphas is not None:
             a = np.asarray(self.alphas)
@@ -706,7 +713,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
                                  "values.")
             return a
         if model == "logistic":
-            c_min = logistic_c_min(X, y, l1_ratio=1.0, fit_intercept=self.fit_intercept,
+            c_min = logistic_c_min(X, y, l1_ratio=1.0, fit_intercept=fit_intercept,
                                    sample_weight=sample_weight)
             if not np.isfinite(c_min):
                 raise ValueError("X^T (y - p0) is zero: every alpha gives zero "
@@ -715,7 +722,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
             a_max = 1.0 / (c_min * total)
             return a_max * np.geomspace(1.0, self.eps, self.n_alphas)
         return alpha_grid(X, y, l1_ratio=rho, eps=self.eps, n_alphas=self.n_alphas,
-                          fit_intercept=self.fit_intercept, sample_weight=sample_weight)
+                          fit_intercept=fit_intercept, sample_weight=sample_weight)
 
     def _subsamples(self, n_samples):
         """The row subsets, drawn before any fit (independent of n_jobs and backend)."""
@@ -751,7 +758,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         -------
         self : object
         """
-        model, rho = self._check_params()
+        model, rho, fit_intercept = self._check_params()
         validate_data(self, X, y, skip_check_array=True)
         X = check_csc(X)
         n, p = X.shape
@@ -773,7 +780,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         if n < 2:
             raise ValueError("Stability selection needs at least 2 samples; got "
                              f"n_samples = {n}.")
-        alphas = self._grid(X, y, sw, model, rho)
+        alphas = self._grid(X, y, sw, model, rho, fit_intercept)
         subsamples = self._subsamples(n)
 
         counts = sp.csc_matrix((p, alphas.shape[0]), dtype=np.int32)
@@ -782,7 +789,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         # Ctrl-C reaches the subsamples running in worker threads through `cancel`.
         with cancel_on_sigint() as cancel:
             jobs = (delayed(_subsample_support)(X, y, sw, rows, alphas, model, rho,
-                                                bool(self.fit_intercept), self.tol,
+                                                fit_intercept, self.tol,
                                                 self.max_iter, cancel)
                     for rows in subsamples)
             # A generator keeps one subsample's result in memory at a time; joblib
@@ -821,6 +828,12 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
     def _get_support_mask(self):
         check_is_fitted(self)
         return self.support_
+
+    def get_support(self, indices=False):
+        """scikit-learn's ``SelectorMixin.get_support``, with ``indices`` checked to be
+        a bool (a string such as ``"no"`` returned indices instead of the mask)."""
+        check_is_fitted(self)
+        return super().get_support(indices=check_bool_param(indices, "indices"))
 
     def transform(self, X):
         """Keep the selected columns of X (scikit-learn's ``SelectorMixin.transform``,

@@ -1477,6 +1477,104 @@ for _name in ("Lasso", "LogisticRegression"):
           lambda n=_name: _check_numpy_bool_flag(n))
 
 
+# Boolean flags: every flag of every entry point must be a bool or a numpy.bool_ (a
+# string such as "no" is truthy: positive="no" enabled the constraint, silently).
+# Checked at fit (scikit-learn's convention), before any work on the data.
+
+def _fitted_support(est, y, **flags):
+    return est.fit(X0, y).get_support(**flags)
+
+
+FLAGS = {
+    # entry point: (call(**flags) -> flat result, its boolean flags)
+    "Lasso": (lambda **f: _fit(fs.Lasso(alpha=0.02, tol=1e-12, **f), X0, Y0, None,
+                               "coef_", "intercept_"),
+              ("fit_intercept", "warm_start", "positive", "screening")),
+    "ElasticNet": (lambda **f: _fit(fs.ElasticNet(alpha=0.02, tol=1e-12, **f), X0, Y0,
+                                    None, "coef_", "intercept_"),
+                   ("fit_intercept", "warm_start", "positive", "screening")),
+    "LassoCV": (lambda **f: _fit(fs.LassoCV(n_alphas=5, cv=3, tol=1e-10, **f), X0, Y0,
+                                 None, "alpha_", "coef_", "intercept_", "mse_path_"),
+                ("fit_intercept", "positive", "strong_rule", "screening")),
+    "ElasticNetCV": (lambda **f: _fit(fs.ElasticNetCV(n_alphas=4, cv=3, tol=1e-10, **f),
+                                      X0, Y0, None, "alpha_", "coef_", "intercept_"),
+                     ("fit_intercept", "positive", "strong_rule", "screening")),
+    "lasso_path": (lambda **f: _path(fs.lasso_path(X0, Y0, n_alphas=5, tol=1e-12, **f)),
+                   ("fit_intercept", "positive", "return_n_iter", "early_stopping",
+                    "strong_rule", "screening")),
+    "enet_path": (lambda **f: _path(fs.enet_path(X0, Y0, n_alphas=5, tol=1e-12, **f)),
+                  ("fit_intercept", "positive", "return_n_iter", "early_stopping",
+                   "strong_rule", "screening")),
+    "alpha_grid": (lambda **f: fs.alpha_grid(X0, Y0, n_alphas=5, **f),
+                   ("fit_intercept", "positive")),
+    "Ridge": (lambda **f: _fit(fs.Ridge(alpha=1.0, tol=1e-12, **f), X0, Y0, None,
+                               "coef_", "intercept_"),
+              ("fit_intercept", "copy_X", "positive")),
+    "RidgeCV": (lambda **f: _fit(fs.RidgeCV(alphas=(0.1, 1.0, 10.0), **f), X0, Y0, None,
+                                 "alpha_", "coef_", "intercept_"),
+                ("fit_intercept", "store_cv_results", "alpha_per_target")),
+    "LogisticRegression": (lambda **f: _fit(fs.LogisticRegression(tol=1e-12, **f), X0,
+                                            L0, None, "coef_", "intercept_"),
+                           ("fit_intercept", "warm_start", "screening")),
+    "LogisticRegressionCV": (lambda **f: _fit(fs.LogisticRegressionCV(Cs=3, cv=3,
+                                                                      tol=1e-10, **f),
+                                              X0, L0, None, "C_", "coef_", "intercept_"),
+                             ("fit_intercept", "refit", "screening")),
+    "logistic_path": (lambda **f: _path(fs.logistic_path(X0, L0, n_Cs=4, tol=1e-12, **f)),
+                      ("fit_intercept", "screening")),
+    "logistic_c_min": (lambda **f: _flat(fs.logistic_c_min(X0, L0, **f)),
+                       ("fit_intercept",)),
+    "select_features": (lambda **f: _sel(fs.select_features(X0, Y0, n_features=3,
+                                                            n_alphas=20, **f)),
+                        ("fit_intercept",)),
+    "select_features_logistic": (lambda **f: _sel(fs.select_features(
+        X0, L0, model="logistic", n_features=3, n_alphas=20, **f)), ("fit_intercept",)),
+    "StabilitySelection": (lambda **f: _fit(fs.StabilitySelection(
+        n_bootstrap=3, n_alphas=5, random_state=0, tol=1e-8, **f), X0, Y0, None,
+        "alphas_", "stability_scores_"), ("fit_intercept",)),
+    "StabilitySelection_logistic": (lambda **f: _fit(fs.StabilitySelection(
+        model="logistic", n_bootstrap=3, n_alphas=5, random_state=0, tol=1e-8, **f),
+        X0, L0, None, "alphas_", "stability_scores_"), ("fit_intercept",)),
+    # get_support(indices=...) of the fitted models (SupportMixin, SelectorMixin)
+    "Lasso.get_support": (lambda **f: _flat(_fitted_support(fs.Lasso(alpha=0.02), Y0,
+                                                            **f)), ("indices",)),
+    "Ridge.get_support": (lambda **f: _flat(_fitted_support(fs.Ridge(), Y0, **f)),
+                          ("indices",)),
+    "LogisticRegression.get_support": (lambda **f: _flat(_fitted_support(
+        fs.LogisticRegression(), L0, **f)), ("indices",)),
+    "StabilitySelection.get_support": (lambda **f: _flat(_fitted_support(
+        fs.StabilitySelection(n_bootstrap=2, n_alphas=3, random_state=0), Y0, **f)),
+        ("indices",)),
+}
+
+#: Not bools: a string (truthy even when it says "no"), None, an int.
+BAD_FLAG_VALUES = ("no", None, 1)
+
+
+def _check_bad_flag(name, flag, value):
+    call, _ = FLAGS[name]
+    _raises(TypeError, rf"^{flag} must be a bool, got {value!r}", call, **{flag: value})
+
+
+def _check_numpy_true_flag(name, flag):
+    # True and numpy.True_ are the same flag: same result, bit for bit.
+    call, _ = FLAGS[name]
+    a = call(**{flag: True})
+    b = call(**{flag: np.True_})
+    assert_array_equal(a, b)
+
+
+for _name, (_call, _flags) in FLAGS.items():
+    for _flag in _flags:
+        for _value in BAD_FLAG_VALUES:
+            # fit_intercept="no" / None of some estimators are among BAD_PARAMS already.
+            if f"params-{_name}-{_param_id({_flag: _value})}" not in CASES:
+                _case(f"flags-{_name}-{_param_id({_flag: _value})}",
+                      lambda n=_name, f=_flag, v=_value: _check_bad_flag(n, f, v))
+        _case(f"flags-{_name}-{_flag}=True_or_numpy.True_",
+              lambda n=_name, f=_flag: _check_numpy_true_flag(n, f))
+
+
 # Reference checks of the canonical fits the equivalence cases compare against.
 
 
