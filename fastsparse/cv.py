@@ -238,7 +238,9 @@ class _BaseEnetCV(_BaseElasticNet):
 
 _CV_PARAMS = """\
     eps : float, default=1e-3
-        Length of the automatic grid: ``alpha_min = eps * alpha_max``.
+        Length of the automatic grid: ``alpha_min = eps * alpha_max``, in (0, 1]
+        (ValueError at fit otherwise, also when ``alphas`` is given; 1 gives a flat grid
+        at alpha_max).
     n_alphas : int, default=100
         Number of alphas of the automatic grid (per l1_ratio).
     alphas : array-like or int, default=None

@@ -421,9 +421,9 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
         :func:`logistic_c_min` (all coefficients zero) to ``C_min / eps``.
     n_Cs : int, default=20
     eps : float, default=1e-2
-        ``C_min / C_max`` of the automatic grid (the counterpart of scikit-learn's
-        ``alpha_min / alpha_max``; small values approach the unregularized, possibly
-        separable, problem).
+        ``C_min / C_max`` of the automatic grid, in (0, 1] (the counterpart of
+        scikit-learn's ``alpha_min / alpha_max``; small values approach the
+        unregularized, possibly separable, problem).
     l1_ratio, fit_intercept, class_weight, penalty_factor, tol, max_iter, screening
         As in :class:`LogisticRegression`.
     sample_weight : array-like of shape (n_samples,), default=None

@@ -254,8 +254,8 @@ def _check_grid_params(l1_ratio, eps, n_alphas, alphas):
     # eps > 1 made an increasing grid (alpha_max up to eps * alpha_max, every
     # coefficient zero), against the documented decreasing alphas; (0, 1] as
     # logistic_path and StabilitySelection.
-    check_scalar_param(eps, "eps", low=0.0, high=1.0)
-    if eps <= 0:
+    check_scalar_param(eps, "eps")  # a finite real number; the range below
+    if not 0 < eps <= 1:
         raise ValueError(f"eps must be in (0, 1], got {eps!r}.")
     if alphas is not None and isinstance(alphas, Integral) and not isinstance(alphas, bool):
         n_alphas, alphas = alphas, None  # scikit-learn >= 1.7: alphas=<int> is a count
@@ -307,7 +307,8 @@ def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True
     l1_ratio : float, default=1.0
         Must be > 0 (there is no finite alpha_max for a pure ridge penalty).
     eps : float, default=1e-3
-        ``alpha_min / alpha_max``.
+        ``alpha_min / alpha_max``, in (0, 1] (ValueError otherwise; 1 gives a flat grid
+        at alpha_max).
     n_alphas : int, default=100
     fit_intercept : bool, default=True
     sample_weight : array-like of shape (n_samples,), default=None
@@ -477,7 +478,9 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     l1_ratio : float, default=0.5
         Mix of L1 (1) and L2 (0) penalties. ``l1_ratio=0`` requires explicit ``alphas``.
     eps : float, default=1e-3
-        Length of the automatic grid: ``alpha_min = eps * alpha_max``.
+        Length of the automatic grid: ``alpha_min = eps * alpha_max``, in (0, 1]
+        (ValueError otherwise, also when ``alphas`` is given; 1 gives a flat grid at
+        alpha_max).
     n_alphas : int, default=100
         Number of alphas of the automatic grid.
     alphas : array-like or int, default=None
@@ -693,7 +696,8 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, **kwargs):
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
     eps : float, default=1e-3
-        ``alpha_min / alpha_max`` of the automatic grid.
+        ``alpha_min / alpha_max`` of the automatic grid, in (0, 1] (ValueError
+        otherwise, also when ``alphas`` is given).
     n_alphas : int, default=100
         Number of alphas of the automatic grid.
     alphas : array-like or int, default=None

@@ -376,7 +376,7 @@ def select_features(X, y, *, n_features=None, alpha=None, model="lasso", l1_rati
         Number of points of the path (alphas, or Cs for "logistic").
     eps : float, default=1e-3
         Length of the path: ``alpha_min = eps * alpha_max`` (for "logistic",
-        ``C_max = C_min / eps``).
+        ``C_max = C_min / eps``), in (0, 1).
     tol : float, default=1e-6
         Stopping tolerance of every fit, relative to the null model, as in the
         estimators: the duality gap G satisfies ``G <= tol * sum_i s_i (y_i - ybar)^2 /
@@ -567,11 +567,11 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
     n_alphas : int, default=30
         Number of alphas of the automatic grid.
     eps : float, default=0.1
-        ``alpha_min / alpha_max`` of the automatic grid. The region of the path matters:
-        at small alphas most halves select many noise features, which raises ``q_``
-        and loosens the bound (it is informative when ``q_`` is below about
-        ``sqrt((2 * threshold - 1) * n_features)``), so the default stops at a tenth of
-        ``alpha_max``; lower it when the signal needs more of the path.
+        ``alpha_min / alpha_max`` of the automatic grid, in (0, 1]. The region of the
+        path matters: at small alphas most halves select many noise features, which
+        raises ``q_`` and loosens the bound (it is informative when ``q_`` is below
+        about ``sqrt((2 * threshold - 1) * n_features)``), so the default stops at a
+        tenth of ``alpha_max``; lower it when the signal needs more of the path.
     l1_ratio : float, default=0.5
         Mix of L1 and L2 penalties for ``model="enet"``, in (0, 1]; ignored otherwise.
     n_bootstrap : int, default=50
