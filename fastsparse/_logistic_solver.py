@@ -52,6 +52,7 @@ from ._solver import (
     pinv_equilibrated,
     shifted_free_columns,
 )
+from ._validation import check_column_norms
 
 #: Relative floor of the Hessian weights p (1 - p) (glmnet uses 1e-5 on p).
 HESSIAN_FLOOR = 1e-10
@@ -143,6 +144,9 @@ def prepare_logistic(X, y, sample_weight, fit_intercept, sqnorm_f32=None):
     if sqnorm_f32 is None:
         sqnorm_f32 = column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,
                                           fit_intercept)
+        # Overflowed (NaN / inf) or underflowed (0) column norms made the columns look
+        # all-zero: all-zero coefficients, silently (see check_column_norms).
+        check_column_norms(X.data, X.indices, X.indptr, sqnorm_f32, sample_weight)
     if fit_intercept:
         pos = float(np.sum(sample_weight[y > 0]) if weighted else np.count_nonzero(y > 0))
         pbar = min(max(pos / n, 0.0), 1.0)

@@ -44,6 +44,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ._ridge_kernels import (KIND_EXPLICIT, KIND_ZERO, Products, cr_advance,
                              cr_new_direction)
 from ._solver import prepare_problem, solve_enet
+from ._validation import check_column_norms
 
 
 #: Largest side of a dense Gram / kernel matrix the direct solvers factorize (2 GiB).
@@ -108,6 +109,9 @@ class RidgeData:
         # mean would cancel), constant ones (zero centered norm: X_c's column is 0, so
         # w_j* = 0 exactly) are skipped (see fastsparse._ridge_kernels).
         xbar, self.sqnorm, self.kind = self.products.column_stats(sw, self.fit_intercept)
+        # Overflowed (NaN / inf) or underflowed (0) column norms: NaN coefficients with
+        # RuntimeWarnings only, or columns taken for all-zero ones (check_column_norms).
+        check_column_norms(self.data, self.indices, self.indptr, self.sqnorm, sw)
         self.xbar = xbar if self.fit_intercept else np.zeros(self.p)
         self.products.set_centering(self.xbar, self.kind, self.fit_intercept)
 

@@ -31,6 +31,7 @@ from . import _mmap_passes as MP
 from ._interrupt import check_cancelled
 from ._parallel import column_sqnorms_f32, xt_dot_full
 from ._sparse_ops import dot
+from ._validation import check_column_norms
 
 
 #: Each working-set solve stops once its own duality gap is below this fraction of the
@@ -137,13 +138,15 @@ def prepare_problem(X, y, sample_weight, fit_intercept):
     y_c = y - y_offset
     # A jitted dot: BLAS would wake OpenBLAS's spinning threads (see _sparse_ops.dot).
     null_dev = dot(sample_weight * y_c, y_c) if weighted else dot(y_c, y_c)
+    sqnorm_f32 = column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,
+                                    fit_intercept)
+    # A column norm that overflowed (NaN / inf) or underflowed to 0 made the column
+    # look all-zero: all-zero coefficients, silently. O(p) unless some norm is 0 or inf.
+    check_column_norms(X.data, X.indices, X.indptr, sqnorm_f32, sample_weight)
     return ProblemData(
         data=X.data, indices=X.indices, indptr=X.indptr, n_samples=n, n_features=p,
         y_c=y_c, y_offset=y_offset, sw=sw, weighted=weighted,
-        fit_intercept=fit_intercept,
-        sqnorm_f32=column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,
-                                        fit_intercept),
-        null_deviance=null_dev,
+        fit_intercept=fit_intercept, sqnorm_f32=sqnorm_f32, null_deviance=null_dev,
         mapped=MP.is_mapped(X.data),
     )
 

@@ -379,3 +379,72 @@ def check_scalar_param(value, name, *, low=None, high=None, integer=False):
         hi = "inf" if high is None else high
         raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}.")
     return value
+
+
+def check_column_norms(data, indices, indptr, sqnorm, sample_weight=None, name="X"):
+    """Raise when the squared norm of a column overflowed or underflowed in float64.
+
+    ``sqnorm`` are the squared column norms a solver has just computed (centered with an
+    intercept, weighted with sample weights; float32 rounded up for the screening norms
+    of the elastic-net and logistic solvers, float64 for ridge). Values of X beyond
+    about 1.3e154 in magnitude square to inf (with an intercept the centered norm is
+    then inf - inf = NaN) and values below about 1.5e-162 square to 0, so such a column
+    was silently taken for an all-zero one (all-zero coefficients) or poisoned the fit
+    with NaN.
+
+    Only the columns whose ``sqnorm`` is 0, NaN or inf are examined, from their stored
+    entries: their *uncentered* squared norm (unweighted, and weighted when
+    ``sample_weight`` is given) is recomputed in float64. A column is rejected when that
+    norm is not finite, or when it is 0 although a stored entry is non-zero. A centered
+    norm of 0 for a constant column, a column of explicit zeros or one stored only in
+    rows of weight 0 (a cross-validation fold) is legitimate and passes, as does a
+    finite norm too large for float32 (inf in a float32 ``sqnorm``). O(p) on ``sqnorm``,
+    plus O(stored entries of the examined columns), which are few on ordinary data.
+
+    Raises
+    ------
+    ValueError
+        "X has values too large: the squared norm of column j overflows float64 ..." or
+        "X has values too small: the squared norm of column j underflows to 0 in
+        float64 ...".
+    """
+    sq = np.asarray(sqnorm)
+    suspect = np.flatnonzero(~(sq > 0) | np.isinf(sq))  # 0, NaN (not > 0) or inf
+    if suspect.size == 0:
+        return
+    starts = np.asarray(indptr[suspect], dtype=np.int64)
+    counts = np.asarray(indptr[suspect + 1], dtype=np.int64) - starts
+    stored = counts > 0
+    cols, starts, counts = suspect[stored], starts[stored], counts[stored]
+    if cols.size == 0:
+        return  # all-zero columns: nothing stored, nothing to lose
+    # The positions of the examined columns' entries in data, without a Python loop.
+    offsets = np.zeros(cols.size, dtype=np.int64)
+    np.cumsum(counts[:-1], out=offsets[1:])
+    pos = np.repeat(starts - offsets, counts) + np.arange(offsets[-1] + counts[-1])
+    vals = np.asarray(data[pos], dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        squares = vals * vals
+        norm = np.add.reduceat(squares, offsets)
+        too_large = ~np.isfinite(norm)
+        if sample_weight is not None:
+            # The weights sum to n: up to n times the unweighted norm.
+            wsq = squares * sample_weight[indices[pos]]
+            too_large |= ~np.isfinite(np.add.reduceat(wsq, offsets))
+    # Underflow from the unweighted norm: a weighted norm is also 0 for a column stored
+    # only in rows of weight 0, legitimately.
+    has_value = np.add.reduceat((vals != 0).astype(np.int64), offsets) > 0
+    too_small = (norm == 0) & has_value
+    for bad, what, how in ((too_large, "large", "overflows float64"),
+                           (too_small, "small", "underflows to 0 in float64")):
+        if bad.any():
+            first = np.flatnonzero(bad)
+            others = (f" (and {first.size - 1} other column"
+                      f"{'s' if first.size > 2 else ''})" if first.size > 1 else "")
+            j = int(cols[first[0]])
+            k = slice(int(starts[first[0]]), int(starts[first[0]] + counts[first[0]]))
+            top = float(np.max(np.abs(np.asarray(data[k], dtype=np.float64))))
+            raise ValueError(
+                f"{name} has values too {what}: the squared norm of column {j}{others} "
+                f"{how} (largest magnitude {top:.3e}); rescale {name} (e.g. divide each "
+                "column by its largest absolute value).")

@@ -638,6 +638,177 @@ for _kind, (_exc, _msg) in BAD_X.items():
                   e, m, RUNNERS[n], _bad_x(k), _target(n)))
 
 
+# Extreme scales of X: |x| above about 1.3e154 squares to inf in float64 (with an
+# intercept the centered column norm is then inf - inf = NaN), below about 1.5e-162 to
+# 0. Such columns looked all-zero (all-zero coefficients, silently) or made NaN
+# coefficients with only RuntimeWarnings: now a clear error from every solver family
+# (elastic net, logistic, ridge), raised where the column norms are computed.
+# logistic_c_min computes no column norm (its X^T (y - p0) is exact at these scales).
+
+SCALE_RUNNERS = [n for n in RUNNERS if n != "logistic_c_min"]
+SCALE_ERRORS = {
+    1e200: r"^X has values too large: the squared norm of column {col}{more} overflows "
+           r"float64 \(largest magnitude .*\); rescale X",
+    1e-200: r"^X has values too small: the squared norm of column {col}{more} "
+            r"underflows to 0 in float64 \(largest magnitude .*\); rescale X",
+}
+ALL_COLUMNS = r" \(and 19 other columns\)"
+
+
+def _scale_error(scale, col=0, more=ALL_COLUMNS):
+    return SCALE_ERRORS[scale].format(col=col, more=more)
+
+
+def _one_column_scaled(col, scale):
+    X = X0.copy()
+    X.data[X.indptr[col]:X.indptr[col + 1]] *= scale
+    return X
+
+
+SCALE_VARIANTS = {
+    # every family without intercept (an uncentered norm: inf rather than NaN) and the
+    # ridge solvers, which share RidgeData's column statistics
+    "Lasso_no_intercept": lambda X: fs.Lasso(alpha=0.02, fit_intercept=False).fit(X, Y0),
+    "LogisticRegression_no_intercept": lambda X: fs.LogisticRegression(
+        fit_intercept=False).fit(X, L0),
+    "Ridge_no_intercept": lambda X: fs.Ridge(fit_intercept=False).fit(X, Y0),
+    "Ridge_cd": lambda X: fs.Ridge(solver="cd").fit(X, Y0),
+    "Ridge_cg": lambda X: fs.Ridge(solver="cg").fit(X, Y0),
+    "Ridge_dual": lambda X: fs.Ridge(solver="dual").fit(X, Y0),
+    "Ridge_positive": lambda X: fs.Ridge(positive=True).fit(X, Y0),
+    "LogisticRegression_weighted": lambda X: fs.LogisticRegression().fit(
+        X, L0, sample_weight=np.linspace(0.5, 2.0, N)),
+    "Lasso_weighted": lambda X: fs.Lasso(alpha=0.02).fit(
+        X, Y0, sample_weight=np.linspace(0.5, 2.0, N)),
+}
+
+for _scale in SCALE_ERRORS:
+    for _name in SCALE_RUNNERS:
+        _case(f"scale-X_times_{_scale:g}-{_name}",
+              lambda s=_scale, n=_name: _raises(
+                  ValueError, _scale_error(s), RUNNERS[n], X0 * s, _target(n)))
+    for _name, _fit_fn in SCALE_VARIANTS.items():
+        _case(f"scale-X_times_{_scale:g}-{_name}",
+              lambda s=_scale, f=_fit_fn: _raises(ValueError, _scale_error(s), f, X0 * s))
+    for _name in ("Lasso", "LogisticRegression", "Ridge", "lasso_path"):
+        # one column out of range among ordinary ones: named, and no "other columns"
+        _case(f"scale-column_7_times_{_scale:g}-{_name}",
+              lambda s=_scale, n=_name: _raises(
+                  ValueError, _scale_error(s, col=7, more=""), RUNNERS[n],
+                  _one_column_scaled(7, s), _target(n)))
+
+
+def _check_zero_norm_columns_are_not_underflow(name, kind):
+    # A column whose (centered / weighted) squared norm is legitimately 0 is not an
+    # underflow: a constant column with an intercept, a column of explicit zeros, a
+    # column stored only in rows of weight 0. Each gives the fit without that column
+    # (coefficient exactly 0).
+    j, y = 5, _target(name)
+    keep = np.ones(N, dtype=bool)
+    sw = None
+    dense = X0.toarray()
+    if kind == "constant_column":
+        dense[:, j] = 3.0
+        X = sp.csc_matrix(dense)
+    elif kind == "explicit_zero_column":
+        X = X0.copy()
+        X.data[X.indptr[j]:X.indptr[j + 1]] = 0.0  # stored, all zero
+    else:  # column stored only in rows of weight 0
+        rows = np.flatnonzero(dense[:, j])
+        keep[rows] = False
+        sw = keep.astype(np.float64)
+        X = X0
+    est = {"Lasso": fs.Lasso(alpha=0.02, tol=1e-12), "Ridge": fs.Ridge(tol=1e-12),
+           "LogisticRegression": fs.LogisticRegression(tol=1e-12)}[name]
+    est.fit(X, y, sample_weight=sw)
+    assert np.all(np.asarray(est.coef_)[..., j] == 0)
+    others = np.delete(np.arange(P), j)
+    ref = sp.csc_matrix(np.delete(dense if kind != "weight_zero_rows" else X0.toarray(),
+                                  j, axis=1))
+    ref_est = type(est)(**est.get_params())
+    if sw is None:
+        ref_est.fit(ref, y)
+    else:
+        ref_est.fit(ref[keep], y[keep])
+    assert_allclose(np.asarray(est.coef_)[..., others], ref_est.coef_, rtol=1e-6,
+                    atol=1e-8)
+    assert_allclose(est.intercept_, ref_est.intercept_, rtol=1e-6, atol=1e-8)
+
+
+for _name in ("Lasso", "Ridge", "LogisticRegression"):
+    for _kind in ("constant_column", "explicit_zero_column", "weight_zero_rows"):
+        _case(f"scale-zero_norm_{_kind}_is_not_underflow-{_name}",
+              lambda n=_name, k=_kind: _check_zero_norm_columns_are_not_underflow(n, k))
+
+
+# Ordinary scales still fit, and match the unscaled fit: with X -> s X the solution is
+# w / s when the penalty is rescaled with it (Lasso alpha * s, logistic C / s, ridge
+# alpha * s^2; the automatic grids follow by themselves). The solvers' tolerances are
+# relative (to the null model, or to ||w||), so the same tol gives the same accuracy.
+
+SCALED_FITS = {
+    "Lasso": lambda X, s: _flat(
+        *_scaled_attrs(fs.Lasso(alpha=0.02 * s, tol=1e-12).fit(X, Y0), s)),
+    "LassoCV": lambda X, s: _scaled_cv(
+        fs.LassoCV(n_alphas=5, cv=3, tol=1e-10).fit(X, Y0), s),
+    "lasso_path": lambda X, s: _scaled_path(
+        fs.lasso_path(X, Y0, n_alphas=5, tol=1e-12), s, grid_power=1),
+    "LogisticRegression": lambda X, s: _flat(
+        *_scaled_attrs(fs.LogisticRegression(C=1.0 / s, tol=1e-12).fit(X, L0), s)),
+    "logistic_path": lambda X, s: _scaled_path(
+        fs.logistic_path(X, L0, n_Cs=4, tol=1e-12), s, grid_power=-1),
+    "Ridge": lambda X, s: _flat(
+        *_scaled_attrs(fs.Ridge(alpha=s * s, tol=1e-12).fit(X, Y0), s)),
+    "Ridge_cg": lambda X, s: _flat(
+        *_scaled_attrs(fs.Ridge(alpha=s * s, solver="cg", tol=1e-12).fit(X, Y0), s)),
+    "RidgeCV": lambda X, s: _flat(
+        *_scaled_attrs(fs.RidgeCV(alphas=np.array([0.1, 1.0, 10.0]) * s * s).fit(X, Y0),
+                       s)),
+}
+
+
+def _scaled_attrs(est, s):
+    """coef_ and intercept_ of a fit on s X, in the scale of the fit on X."""
+    return np.asarray(est.coef_) * s, est.intercept_
+
+
+def _scaled_cv(est, s):
+    # the grid follows the scale: alpha_ / s; the held-out errors do not change
+    return _flat(*_scaled_attrs(est, s), est.alpha_ / s, est.mse_path_)
+
+
+def _scaled_path(res, s, grid_power):
+    grid = res.Cs if hasattr(res, "Cs") else res.alphas
+    coefs = res.coefs.toarray() if sp.issparse(res.coefs) else res.coefs
+    return _flat(grid / s ** grid_power, coefs * s, res.intercepts)
+
+
+def _check_ordinary_scale(name, s):
+    out = SCALED_FITS[name](X0 * s, s)
+    ref = SCALED_FITS[name](X0, 1.0)
+    _assert_same(out, ref)
+
+
+def _check_ridge_closed_form_scaled(s):
+    # and against the closed form on the scaled data itself
+    X = X0.toarray() * s
+    alpha = 1.0 * s * s
+    Xc, yc = X - X.mean(axis=0), Y0 - Y0.mean()
+    w = np.linalg.solve(Xc.T @ Xc + alpha * np.eye(P), Xc.T @ yc)
+    for solver in ("auto", "cg", "dual", "cholesky"):
+        est = fs.Ridge(alpha=alpha, solver=solver, tol=1e-12).fit(X0 * s, Y0)
+        assert_allclose(est.coef_ * s, w * s, rtol=1e-8, atol=1e-10)
+        assert est.intercept_ == pytest.approx(Y0.mean() - X.mean(axis=0) @ w, rel=1e-10)
+
+
+for _s in (1e-8, 1e-4, 1e4, 1e8):
+    for _name in SCALED_FITS:
+        _case(f"scale-X_times_{_s:g}_matches_unscaled-{_name}",
+              lambda n=_name, s=_s: _check_ordinary_scale(n, s))
+    _case(f"scale-X_times_{_s:g}_matches_closed_form-Ridge",
+          lambda s=_s: _check_ridge_closed_form_scaled(s))
+
+
 def _bad_weight(kind):
     sw = np.ones(N)
     if kind == "nan":
