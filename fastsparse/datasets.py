@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ._validation import check_bool_param
+
 __all__ = [
     "GENERATOR_VERSION",
     "PRESETS",
@@ -262,6 +264,7 @@ def make_sparse_data(
     _check_task(task)
     dtype = _check_float_dtype(dtype)
     index_dtype = _check_index_dtype(index_dtype)
+    shuffle_features = check_bool_param(shuffle_features, "shuffle_features")
     rng = np.random.default_rng(random_state)
 
     row_targets = _draw_row_targets(rng, n_samples, nnz_target, _max_row_length(n_features))

@@ -90,6 +90,10 @@ def _is_dataset_dir(path):
 
 def _check_target(dst, overwrite):
     """Refuse to replace anything but a dataset directory (or an empty one)."""
+    from ._validation import check_bool_param  # here: _validation imports this module
+
+    # A string such as "no" is truthy: it must not mean "replace the user's data".
+    overwrite = check_bool_param(overwrite, "overwrite")
     if not os.path.lexists(dst):
         return
     if not overwrite:
@@ -453,6 +457,10 @@ def load_csc(path, mmap=True, *, validate=True):
     >>> bool(model.dual_gap_ >= 0)
     True
     """
+    from ._validation import check_bool_param  # here: _validation imports this module
+
+    mmap = check_bool_param(mmap, "mmap")
+    validate = check_bool_param(validate, "validate")
     path = Path(path)
     shape, nnz, dtypes, has_y = _read_meta(path)
     mode = "r" if mmap else None

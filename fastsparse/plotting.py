@@ -8,6 +8,8 @@ Both functions draw on a given Axes (or a new figure) and return the Axes.
 import numpy as np
 import scipy.sparse as sp
 
+from ._validation import check_bool_param
+
 __all__ = ["plot_cv", "plot_path"]
 
 
@@ -85,6 +87,7 @@ def plot_path(alphas, coefs, feature_names=None, ax=None, *, n_labels=10,
         keep = np.argsort(-np.abs(values).max(axis=1), kind="stable")[:max_lines]
         keep.sort()
         rows, values = rows[keep], values[keep]
+    show_nonzero = check_bool_param(show_nonzero, "show_nonzero")
     ax = _new_axes(ax)
     positive = alphas > 0
     x = alphas[positive]
@@ -153,6 +156,7 @@ def plot_cv(cv_estimator, ax=None, *, show_1se=True):
     n_folds = mse.shape[1]
     mean = mse.mean(axis=1)
     se = mse.std(axis=1, ddof=1) / np.sqrt(n_folds) if n_folds > 1 else np.zeros_like(mean)
+    show_1se = check_bool_param(show_1se, "show_1se")
     ax = _new_axes(ax)
     ax.errorbar(alphas, mean, yerr=se, fmt="o", color="tab:red", ecolor="0.6",
                 markersize=3, capsize=2, label="mean CV MSE")

@@ -66,6 +66,11 @@ def test_same_arguments_give_identical_arrays(task):
     np.testing.assert_array_equal(w1, w2)
 
 
+def test_shuffle_features_must_be_a_bool():
+    with pytest.raises(TypeError, match="shuffle_features must be a bool"):
+        make_sparse_data(20, 30, shuffle_features="no")
+
+
 def test_different_seeds_give_different_arrays():
     X1, y1, w1 = make_sparse_data(**SMALL, random_state=0)
     X2, y2, w2 = make_sparse_data(**SMALL, random_state=1)

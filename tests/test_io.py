@@ -190,6 +190,23 @@ def test_overwrite_refusal(tmp_path):
     _assert_same_csc(load_csc(tmp_path / "empty")[0], X)
 
 
+@pytest.mark.parametrize("flag", ["no", "False", None, 1])
+def test_non_bool_flags_are_refused_and_keep_the_data(tmp_path, flag):
+    # overwrite="no" is truthy: it used to replace the existing dataset.
+    X = _random_csc()
+    save_csc(tmp_path / "ds", X)
+    with pytest.raises(TypeError, match="overwrite must be a bool"):
+        save_csc(tmp_path / "ds", 2 * X, overwrite=flag)
+    src = tmp_path / "in.svm"
+    dump_svmlight_file(X, np.zeros(X.shape[0]), str(src))
+    with pytest.raises(TypeError, match="overwrite must be a bool"):
+        convert_svmlight(src, tmp_path / "ds", overwrite=flag)
+    _assert_same_csc(load_csc(tmp_path / "ds")[0], X)
+    for name in ("mmap", "validate"):
+        with pytest.raises(TypeError, match=f"{name} must be a bool"):
+            load_csc(tmp_path / "ds", **{name: flag})
+
+
 @pytest.mark.parametrize("exc", [OSError("disk full"), KeyboardInterrupt()])
 @pytest.mark.parametrize("existing", [False, True])
 def test_save_is_atomic(tmp_path, monkeypatch, exc, existing):

@@ -67,6 +67,16 @@ def test_plot_cv(plt, est):
         plot_cv(LassoCV())
 
 
+def test_non_bool_flags_are_refused(plt):
+    X, y = make_regression_problem(n_samples=40, n_features=20, seed=3)
+    path = lasso_path(X, y, n_alphas=5, coef_format="dense")
+    with pytest.raises(TypeError, match="show_nonzero must be a bool"):
+        plot_path(path.alphas, path.coefs, show_nonzero="no")
+    est = LassoCV(n_alphas=5, cv=3).fit(X, y)
+    with pytest.raises(TypeError, match="show_1se must be a bool"):
+        plot_cv(est, show_1se="no")
+
+
 def test_missing_matplotlib_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
