@@ -48,6 +48,7 @@ from .path import (
     _alpha_max_from_gradient,
     _check_grid_params,
     _geometric_grid,
+    _rounding_alpha,
     _iter_path,
     _null_model,
     _progress,
@@ -153,8 +154,9 @@ class _BaseEnetCV(_BaseElasticNet):
         w0, _, g0 = _null_model(X, pb, v, usable)
         alpha_maxes = [_alpha_max_from_gradient(g0, usable, v, n_samples, r, positive)
                        for r in l1_ratios]
+        noise_alpha = _rounding_alpha(pb)
         grids = [
-            _geometric_grid(a_max, self.eps, n_grid) if user is None else user
+            _geometric_grid(a_max, self.eps, n_grid, noise_alpha) if user is None else user
             for (n_grid, user), a_max in zip(grid_params, alpha_maxes)
         ]
 

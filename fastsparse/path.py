@@ -241,10 +241,34 @@ def _alpha_max_from_gradient(g, usable, penalty_factor, n, l1_ratio, positive):
     return top / (n * l1_ratio)
 
 
-def _geometric_grid(alpha_max, eps, n_alphas):
-    if alpha_max <= np.finfo(np.float64).resolution:
-        # As scikit-learn: a degenerate problem (y constant, or X zero) gets a flat grid.
-        return np.full(n_alphas, np.finfo(np.float64).resolution)
+def _rounding_alpha(pb):
+    """The largest alpha_max that rounding noise alone can produce on this problem.
+
+    For a constant y the centered target is rounding noise of about eps |y| per entry,
+    so |x_j^T y_c| / n stays below eps max|y| ||x_j|| sqrt(n) / n (Cauchy-Schwarz); four
+    times that bound is returned. It scales with the data, where scikit-learn's fixed
+    cutoff (1e-15) does not: with X and y both in units of 1e-8, alpha_max is about 1e-16
+    and the fixed cutoff gave a flat grid of all-zero fits, silently.
+    """
+    n = pb.n_samples
+    if n == 0:
+        return 0.0
+    y_scale = abs(float(pb.y_offset)) + float(np.max(np.abs(pb.y_c)))
+    x_scale = float(np.sqrt(np.max(pb.sqnorm_f32))) if pb.sqnorm_f32.size else 0.0
+    return 4.0 * np.finfo(np.float64).eps * y_scale * x_scale * np.sqrt(n) / n
+
+
+def _geometric_grid(alpha_max, eps, n_alphas, noise_alpha=np.inf):
+    """Decreasing geometric grid from alpha_max to eps * alpha_max.
+
+    As scikit-learn, a degenerate problem (y constant, or X zero) gets a flat grid at
+    1e-15 (``finfo.resolution``): when alpha_max is at most 1e-15 *and* at most
+    ``noise_alpha`` (:func:`_rounding_alpha`), i.e. when it can be rounding noise. A
+    small alpha_max that rounding cannot explain (small units) keeps its grid.
+    """
+    resolution = np.finfo(np.float64).resolution
+    if alpha_max <= min(resolution, noise_alpha):
+        return np.full(n_alphas, resolution)
     return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
 
 
@@ -329,7 +353,7 @@ def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True
     usable = _usable_features(pb)
     _, _, g0 = _null_model(X, pb, v, usable)
     a_max = _alpha_max_from_gradient(g0, usable, v, pb.n_samples, l1_ratio, positive)
-    return _geometric_grid(a_max, eps, n_alphas)
+    return _geometric_grid(a_max, eps, n_alphas, _rounding_alpha(pb))
 
 
 def _iter_path(X, pb, alphas, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
@@ -594,7 +618,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     usable = _usable_features(pb)
     w0, _, g0 = _null_model(X, pb, v, usable)
     a_max = _alpha_max_from_gradient(g0, usable, v, n, l1_ratio, positive)
-    grid = _geometric_grid(a_max, eps, n_grid) if user_alphas is None else user_alphas
+    grid = (_geometric_grid(a_max, eps, n_grid, _rounding_alpha(pb)) if user_alphas is None
+            else user_alphas)
 
     sparse_out = coef_format == "sparse" or (
         coef_format == "auto" and p > AUTO_SPARSE_MIN_FEATURES)

@@ -369,3 +369,27 @@ def test_tol_scale_is_validated():
     X, y = make_regression_problem(n_samples=20, n_features=10, seed=1)
     with pytest.raises(ValueError, match="tol_scale"):
         lasso_path(X, y, tol_scale="relative")
+
+
+def test_grid_of_small_units_is_not_taken_for_rounding_noise():
+    # X and y in units of 1e-8: alpha_max is about 1e-16, below scikit-learn's fixed
+    # degenerate-grid cutoff (1e-15), which gave a flat grid of all-zero fits.
+    rng = np.random.default_rng(0)
+    X = sp.random(50, 30, density=0.3, format="csc", random_state=0)
+    y = X @ rng.standard_normal(30) + 0.1 * rng.standard_normal(50)
+    ref = fastsparse.lasso_path(X, y, n_alphas=8, coef_format="dense", tol=1e-10)
+    s = 1e-8
+    small = fastsparse.lasso_path(X * s, y * s, n_alphas=8, coef_format="dense", tol=1e-10)
+    assert ref.alphas[0] * s * s < np.finfo(np.float64).resolution
+    assert_allclose(small.alphas, ref.alphas * s * s, rtol=1e-12)
+    assert np.count_nonzero(small.coefs[:, -1]) > 0
+    assert_allclose(small.coefs, ref.coefs, rtol=1e-6, atol=1e-9)
+    assert_allclose(fastsparse.alpha_grid(X * s, y * s, n_alphas=8), small.alphas)
+    cv = fastsparse.LassoCV(n_alphas=8, cv=3).fit(X * s, y * s)
+    assert_allclose(cv.alphas_, ref.alphas * s * s, rtol=1e-12)
+    # A constant y still gets scikit-learn's flat grid (its centered values are noise).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        flat = fastsparse.lasso_path(X, np.full(50, 3.7), n_alphas=4, coef_format="dense")
+    assert_array_equal(flat.alphas, np.full(4, np.finfo(np.float64).resolution))
+    assert not np.any(flat.coefs)
