@@ -34,6 +34,11 @@ from ._sparse_ops import dot
 from ._validation import check_column_norms
 
 
+#: A centered target within this many ulps of the mean (|y - mean| <= CONSTANT_Y_ULPS *
+#: eps * |mean|) is a constant y up to the rounding of the mean (pairwise summation
+#: errs by about log2(n) ulps), and is centered to exactly 0.
+CONSTANT_Y_ULPS = 64
+
 #: Each working-set solve stops once its own duality gap is below this fraction of the
 #: current global gap (a looser inner solve wastes epochs on a working set that is about
 #: to change; a tighter one needs more epochs but fewer outer passes over X). Measured
@@ -136,6 +141,15 @@ def prepare_problem(X, y, sample_weight, fit_intercept):
     sw = sample_weight if weighted else np.ones(1)
     y_offset = float(np.average(y, weights=sample_weight)) if fit_intercept else 0.0
     y_c = y - y_offset
+    if fit_intercept and n:
+        # A constant y (on the rows of positive weight: a CV fold's held-out rows do not
+        # count) centers to rounding noise of the mean: fitting it made every alpha of
+        # a path run 100 iterations and warn (the gap cannot go below the noise), to
+        # return noise-sized coefficients.
+        seen = y_c[sample_weight > 0] if weighted else y_c
+        if np.max(np.abs(seen)) <= CONSTANT_Y_ULPS * np.finfo(np.float64).eps * abs(
+                y_offset):
+            y_c = np.where(sample_weight > 0, 0.0, y_c) if weighted else np.zeros_like(y_c)
     # A jitted dot: BLAS would wake OpenBLAS's spinning threads (see _sparse_ops.dot).
     null_dev = dot(sample_weight * y_c, y_c) if weighted else dot(y_c, y_c)
     sqnorm_f32 = column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,

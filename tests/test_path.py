@@ -393,3 +393,24 @@ def test_grid_of_small_units_is_not_taken_for_rounding_noise():
         flat = fastsparse.lasso_path(X, np.full(50, 3.7), n_alphas=4, coef_format="dense")
     assert_array_equal(flat.alphas, np.full(4, np.finfo(np.float64).resolution))
     assert not np.any(flat.coefs)
+
+
+@pytest.mark.parametrize("c", [3.7, -2.0, 1e10])
+def test_constant_target_gives_zero_coefficients_without_warnings(c):
+    # y - mean(y) is rounding noise for a constant y: it used to be fitted, every alpha
+    # of the (flat) path running 100 iterations and warning.
+    X = sp.random(50, 30, density=0.3, format="csc", random_state=0)
+    y = np.full(50, c)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = fastsparse.lasso_path(X, y, n_alphas=4, coef_format="dense")
+        model = fastsparse.Lasso(alpha=1e-3).fit(X, y)
+        # Constant on the rows of positive weight only (a CV fold's training rows).
+        sw = np.r_[np.ones(25), np.zeros(25)]
+        y_fold = np.r_[np.full(25, c), np.linspace(-1.0, 1.0, 25)]
+        fold = fastsparse.Lasso(alpha=1e-3).fit(X, y_fold, sample_weight=sw)
+    assert not np.any(path.coefs) and np.all(path.dual_gaps == 0)
+    assert not np.any(model.coef_) and model.dual_gap_ == 0
+    assert_allclose(model.intercept_, c, rtol=1e-15)
+    assert not np.any(fold.coef_)
+    assert_allclose(fold.intercept_, c, rtol=1e-15)
