@@ -366,6 +366,53 @@ def check_bool_param(value, name):
     return bool(value)
 
 
+def check_folds(folds, n_samples):
+    """Validate cross-validation splits; returns them as (train, test) index arrays.
+
+    ``folds`` is what ``cv.split`` produced, from a scikit-learn splitter or a user's
+    own iterable of (train, test) pairs. Each side may be integer indices or a boolean
+    mask of length n_samples. Hand-made splits were trusted: a negative index wrapped
+    around to the last rows silently, an empty test fold failed with "attempt to get
+    argmax of an empty sequence", and float indices worked in one estimator and raised
+    an IndexError in another.
+
+    Raises
+    ------
+    ValueError
+        No folds, a fold with an empty side, an index outside [0, n_samples), a mask of
+        the wrong length or non-integer indices.
+    """
+    out = []
+    for k, fold in enumerate(folds):
+        try:
+            train, test = fold
+        except (TypeError, ValueError):
+            raise ValueError(f"cv fold {k} must be a (train, test) pair of index arrays."
+                             ) from None
+        pair = []
+        for side, idx in (("train", train), ("test", test)):
+            idx = np.asarray(idx)
+            if idx.dtype == bool:
+                if idx.shape != (n_samples,):
+                    raise ValueError(f"cv fold {k}: the boolean {side} mask has shape "
+                                     f"{idx.shape}, expected ({n_samples},).")
+                idx = np.flatnonzero(idx)
+            if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+                raise ValueError(f"cv fold {k}: {side} must be a 1-D array of integer row "
+                                 f"indices or a boolean mask, got dtype {idx.dtype} and "
+                                 f"shape {idx.shape}.")
+            if idx.size == 0:
+                raise ValueError(f"cv fold {k} has an empty {side} set.")
+            if idx.min() < 0 or idx.max() >= n_samples:
+                raise ValueError(f"cv fold {k}: {side} indices must be in [0, "
+                                 f"{n_samples}), got {int(idx.min())}..{int(idx.max())}.")
+            pair.append(idx.astype(np.intp, copy=False))
+        out.append(tuple(pair))
+    if not out:
+        raise ValueError("cv produced no folds.")
+    return out
+
+
 def check_scalar_param(value, name, *, low=None, high=None, integer=False):
     """Check that a scalar parameter is a real (or integer) number within [low, high]."""
     kind = Integral if integer else Real

@@ -42,7 +42,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._solver import _usable_features, prepare_problem
-from ._validation import check_bool_param, check_scalar_param
+from ._validation import check_bool_param, check_folds, check_scalar_param
 from .linear_model import _BaseElasticNet
 from .path import (
     _alpha_max_from_gradient,
@@ -163,7 +163,7 @@ class _BaseEnetCV(_BaseElasticNet):
         cv = check_cv(self.cv)
         # A placeholder with X's rows: scikit-learn's splitters make a sparse X
         # "indexable" by converting it to CSR, a full copy of X just to count its rows.
-        folds = list(cv.split(np.empty((n_samples, 0)), y))
+        folds = check_folds(cv.split(np.empty((n_samples, 0)), y), n_samples)
         n_folds = len(folds)
         bar = _progress(n_folds * len(l1_ratios), self.verbose, "cv folds")
         t0 = time.perf_counter()

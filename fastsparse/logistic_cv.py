@@ -47,6 +47,7 @@ from ._support import SupportMixin
 from ._validation import (
     check_bool_param,
     check_csc,
+    check_folds,
     check_penalty_factor,
     check_scalar_param,
     check_sparse_structure,
@@ -108,13 +109,6 @@ def _fold_path(X, y_bin, s_full, train, test, Cs, kw, cancel=None):
                 coefs.data[lo:hi].astype(np.float64, copy=False), z)
         dec[:, k] = z[test]
     return dec, coefs, res.intercepts, res.dual_gaps, res.n_iters
-
-
-def _as_indices(idx):
-    idx = np.asarray(idx)
-    if idx.dtype == bool:
-        idx = np.flatnonzero(idx)
-    return idx.astype(np.intp, copy=False)
 
 
 class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
@@ -333,8 +327,7 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
         cv = check_cv(self.cv, y, classifier=True)
         # A placeholder with X's rows: scikit-learn's splitters make a sparse X
         # "indexable" by converting it to CSR, a full copy of X just to count its rows.
-        folds = [(_as_indices(tr), _as_indices(te))
-                 for tr, te in cv.split(np.empty((X.shape[0], 0)), y)]
+        folds = check_folds(cv.split(np.empty((X.shape[0], 0)), y), X.shape[0])
         n_folds = len(folds)
         kw = dict(l1_ratio=self.l1_ratio, fit_intercept=fit_intercept,
                   penalty_factor=self.penalty_factor, tol=self.tol,

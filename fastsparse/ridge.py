@@ -65,6 +65,7 @@ from ._support import SupportMixin
 from ._validation import (
     check_bool_param,
     check_csc,
+    check_folds,
     check_sample_weight,
     check_scalar_param,
     check_sparse_structure,
@@ -850,7 +851,7 @@ class RidgeCV(_RidgePredict):
     def _fit_kfold(self, X, Y, y_orig, y_1d, alphas, sample_weight, cv):
         n = X.shape[0]
         splitter = check_cv(cv, y_orig, classifier=False)
-        folds = list(splitter.split(np.empty((n, 0)), y_orig))
+        folds = check_folds(splitter.split(np.empty((n, 0)), y_orig), n)
         self.cv_mode_ = "kfold"
         if sample_weight is None:
             base = np.ones(n)

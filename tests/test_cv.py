@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import pytest
 from joblib import parallel_config
 from numpy.testing import assert_allclose, assert_array_equal
@@ -202,3 +203,27 @@ def test_cv_options(capsys):
         ElasticNetCV(l1_ratio=0.0, cv=3).fit(X, y)
     with pytest.raises(ValueError):
         ElasticNetCV(l1_ratio=1.5, cv=3).fit(X, y)
+
+
+@pytest.mark.parametrize("make", ["lasso", "ridge", "logistic"])
+@pytest.mark.parametrize("test_idx, match", [
+    (np.array([], dtype=int), "empty test set"),
+    (np.array([-1, 0]), r"test indices must be in \[0, 40\)"),
+    (np.array([0, 40]), r"test indices must be in \[0, 40\)"),
+    (np.array([0.0, 1.0]), "integer row indices"),
+    (np.zeros(39, dtype=bool), "boolean test mask has shape"),
+])
+def test_hand_made_cv_splits_are_checked(make, test_idx, match):
+    # User-made splits used to be trusted: a negative index wrapped around silently and
+    # an empty test fold failed with "attempt to get argmax of an empty sequence".
+    from fastsparse import LogisticRegressionCV, RidgeCV
+
+    X = sp.random(40, 10, density=0.5, format="csc", random_state=0)
+    y = np.random.default_rng(0).standard_normal(40)
+    est, target = {"lasso": (LassoCV(n_alphas=3), y),
+                   "ridge": (RidgeCV(alphas=[0.1, 1.0]), y),
+                   "logistic": (LogisticRegressionCV(Cs=3), (y > 0).astype(int))}[make]
+    good = [(np.arange(20, 40), np.arange(20)), (np.arange(20), np.arange(20, 40))]
+    est.set_params(cv=good).fit(X, target)  # well-formed hand-made splits work
+    with pytest.raises(ValueError, match=match):
+        est.set_params(cv=good + [(np.arange(20, 40), test_idx)]).fit(X, target)
