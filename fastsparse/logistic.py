@@ -3,7 +3,7 @@
 import time
 import warnings
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -416,9 +416,11 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
         Two classes; ``classes[1]`` is the positive one.
-    Cs : array-like of float, default=None
+    Cs : array-like of float or int, default=None
         The grid (sorted increasingly). None: ``n_Cs`` values geometrically spaced from
-        :func:`logistic_c_min` (all coefficients zero) to ``C_min / eps``.
+        :func:`logistic_c_min` (all coefficients zero) to ``C_min / eps``. An int is
+        that number of values (as ``LogisticRegressionCV(Cs=10)``); a single C is a
+        float or a one-element list.
     n_Cs : int, default=20
     eps : float, default=1e-2
         ``C_min / C_max`` of the automatic grid, in (0, 1] (the counterpart of
@@ -470,6 +472,10 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
         )
     v = (None if penalty_factor is None
          else check_penalty_factor(penalty_factor, n_features))
+    if isinstance(Cs, Integral) and not isinstance(Cs, (bool, np.bool_)):
+        # An int is a count, as LogisticRegressionCV(Cs=10) and enet_path(alphas=10)
+        # read it; Cs=5 used to mean the single C = 5 here.
+        n_Cs, Cs = Cs, None
     if Cs is None:
         check_scalar_param(n_Cs, "n_Cs", low=1, integer=True)
         check_scalar_param(eps, "eps", low=0.0, high=1.0)

@@ -513,3 +513,18 @@ def test_l2_dominated_many_features_converges(l1_ratio):
     ref = objective(X, y, w_ref, b_ref, 1.0, l1_ratio)
     assert abs(ours - ref) <= 1e-6 * ref
     assert np.count_nonzero(clf.coef_) > 100
+
+
+def test_logistic_path_int_cs_is_a_count_as_in_logistic_regression_cv():
+    # Cs=5 used to mean the single C = 5, against LogisticRegressionCV(Cs=5) and
+    # enet_path(alphas=5), where an int is a count.
+    from fastsparse import logistic_path
+
+    X, y = make_problem()
+    by_count = logistic_path(X, y, Cs=5, coef_format="dense")
+    by_n = logistic_path(X, y, n_Cs=5, coef_format="dense")
+    assert by_count.Cs.shape == (5,)
+    np.testing.assert_array_equal(by_count.Cs, by_n.Cs)
+    np.testing.assert_array_equal(by_count.coefs, by_n.coefs)
+    single = logistic_path(X, y, Cs=5.0, coef_format="dense")
+    np.testing.assert_array_equal(single.Cs, [5.0])
