@@ -381,53 +381,46 @@ def smallest_k(score, cols, n, k):
             heap_c[pos] = cols[idx]
         elif s < heap_s[0]:
             # Replace the root (largest kept score) and sift down.
-            pos = 0
-            while True:
-                child = 2 * pos + 1
-                if child >= k:
-                    break
-                if child + 1 < k and heap_s[child + 1] > heap_s[child]:
-                    child += 1
-                if heap_s[child] <= s:
-                    break
-                heap_s[pos] = heap_s[child]
-                heap_c[pos] = heap_c[child]
-                pos = child
-            heap_s[pos] = s
-            heap_c[pos] = cols[idx]
+            heap_s[0] = s
+            heap_c[0] = cols[idx]
+            _sift_down(heap_s, heap_c, 0, k)
     out = heap_c[:size].copy()
     _heapsort(out)
     return out
 
 
 @njit(**_JIT_INLINE)
-def _sift_down(a, root, end):
-    """Restore the max-heap property of a[root:end] below ``root``."""
+def _sift_down(keys, vals, root, end):
+    """Restore the max-heap order of keys[root:end] below ``root``; vals move along."""
     while True:
         child = 2 * root + 1
         if child >= end:
             return
-        if child + 1 < end and a[child + 1] > a[child]:
+        if child + 1 < end and keys[child + 1] > keys[child]:
             child += 1
-        if a[root] >= a[child]:
+        if keys[root] >= keys[child]:
             return
-        a[root], a[child] = a[child], a[root]
+        keys[root], keys[child] = keys[child], keys[root]
+        vals[root], vals[child] = vals[child], vals[root]
         root = child
 
 
 @njit(**_JIT)
 def _heapsort(a):
-    """Sort ``a`` in place, ascending, in O(len log len).
+    """Sort the integers ``a`` in place, ascending, in O(len log len).
 
     Not ``a.sort()``: Numba's quicksort took about 1 s of the first run's compilation,
-    for a sort of a working set's column indices.
+    for a sort of a working set's column indices. The keys are a float64 copy (exact
+    for indices below 2^53), so the heap's sift-down is the one of :func:`smallest_k`.
     """
     m = a.shape[0]
+    keys = a.astype(np.float64)
     for root in range(m // 2 - 1, -1, -1):
-        _sift_down(a, root, m)
+        _sift_down(keys, a, root, m)
     for end in range(m - 1, 0, -1):
+        keys[0], keys[end] = keys[end], keys[0]
         a[0], a[end] = a[end], a[0]
-        _sift_down(a, 0, end)
+        _sift_down(keys, a, 0, end)
 
 
 @njit(**_JIT)
