@@ -43,7 +43,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._ridge_kernels import (KIND_EXPLICIT, KIND_ZERO, Products, cr_advance,
                              cr_new_direction)
-from ._solver import prepare_problem, solve_enet
+from ._solver import prepare_problem, solve_enet, zero_constant_targets
 from ._validation import check_column_norms
 
 
@@ -121,11 +121,13 @@ class RidgeData:
 
     def center_targets(self, Y):
         """Weighted means of the columns of Y (0 without intercept) and Y - means."""
-        if self.fit_intercept:
-            offset = (self.sw @ Y if self.weighted else Y.sum(axis=0)) / self.n
-        else:
-            offset = np.zeros(Y.shape[1])
-        return Y - offset, offset
+        if not self.fit_intercept:
+            return Y - 0.0, np.zeros(Y.shape[1])
+        # einsum, not sw @ Y: BLAS would wake OpenBLAS's spinning threads (see
+        # fastsparse.ridge._intercept).
+        offset = (np.einsum("i,ik->k", self.sw, Y) if self.weighted
+                  else Y.sum(axis=0)) / self.n
+        return zero_constant_targets(Y - offset, offset, self.sw), offset
 
     def xc(self, V):
         """X_c V = X V - 1 (xbar^T V) for V of shape (p, k)."""

@@ -122,6 +122,41 @@ class ProblemData:
     mapped: bool = False
 
 
+def zero_constant_targets(Y_c, offsets, sample_weight=None):
+    """Centered targets with the constant ones set to exactly 0.
+
+    A constant y (on the rows of positive weight: a CV fold's held-out rows do not
+    count) centers to the rounding noise of its mean, within CONSTANT_Y_ULPS ulps of it.
+    Fitting that noise made every alpha of a Lasso path run 100 iterations and warn (the
+    gap cannot go below the noise), to return noise-sized coefficients; Ridge returned
+    coefficients of about 1e-16 instead of 0.
+
+    Parameters
+    ----------
+    Y_c : ndarray of shape (n_samples, n_targets)
+        Targets minus their (weighted) means ``offsets``; not modified.
+    offsets : ndarray of shape (n_targets,)
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    Y_c : ndarray of shape (n_samples, n_targets)
+        The input itself when no target is constant, else a copy with the constant
+        targets' entries on the rows of positive weight set to 0.
+    """
+    rows = slice(None) if sample_weight is None else sample_weight > 0
+    seen = np.abs(Y_c[rows])
+    if seen.shape[0] == 0:
+        return Y_c
+    limit = CONSTANT_Y_ULPS * np.finfo(np.float64).eps * np.abs(offsets)
+    constant = np.max(seen, axis=0) <= limit
+    if not constant.any():
+        return Y_c
+    Y_c = Y_c.copy()
+    Y_c[np.ix_(np.arange(Y_c.shape[0])[rows], np.flatnonzero(constant))] = 0.0
+    return Y_c
+
+
 def prepare_problem(X, y, sample_weight, fit_intercept):
     """Precompute weighted column statistics and the centered target.
 
@@ -142,14 +177,7 @@ def prepare_problem(X, y, sample_weight, fit_intercept):
     y_offset = float(np.average(y, weights=sample_weight)) if fit_intercept else 0.0
     y_c = y - y_offset
     if fit_intercept and n:
-        # A constant y (on the rows of positive weight: a CV fold's held-out rows do not
-        # count) centers to rounding noise of the mean: fitting it made every alpha of
-        # a path run 100 iterations and warn (the gap cannot go below the noise), to
-        # return noise-sized coefficients.
-        seen = y_c[sample_weight > 0] if weighted else y_c
-        if np.max(np.abs(seen)) <= CONSTANT_Y_ULPS * np.finfo(np.float64).eps * abs(
-                y_offset):
-            y_c = np.where(sample_weight > 0, 0.0, y_c) if weighted else np.zeros_like(y_c)
+        y_c = zero_constant_targets(y_c[:, None], np.array([y_offset]), sample_weight)[:, 0]
     # A jitted dot: BLAS would wake OpenBLAS's spinning threads (see _sparse_ops.dot).
     null_dev = dot(sample_weight * y_c, y_c) if weighted else dot(y_c, y_c)
     sqnorm_f32 = column_sqnorms_f32(X.data, X.indices, X.indptr, n, sw, weighted,

@@ -763,3 +763,24 @@ def test_products_with_kinds_match_dense(k):
         fn(*args, U, o, kind)
         outs.append(o)
     assert np.array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("solver", ["cg", "dual", "cholesky", "cd"])
+@pytest.mark.parametrize("c", [3.7, 1e10])
+def test_constant_target_gives_exactly_zero_coefficients(solver, c):
+    # y - mean(y) is the rounding noise of the mean for a constant y: it was fitted,
+    # giving coefficients of about 1e-16 (scikit-learn's too) instead of 0.
+    X = sp.random(50, 30, density=0.3, format="csc", random_state=0)
+    y = np.full(50, c)
+    m = Ridge(alpha=1.0, solver=solver).fit(X, y)
+    assert not np.any(m.coef_)
+    np.testing.assert_allclose(m.intercept_, c, rtol=1e-15)
+    # Only the constant target of several; constant on the rows of positive weight.
+    Y = np.column_stack([y, np.linspace(-1.0, 1.0, 50)])
+    multi = Ridge(alpha=1.0, solver=solver).fit(X, Y)
+    assert not np.any(multi.coef_[0]) and np.any(multi.coef_[1])
+    sw = np.r_[np.ones(25), np.zeros(25)]
+    fold = Ridge(alpha=1.0, solver=solver).fit(X, np.r_[np.full(25, c), np.arange(25.0)],
+                                               sample_weight=sw)
+    assert not np.any(fold.coef_)
+    assert not np.any(RidgeCV(alphas=[0.1, 1.0]).fit(X, y).coef_)
