@@ -82,7 +82,22 @@ def _prepare_targets(y, sample_weight, class_weight, n_samples):
     return classes, y_idx, sw_n, total
 
 
-class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
+class _CheckedLinearClassifierMixin(LinearClassifierMixin):
+    """scikit-learn's linear classifier methods, with a sparse X's index arrays checked.
+
+    Shared by :class:`LogisticRegression` and
+    :class:`fastsparse.LogisticRegressionCV`.
+    """
+
+    def decision_function(self, X):
+        """Decision values ``X @ coef_.T + intercept_`` (scikit-learn's, after a check
+        of a sparse X's index arrays: scipy's conversion and product trust them, and a
+        malformed X crashed the process). ``predict`` and ``predict_proba`` use it.
+        """
+        return super().decision_function(check_sparse_structure(X))
+
+
+class LogisticRegression(SupportMixin, _CheckedLinearClassifierMixin, BaseEstimator):
     """L1 / elastic-net logistic regression for sparse data, certified by the duality gap.
 
     Minimises over w and b (for each binary problem)::
@@ -287,13 +302,6 @@ class LogisticRegression(SupportMixin, LinearClassifierMixin, BaseEstimator):
         self.n_newton_ = np.array([res.n_newton for res, _ in out], dtype=np.int32)
         self._fit_classes = classes
         return self
-
-    def decision_function(self, X):
-        """Decision values ``X @ coef_.T + intercept_`` (scikit-learn's, after a check
-        of a sparse X's index arrays: scipy's conversion and product trust them, and a
-        malformed X crashed the process). ``predict`` and ``predict_proba`` use it.
-        """
-        return super().decision_function(check_sparse_structure(X))
 
     def predict_proba(self, X):
         """Class probabilities: logistic sigmoid of the decision function.

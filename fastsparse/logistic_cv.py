@@ -35,7 +35,6 @@ import scipy.sparse as sp
 from joblib import Parallel, delayed
 from scipy.special import expit
 from sklearn.base import BaseEstimator
-from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -50,9 +49,13 @@ from ._validation import (
     check_folds,
     check_penalty_factor,
     check_scalar_param,
-    check_sparse_structure,
 )
-from .logistic import _prepare_targets, logistic_c_min, logistic_path
+from .logistic import (
+    _CheckedLinearClassifierMixin,
+    _prepare_targets,
+    logistic_c_min,
+    logistic_path,
+)
 
 __all__ = ["LogisticRegressionCV"]
 
@@ -111,7 +114,7 @@ def _fold_path(X, y_bin, s_full, train, test, Cs, kw, cancel=None):
     return dec, coefs, res.intercepts, res.dual_gaps, res.n_iters
 
 
-class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
+class LogisticRegressionCV(SupportMixin, _CheckedLinearClassifierMixin, BaseEstimator):
     """L1 / elastic-net logistic regression with C chosen by cross-validation, certified.
 
     For each C of the grid and each fold, minimises the objective of
@@ -406,13 +409,6 @@ class LogisticRegressionCV(SupportMixin, LinearClassifierMixin, BaseEstimator):
             self.dual_gap_ = np.full(n_pb, np.nan)
             self.n_iter_ = iters[:, i_sel, :].max(axis=1).astype(np.int32)
         return self
-
-    def decision_function(self, X):
-        """Decision values ``X @ coef_.T + intercept_`` (scikit-learn's, after a check
-        of a sparse X's index arrays: scipy's conversion and product trust them, and a
-        malformed X crashed the process). ``predict`` and ``predict_proba`` use it.
-        """
-        return super().decision_function(check_sparse_structure(X))
 
     def predict_proba(self, X):
         """Class probabilities: sigmoid of the decision function (normalized over the
