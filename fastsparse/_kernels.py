@@ -24,12 +24,13 @@ and is never read, so the unweighted loops read one array less.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._sparse_ops import (  # noqa: F401  (re-exported: the solvers use them as K.*)
     add_columns,
     column_sqnorms_f32,
     column_stats,
+    _sift_down,
     copy_into,
     enet_coordinate_minimizer,
     is_centered_explicitly,
@@ -40,6 +41,7 @@ from ._sparse_ops import (  # noqa: F401  (re-exported: the solvers use them as 
 )
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+_JIT_PAR = dict(_JIT, parallel=True)
 
 
 @njit(**_JIT)
@@ -256,6 +258,284 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
     return shift
 
 
+# --------------------------------------------------------------------------------------
+# Block-Jacobi epochs: coordinate descent on two halves of a large working set at once
+# --------------------------------------------------------------------------------------
+# A cyclic epoch is sequential: each update reads the residual the previous one wrote.
+# On a large working set the epoch is instead split into blocks of columns (contiguous
+# in ws, about equal non-zeros) that each run a cyclic epoch from the same point on a
+# private copy of the residual, on separate threads; their moves are then combined as
+# w_old + t (w_blocks - w_old) with the exact minimizing step t of the objective along
+# that direction (one-dimensional, convex, piecewise quadratic). Each block's epoch
+# lowers the objective with the others fixed, so the combined direction is a descent
+# direction and t > 0. On the rcv1-shaped Lasso path without intercept (working sets of
+# 20-30 k columns, nearly interpolating) this took about as many epochs as the cyclic
+# epoch, or fewer (the line search also corrects the common-mode overshoot of cyclic
+# sweeps on non-negative data), at 0.5-0.6 of the time per epoch on two threads.
+# The blocks and their arithmetic do not depend on the thread count, so the iterates are
+# bit-identical whether the blocks run in parallel or one after the other.
+
+#: Largest step of the block-Jacobi line search (over-relaxation beyond the blocks'
+#: own moves is allowed up to this factor).
+JACOBI_STEP_CAP = 4.0
+#: A combined step shorter than this is followed by one plain cyclic epoch, so that
+#: progress never depends on a poorly scaled combination.
+JACOBI_MIN_STEP = 0.25
+#: Below this relative gap a working-set solve continues with cyclic epochs. Block-Jacobi
+#: iterates stalled near relative gaps of 1e-10 to 1e-9: an rcv1-shaped Lasso fit at
+#: tol=1e-12 from zero took 400 outer iterations and 33 s where cyclic epochs took 38
+#: and 2.8 s (the gap rose and fell between 5e-11 and 2e-9 for hundreds of iterations).
+JACOBI_MIN_REL_GAP = 1e-8
+
+
+@njit(**_JIT)
+def jacobi_bounds(ws, indptr, n_blocks):
+    """Positions splitting ws into ``n_blocks`` contiguous blocks of about equal nnz."""
+    m = ws.shape[0]
+    total = 0
+    for k in range(m):
+        total += indptr[ws[k] + 1] - indptr[ws[k]]
+    bounds = np.zeros(n_blocks + 1, dtype=np.int64)
+    bounds[n_blocks] = m
+    acc = 0
+    b = 1
+    for k in range(m):
+        before = acc
+        acc += indptr[ws[k] + 1] - indptr[ws[k]]
+        while b < n_blocks and acc * n_blocks >= b * total:
+            # The boundary before or after column k, whichever is closer to the target.
+            over = acc * n_blocks - b * total
+            under = b * total - before * n_blocks
+            bounds[b] = k + 1 if over <= under else k
+            b += 1
+    return bounds
+
+
+@njit(**_JIT)
+def _block_epoch(b, data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                 fit_intercept, xbar, lipschitz, l1, l2, positive, bounds, r_blocks,
+                 shifts):
+    """Block b's cyclic epoch from (r_raw, shift), on its own residual r_blocks[b]."""
+    lo = bounds[b]
+    hi = bounds[b + 1]
+    rb = r_blocks[b]
+    for i in range(rb.shape[0]):
+        rb[i] = r_raw[i]
+    shifts[b] = cd_epoch(data, indices, indptr, ws[lo:hi], w, rb, shift, sw, weighted,
+                         fit_intercept, xbar[lo:hi], lipschitz[lo:hi], l1, l2, positive)
+
+
+@njit(**_JIT_PAR)
+def _block_epochs_parallel(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                           fit_intercept, xbar, lipschitz, l1, l2, positive, bounds,
+                           r_blocks, shifts):
+    """:func:`_block_epoch` for every block, on Numba's threads (the blocks write
+    disjoint entries of w)."""
+    for b in prange(bounds.shape[0] - 1):
+        _block_epoch(b, data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                     fit_intercept, xbar, lipschitz, l1, l2, positive, bounds, r_blocks,
+                     shifts)
+
+
+@njit(**_JIT)
+def _sort_pairs(keys, vals, m):
+    """Sort keys[:m] ascending in place, vals[:m] along (heapsort)."""
+    ks = keys[:m]
+    vs = vals[:m]
+    for root in range(m // 2 - 1, -1, -1):
+        _sift_down(ks, vs, root, m)
+    for end in range(m - 1, 0, -1):
+        ks[0], ks[end] = ks[end], ks[0]
+        vs[0], vs[end] = vs[end], vs[0]
+        _sift_down(ks, vs, 0, end)
+
+
+@njit(**_JIT)
+def _jacobi_combine(data, indices, indptr, ws, w, w_old, r_raw, shift, sw, weighted,
+                    fit_intercept, xbar, l1, l2, positive, r_blocks, shifts, v, kink_t,
+                    kink_jump):
+    """Move from (w_old, r_raw, shift) by t times the blocks' combined move, t exact.
+
+    On entry w holds the blocks' coordinates on ws and r_blocks / shifts their
+    residuals. With v the change of the (centered) residual r = r_raw + shift per unit
+    step, the objective along the move is
+
+        f(t) = 1/2 sum_i s_i (r_i - t v_i)^2 + sum_j l1_j |w_old_j + t d_j|
+               + l2_j / 2 (w_old_j + t d_j)^2,
+
+    whose derivative is increasing and piecewise linear, with a jump of 2 l1_j |d_j|
+    where coordinate j crosses zero. The root is found by walking those crossings in
+    order (few: the coordinates that change sign). A coordinate its block set to 0 that
+    the step carries past 0 (t > 1) is set to 0 instead, with the residual corrected,
+    as a cyclic update would leave it: a coefficient of 1e-17 of the wrong sign changes
+    the objective by nothing, but breaks the sign conditions of a returned solution.
+    Returns (shift, t).
+    """
+    n = r_raw.shape[0]
+    nb = shifts.shape[0]
+    dsh = 0.0
+    for b in range(nb):
+        dsh += shifts[b] - shift
+    slope = 0.0  # f'(0+), the crossings excluded
+    curv = 0.0  # f'' between crossings
+    for i in range(n):
+        u = 0.0
+        for b in range(nb):
+            u += r_raw[i] - r_blocks[b][i]
+        vi = u - dsh
+        v[i] = u
+        ri = r_raw[i] + shift
+        if weighted:
+            slope -= sw[i] * ri * vi
+            curv += sw[i] * vi * vi
+        else:
+            slope -= ri * vi
+            curv += vi * vi
+    t_hi = JACOBI_STEP_CAP
+    n_kinks = 0
+    for k in range(ws.shape[0]):
+        j = ws[k]
+        wo = w_old[k]
+        d = w[j] - wo
+        if d == 0.0:
+            continue
+        curv += l2[j] * d * d
+        slope += l2[j] * wo * d
+        if positive:  # |w| = w on w >= 0, and the step stops where w_j reaches 0
+            slope += l1[j] * d
+            if d < 0.0:
+                t_hi = min(t_hi, -wo / d)
+            continue
+        if wo > 0.0 or (wo == 0.0 and d > 0.0):
+            slope += l1[j] * d
+        else:
+            slope -= l1[j] * d
+        if wo != 0.0 and (wo > 0.0) != (d > 0.0):
+            tk = -wo / d
+            if tk < t_hi:
+                kink_t[n_kinks] = tk
+                kink_jump[n_kinks] = 2.0 * l1[j] * abs(d)
+                n_kinks += 1
+    if not curv > 0.0:  # no move at all
+        return shift, 0.0
+    _sort_pairs(kink_t, kink_jump, n_kinks)
+    t = -1.0
+    start = 0.0  # left end of the current piece
+    for q in range(n_kinks):
+        cand = -slope / curv
+        if cand <= kink_t[q]:
+            t = max(cand, start)
+            break
+        slope += kink_jump[q]
+        start = kink_t[q]
+    if t < 0.0:
+        t = max(-slope / curv, start)
+    t = min(t, t_hi)
+    for i in range(n):
+        r_raw[i] -= t * v[i]
+    shift += t * dsh
+    one = np.empty(1)
+    for k in range(ws.shape[0]):
+        j = ws[k]
+        wo = w_old[k]
+        zeroed = w[j] == 0.0
+        d = w[j] - wo
+        nw = wo + t * d
+        # A step ending at a coordinate's zero crossing (t computed from that very
+        # crossing) leaves it exactly 0, not +-1e-17 of either sign.
+        if wo != 0.0 and (wo > 0.0) != (d > 0.0) and -wo / d == t:
+            nw = 0.0
+        if positive and nw < 0.0:
+            nw = 0.0
+        if zeroed and nw != 0.0 and (nw > 0.0) != (wo > 0.0):
+            one[0] = -nw  # back to 0: r_raw -= x_j (0 - nw)
+            shift += add_columns(data, indices, indptr, ws[k:k + 1], one, xbar[k:k + 1],
+                                 fit_intercept, r_raw)
+            nw = 0.0
+        w[j] = nw
+    return shift, t
+
+
+@njit(**_JIT_PAR)
+def _xt_dot_blocks_parallel(data, indices, indptr, ws, v, out, bounds):
+    """xt_dot over the blocks of ws on Numba's threads (bit-identical to xt_dot)."""
+    for b in prange(bounds.shape[0] - 1):
+        lo = bounds[b]
+        hi = bounds[b + 1]
+        xt_dot(data, indices, indptr, ws[lo:hi], v, out[lo:hi])
+
+
+@njit(**_JIT)
+def _block_add(b, data, indices, indptr, ws, delta, xbar, fit_intercept, bounds,
+               r_blocks, shifts):
+    """r_blocks[b] = -X[:, ws_b] delta_b and shifts[b] its shift change (block b)."""
+    lo = bounds[b]
+    hi = bounds[b + 1]
+    rb = r_blocks[b]
+    for i in range(rb.shape[0]):
+        rb[i] = 0.0
+    shifts[b] = add_columns(data, indices, indptr, ws[lo:hi], delta[lo:hi], xbar[lo:hi],
+                            fit_intercept, rb)
+
+
+@njit(**_JIT_PAR)
+def _block_adds_parallel(data, indices, indptr, ws, delta, xbar, fit_intercept, bounds,
+                         r_blocks, shifts):
+    for b in prange(bounds.shape[0] - 1):
+        _block_add(b, data, indices, indptr, ws, delta, xbar, fit_intercept, bounds,
+                   r_blocks, shifts)
+
+
+@njit(**_JIT)
+def add_columns_blocks(data, indices, indptr, ws, delta, xbar, fit_intercept, r_raw,
+                       bounds, parallel, r_blocks, shifts):
+    """:func:`add_columns` computed per block of ws (on Numba's threads when
+    ``parallel``) and summed in block order: the same result either way."""
+    if parallel:
+        _block_adds_parallel(data, indices, indptr, ws, delta, xbar, fit_intercept,
+                             bounds, r_blocks, shifts)
+    else:
+        for b in range(bounds.shape[0] - 1):
+            _block_add(b, data, indices, indptr, ws, delta, xbar, fit_intercept, bounds,
+                       r_blocks, shifts)
+    dshift = 0.0
+    for b in range(shifts.shape[0]):
+        dshift += shifts[b]
+        rb = r_blocks[b]
+        for i in range(r_raw.shape[0]):
+            r_raw[i] += rb[i]
+    return dshift
+
+@njit(**_JIT)
+def jacobi_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
+                 xbar, lipschitz, l1, l2, positive, bounds, parallel, r_blocks, shifts,
+                 w_old, v, kink_t, kink_jump):
+    """One block-Jacobi epoch over ws (see the comment above); returns the new shift.
+
+    The blocks run on Numba's threads when ``parallel``, one after the other otherwise,
+    with the same result. A step below :data:`JACOBI_MIN_STEP` is followed by a cyclic
+    epoch.
+    """
+    for k in range(ws.shape[0]):
+        w_old[k] = w[ws[k]]
+    if parallel:
+        _block_epochs_parallel(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                               fit_intercept, xbar, lipschitz, l1, l2, positive, bounds,
+                               r_blocks, shifts)
+    else:
+        for b in range(bounds.shape[0] - 1):
+            _block_epoch(b, data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                         fit_intercept, xbar, lipschitz, l1, l2, positive, bounds,
+                         r_blocks, shifts)
+    shift, t = _jacobi_combine(data, indices, indptr, ws, w, w_old, r_raw, shift, sw,
+                               weighted, fit_intercept, xbar, l1, l2, positive, r_blocks,
+                               shifts, v, kink_t, kink_jump)
+    if t < JACOBI_MIN_STEP:
+        shift = cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                         fit_intercept, xbar, lipschitz, l1, l2, positive)
+    return shift
+
+
 @njit(**_JIT)
 def _anderson_point(hist, coef, positive, out):
     """out[k] = sum_m coef[m] hist[m + 1, k]: the extrapolated iterate, from the weights
@@ -362,7 +642,8 @@ GAP_NOISE_FLOOR = 1e-13
 @njit(**_JIT)
 def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
                 xbar, lipschitz, l1, l2, positive, y_c, free, xbar_free, gram_pinv, tol,
-                max_epochs, anderson_k, dual_extrapolation, q_best, early_check=True):
+                max_epochs, anderson_k, dual_extrapolation, q_best, early_check=True,
+                n_blocks=1, parallel_blocks=False):
     """Coordinate descent on the working set until its restricted duality gap <= tol.
 
     Epochs run in cycles of ``anderson_k + 1``. At the end of each cycle:
@@ -378,6 +659,10 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     in ws), their means ``xbar_free`` and ``gram_pinv`` define the dual point as in
     :func:`dual_gradient`. The best dual direction found (unscaled) is written to
     ``q_best`` so that the outer loop can try it over all features.
+
+    With ``n_blocks > 1`` each epoch is a block-Jacobi epoch (:func:`jacobi_epoch`) over
+    that many blocks of ws, run on Numba's threads when ``parallel_blocks``; the
+    iterates do not depend on ``parallel_blocks``.
 
     Returns (shift, n_epochs, gap, found) with found True when q_best was written.
     """
@@ -397,11 +682,29 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     w_trial = np.empty(n_ws)
     gap = np.inf
     best_dual = -np.inf
+    last_primal = np.inf
+    last_dual = -np.inf
     found = False
     epoch = 0
+    jacobi = n_blocks > 1 and n_ws >= 2 * n_blocks
+    nb = n_blocks if jacobi else 1
+    bounds = jacobi_bounds(ws, indptr, nb)
+    # Block-Jacobi buffers: a residual and a shift per block, the previous coordinates,
+    # the combined residual change and the zero crossings of the line search.
+    r_blocks = np.empty((nb if jacobi else 0, n))
+    shifts = np.empty(nb)
+    m_j = n_ws if jacobi else 0
+    w_old, kink_t, kink_jump = np.empty(m_j), np.empty(m_j), np.empty(m_j)
+    v_j = np.empty(n if jacobi else 0)
     for epoch in range(1, max_epochs + 1):
-        shift = cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
-                         fit_intercept, xbar, lipschitz, l1, l2, positive)
+        if jacobi:
+            shift = jacobi_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                                 fit_intercept, xbar, lipschitz, l1, l2, positive, bounds,
+                                 parallel_blocks, r_blocks, shifts, w_old, v_j, kink_t,
+                                 kink_jump)
+        else:
+            shift = cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                             fit_intercept, xbar, lipschitz, l1, l2, positive)
         for k in range(n_ws):
             hist_w[n_hist, k] = w[ws[k]]
         if dual_extrapolation:
@@ -413,8 +716,15 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
         if n_hist < cycle and epoch < max_epochs and not (epoch == 1 and early_check):
             continue
         # End of a cycle (or early check): certificate first, then extrapolation.
-        dual_gradient(data, indices, indptr, ws, r_raw, shift, sw, weighted, free,
-                      gram_pinv, xbar_free, fit_intercept, r, q, sq, grad)
+        if jacobi and parallel_blocks:  # the same values, the gathers on two threads
+            for i in range(n):
+                r[i] = r_raw[i] + shift
+            dual_direction(data, indices, indptr, r, sw, weighted, free, gram_pinv,
+                           xbar_free, fit_intercept, q, sq)
+            _xt_dot_blocks_parallel(data, indices, indptr, ws, sq, grad, bounds)
+        else:
+            dual_gradient(data, indices, indptr, ws, r_raw, shift, sw, weighted, free,
+                          gram_pinv, xbar_free, fit_intercept, r, q, sq, grad)
         gap, primal, dual, _ = duality_gap(r, q, sw, weighted, y_c, grad, ws, w, l1, l2,
                                            positive)
         if dual > best_dual:
@@ -437,6 +747,21 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
         # they would run to max_epochs inside one uninterruptible call.
         if gap <= tol or gap <= GAP_NOISE_FLOOR * abs(primal):
             break
+        if jacobi and gap <= JACOBI_MIN_REL_GAP * abs(primal):
+            jacobi = False  # cyclic epochs for the last digits (see JACOBI_MIN_REL_GAP)
+        # Neither value moved at all since the last check: the cyclic iterates are at a
+        # fixed point whose restricted gap cannot reach tol (e.g. a dual projection chosen
+        # by the outer loop that no longer fits the one-sided constraints of positive
+        # unpenalized features). Back to the outer loop, which recomputes it, rather than
+        # sweeping to max_epochs.
+        if primal >= last_primal and best_dual <= last_dual:
+            if not jacobi:
+                break
+            # Block-Jacobi steps stalled at rounding level short of tol (seen at
+            # relative gaps near 1e-11): cyclic epochs finish the solve.
+            jacobi = False
+        last_primal = primal
+        last_dual = best_dual
         if anderson_k > 0 and n_hist == cycle:
             coef = _anderson_weights(hist_w, n_hist)
             if coef.shape[0] > 0:
@@ -444,8 +769,13 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
                 for k in range(n_ws):
                     w_trial[k] -= w[ws[k]]  # step from the current iterate
                 copy_into(r_trial, r_raw)
-                dshift = add_columns(data, indices, indptr, ws, w_trial, xbar,
-                                     fit_intercept, r_trial)
+                if jacobi:
+                    dshift = add_columns_blocks(data, indices, indptr, ws, w_trial, xbar,
+                                                fit_intercept, r_trial, bounds,
+                                                parallel_blocks, r_blocks, shifts)
+                else:
+                    dshift = add_columns(data, indices, indptr, ws, w_trial, xbar,
+                                         fit_intercept, r_trial)
                 # Evaluate the trial in place: swap it into w, swap back if rejected.
                 for k in range(n_ws):
                     tmp = w[ws[k]]

@@ -411,7 +411,7 @@ def _local_positions(ws, free):
 
 
 def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv,
-                tol, max_epochs, anderson_k, dual_extrapolation, q_best):
+                tol, max_epochs, anderson_k, dual_extrapolation, q_best, n_blocks=1):
     """Working-set statistics and :func:`fastsparse._kernels.inner_solve` on a copy of ws.
 
     The working-set columns are gathered into compact in-memory arrays (block by block,
@@ -419,7 +419,9 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
     their means and norms computed there, and the unchanged kernel
     runs on them with local column numbers 0..|ws|-1: the unpenalized features ``free``
     (all in ws) are renumbered, and ``w``, ``l1``, ``l2`` are taken on ws and ``w``
-    scattered back. Same arithmetic in the same order as on X, so the same result.
+    scattered back. Same arithmetic in the same order as on X, so the same result;
+    ``n_blocks`` is the in-memory solver's choice of block-Jacobi epochs
+    (:func:`fastsparse._solver.jacobi_plan`), whose blocks run one after the other here.
 
     Returns what the kernel returns: (shift, n_epochs, gap, found).
     """
@@ -435,7 +437,7 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
         out = K.inner_solve(pb.data, pb.indices, pb.indptr, ws, w, r_raw, shift, pb.sw,
                             pb.weighted, pb.fit_intercept, xbar_ws, sqnorm_ws, l1, l2,
                             positive, pb.y_c, free, xbar_free, gram_pinv, tol, max_epochs,
-                            anderson_k, dual_extrapolation, q_best)
+                            anderson_k, dual_extrapolation, q_best, True, n_blocks, False)
         release_pages(arrays)
         return out
     cdata, cind, cptr = gather_columns(*arrays, ws, cptr)
@@ -446,7 +448,8 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
     out = K.inner_solve(cdata, cind, cptr, local, w_ws, r_raw, shift, pb.sw, pb.weighted,
                         pb.fit_intercept, xbar_ws, sqnorm_ws, _take(l1, ws), _take(l2, ws),
                         positive, pb.y_c, free_local, xbar_free, gram_pinv, tol,
-                        max_epochs, anderson_k, dual_extrapolation, q_best)
+                        max_epochs, anderson_k, dual_extrapolation, q_best, True, n_blocks,
+                        False)
     w[ws] = w_ws
     return out
 

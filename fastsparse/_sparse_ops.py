@@ -104,6 +104,23 @@ def column_stats(data, indices, indptr, cols, n_rows, sw, weighted, fit_intercep
     return xbar, sqnorm
 
 
+
+@njit(**_JIT)
+def common_mode_weight(data, indices, indptr, cols, sw, weighted, n_rows):
+    """sum_j cos^2(x_j, 1) over the columns in ``cols`` (weighted inner product).
+
+    The Rayleigh quotient, along the direction the constant vector induces, of the Gram
+    matrix of those columns scaled to unit diagonal: a lower bound of its largest
+    eigenvalue. Large (tens) for the uncentered non-negative columns of text or count
+    data, whose shared mean makes every pair of columns correlated; 0 for centered ones.
+    """
+    total = 0.0
+    for k in range(cols.shape[0]):
+        a, b = _column_moments(data, indices, indptr, cols[k], sw, weighted)
+        if b > 0.0:
+            total += (a / n_rows) * (a / b)
+    return total
+
 _TINY_F32 = np.float32(1.4e-45)  # smallest positive float32: never round a norm to 0
 
 
