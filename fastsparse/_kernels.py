@@ -30,13 +30,13 @@ from ._sparse_ops import (  # noqa: F401  (re-exported: the solvers use them as 
     add_columns,
     column_sqnorms_f32,
     column_stats,
-    _sift_down,
     copy_into,
     enet_coordinate_minimizer,
     is_centered_explicitly,
     positive_entries,
     residual,
     smallest_k,
+    sort_by_keys,
     xt_dot,
 )
 
@@ -338,19 +338,6 @@ def _block_epochs_parallel(data, indices, indptr, ws, w, r_raw, shift, sw, weigh
 
 
 @njit(**_JIT)
-def _sort_pairs(keys, vals, m):
-    """Sort keys[:m] ascending in place, vals[:m] along (heapsort)."""
-    ks = keys[:m]
-    vs = vals[:m]
-    for root in range(m // 2 - 1, -1, -1):
-        _sift_down(ks, vs, root, m)
-    for end in range(m - 1, 0, -1):
-        ks[0], ks[end] = ks[end], ks[0]
-        vs[0], vs[end] = vs[end], vs[0]
-        _sift_down(ks, vs, 0, end)
-
-
-@njit(**_JIT)
 def _jacobi_combine(data, indices, indptr, ws, w, w_old, r_raw, shift, sw, weighted,
                     fit_intercept, xbar, l1, l2, positive, r_blocks, shifts, v, kink_t,
                     kink_jump):
@@ -418,7 +405,7 @@ def _jacobi_combine(data, indices, indptr, ws, w, w_old, r_raw, shift, sw, weigh
                 n_kinks += 1
     if not curv > 0.0:  # no move at all
         return shift, 0.0
-    _sort_pairs(kink_t, kink_jump, n_kinks)
+    sort_by_keys(kink_t, kink_jump, n_kinks)
     t = -1.0
     start = 0.0  # left end of the current piece
     for q in range(n_kinks):

@@ -423,21 +423,30 @@ def _sift_down(keys, vals, root, end):
 
 
 @njit(**_JIT)
+def sort_by_keys(keys, vals, m):
+    """Sort keys[:m] ascending in place, vals[:m] moved along (heapsort, O(m log m)).
+
+    Not ``np.argsort``: Numba's quicksort took about 1 s of the first run's compilation.
+    """
+    ks = keys[:m]
+    vs = vals[:m]
+    for root in range(m // 2 - 1, -1, -1):
+        _sift_down(ks, vs, root, m)
+    for end in range(m - 1, 0, -1):
+        ks[0], ks[end] = ks[end], ks[0]
+        vs[0], vs[end] = vs[end], vs[0]
+        _sift_down(ks, vs, 0, end)
+
+
+@njit(**_JIT)
 def _heapsort(a):
     """Sort the integers ``a`` in place, ascending, in O(len log len).
 
-    Not ``a.sort()``: Numba's quicksort took about 1 s of the first run's compilation,
-    for a sort of a working set's column indices. The keys are a float64 copy (exact
-    for indices below 2^53), so the heap's sift-down is the one of :func:`smallest_k`.
+    For a working set's column indices (see :func:`sort_by_keys`). The keys are a
+    float64 copy (exact for indices below 2^53), so the heap's sift-down is the one of
+    :func:`smallest_k`.
     """
-    m = a.shape[0]
-    keys = a.astype(np.float64)
-    for root in range(m // 2 - 1, -1, -1):
-        _sift_down(keys, a, root, m)
-    for end in range(m - 1, 0, -1):
-        keys[0], keys[end] = keys[end], keys[0]
-        a[0], a[end] = a[end], a[0]
-        _sift_down(keys, a, 0, end)
+    sort_by_keys(a.astype(np.float64), a, a.shape[0])
 
 
 @njit(**_JIT)
