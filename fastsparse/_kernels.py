@@ -524,6 +524,20 @@ def jacobi_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_i
     return shift
 
 
+
+def jacobi_buffers(ws, indptr, n_rows, n_blocks):
+    """The ``blocks`` argument of :func:`inner_solve` for ``n_blocks`` blocks of ws.
+
+    A tuple (bounds, residual per block, shift per block, previous coordinates, combined
+    residual change, zero crossings, their jumps), or None (cyclic epochs) when
+    ``n_blocks < 2`` or ws is too small to split.
+    """
+    m = ws.shape[0]
+    if n_blocks < 2 or m < 2 * n_blocks:
+        return None
+    return (jacobi_bounds(ws, indptr, n_blocks), np.empty((n_blocks, n_rows)),
+            np.empty(n_blocks), np.empty(m), np.empty(n_rows), np.empty(m), np.empty(m))
+
 @njit(**_JIT)
 def _anderson_point(hist, coef, positive, out):
     """out[k] = sum_m coef[m] hist[m + 1, k]: the extrapolated iterate, from the weights
@@ -631,7 +645,7 @@ GAP_NOISE_FLOOR = 1e-13
 def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
                 xbar, lipschitz, l1, l2, positive, y_c, free, xbar_free, gram_pinv, tol,
                 max_epochs, anderson_k, dual_extrapolation, q_best, early_check=True,
-                n_blocks=1, parallel_blocks=False):
+                blocks=None, parallel_blocks=False):
     """Coordinate descent on the working set until its restricted duality gap <= tol.
 
     Epochs run in cycles of ``anderson_k + 1``. At the end of each cycle:
@@ -648,9 +662,11 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     :func:`dual_gradient`. The best dual direction found (unscaled) is written to
     ``q_best`` so that the outer loop can try it over all features.
 
-    With ``n_blocks > 1`` each epoch is a block-Jacobi epoch (:func:`jacobi_epoch`) over
-    that many blocks of ws, run on Numba's threads when ``parallel_blocks``; the
-    iterates do not depend on ``parallel_blocks``.
+    With ``blocks`` (from :func:`jacobi_buffers`) each epoch is a block-Jacobi epoch
+    (:func:`jacobi_epoch`), run on Numba's threads when ``parallel_blocks``; the
+    iterates do not depend on ``parallel_blocks``. With ``blocks=None`` Numba prunes
+    every block-Jacobi branch, so that the cyclic solver, the one every small fit uses,
+    does not compile them (they added 6.5 s to a first fit's compilation).
 
     Returns (shift, n_epochs, gap, found) with found True when q_best was written.
     """
@@ -674,22 +690,13 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     last_dual = -np.inf
     found = False
     epoch = 0
-    jacobi = n_blocks > 1 and n_ws >= 2 * n_blocks
-    nb = n_blocks if jacobi else 1
-    bounds = jacobi_bounds(ws, indptr, nb)
-    # Block-Jacobi buffers: a residual and a shift per block, the previous coordinates,
-    # the combined residual change and the zero crossings of the line search.
-    r_blocks = np.empty((nb if jacobi else 0, n))
-    shifts = np.empty(nb)
-    m_j = n_ws if jacobi else 0
-    w_old, kink_t, kink_jump = np.empty(m_j), np.empty(m_j), np.empty(m_j)
-    v_j = np.empty(n if jacobi else 0)
+    jacobi = blocks is not None  # until the block epochs hand over to cyclic ones
     for epoch in range(1, max_epochs + 1):
-        if jacobi:
+        if blocks is not None and jacobi:
             shift = jacobi_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
-                                 fit_intercept, xbar, lipschitz, l1, l2, positive, bounds,
-                                 parallel_blocks, r_blocks, shifts, w_old, v_j, kink_t,
-                                 kink_jump)
+                                 fit_intercept, xbar, lipschitz, l1, l2, positive,
+                                 blocks[0], parallel_blocks, blocks[1], blocks[2],
+                                 blocks[3], blocks[4], blocks[5], blocks[6])
         else:
             shift = cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                              fit_intercept, xbar, lipschitz, l1, l2, positive)
@@ -704,12 +711,12 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
         if n_hist < cycle and epoch < max_epochs and not (epoch == 1 and early_check):
             continue
         # End of a cycle (or early check): certificate first, then extrapolation.
-        if jacobi and parallel_blocks:  # the same values, the gathers on two threads
+        if blocks is not None and jacobi and parallel_blocks:  # gathers on two threads
             for i in range(n):
                 r[i] = r_raw[i] + shift
             dual_direction(data, indices, indptr, r, sw, weighted, free, gram_pinv,
                            xbar_free, fit_intercept, q, sq)
-            _xt_dot_blocks_parallel(data, indices, indptr, ws, sq, grad, bounds)
+            _xt_dot_blocks_parallel(data, indices, indptr, ws, sq, grad, blocks[0])
         else:
             dual_gradient(data, indices, indptr, ws, r_raw, shift, sw, weighted, free,
                           gram_pinv, xbar_free, fit_intercept, r, q, sq, grad)
@@ -757,10 +764,10 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
                 for k in range(n_ws):
                     w_trial[k] -= w[ws[k]]  # step from the current iterate
                 copy_into(r_trial, r_raw)
-                if jacobi:
+                if blocks is not None and jacobi:
                     dshift = add_columns_blocks(data, indices, indptr, ws, w_trial, xbar,
-                                                fit_intercept, r_trial, bounds,
-                                                parallel_blocks, r_blocks, shifts)
+                                                fit_intercept, r_trial, blocks[0],
+                                                parallel_blocks, blocks[1], blocks[2])
                 else:
                     dshift = add_columns(data, indices, indptr, ws, w_trial, xbar,
                                          fit_intercept, r_trial)

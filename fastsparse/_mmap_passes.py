@@ -437,7 +437,8 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
         out = K.inner_solve(pb.data, pb.indices, pb.indptr, ws, w, r_raw, shift, pb.sw,
                             pb.weighted, pb.fit_intercept, xbar_ws, sqnorm_ws, l1, l2,
                             positive, pb.y_c, free, xbar_free, gram_pinv, tol, max_epochs,
-                            anderson_k, dual_extrapolation, q_best, True, n_blocks, False)
+                            anderson_k, dual_extrapolation, q_best, True,
+                            K.jacobi_buffers(ws, pb.indptr, pb.n_samples, n_blocks), False)
         release_pages(arrays)
         return out
     cdata, cind, cptr = gather_columns(*arrays, ws, cptr)
@@ -448,8 +449,8 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
     out = K.inner_solve(cdata, cind, cptr, local, w_ws, r_raw, shift, pb.sw, pb.weighted,
                         pb.fit_intercept, xbar_ws, sqnorm_ws, _take(l1, ws), _take(l2, ws),
                         positive, pb.y_c, free_local, xbar_free, gram_pinv, tol,
-                        max_epochs, anderson_k, dual_extrapolation, q_best, True, n_blocks,
-                        False)
+                        max_epochs, anderson_k, dual_extrapolation, q_best, True,
+                        K.jacobi_buffers(local, cptr, pb.n_samples, n_blocks), False)
     w[ws] = w_ws
     return out
 

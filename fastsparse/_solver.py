@@ -86,15 +86,16 @@ def jacobi_plan(pb, ws):
     return (JACOBI_BLOCKS if weight >= JACOBI_MIN_COMMON_MODE else 1), nnz
 
 
-def run_inner_solve(inner_args, n_blocks, nnz):
+def run_inner_solve(pb, ws, inner_args, n_blocks, nnz):
     """:func:`fastsparse._kernels.inner_solve` with ``n_blocks``, its blocks on Numba's
     threads when :mod:`fastsparse._parallel`'s chooser finds that faster."""
-    threads = P.pass_threads(nnz) if n_blocks > 1 else 1
+    blocks = K.jacobi_buffers(ws, pb.indptr, pb.n_samples, n_blocks)
+    threads = P.pass_threads(nnz) if blocks is not None else 1
     if threads == 1:
-        return K.inner_solve(*inner_args, True, n_blocks, False)
+        return K.inner_solve(*inner_args, True, blocks, False)
     use = _JACOBI_CHOOSER.pick(threads)
     start = time.perf_counter()
-    out = K.inner_solve(*inner_args, True, n_blocks, use > 1)
+    out = K.inner_solve(*inner_args, True, blocks, use > 1)
     _JACOBI_CHOOSER.record(use, time.perf_counter() - start, nnz * max(out[1], 1))
     return out
 
@@ -749,7 +750,8 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
                 shift, ep, _, have_cand = GC.gram_inner_solve(*inner_args, gram)
             else:
                 n_blocks, nnz_ws = jacobi_plan(pb, ws)
-                shift, ep, _, have_cand = run_inner_solve(inner_args, n_blocks, nnz_ws)
+                shift, ep, _, have_cand = run_inner_solve(pb, ws, inner_args, n_blocks,
+                                                          nnz_ws)
             if gram_cache is not None:
                 gram_cache.expected_epochs = max(ep, 1)
         # (An extrapolated dual point is not checked against one-sided constraints.)
