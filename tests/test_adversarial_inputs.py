@@ -183,6 +183,18 @@ def _raises(exc, match, fn, *args, **kwargs):
         fn(*args, **kwargs)
 
 
+def _case_per_kind(prefix, table, runners, make_args, skip=None):
+    """Register ``{prefix}-{kind}-{name}``: RUNNERS[name](*make_args(kind, name)) raises
+    table[kind] = (exception, message pattern). The arguments are built when the case
+    runs; ``skip(kind, name)`` leaves a pair out."""
+    for kind, (exc, msg) in table.items():
+        for name in runners:
+            if skip is None or not skip(kind, name):
+                _case(f"{prefix}-{kind}-{name}",
+                      lambda k=kind, n=name, e=exc, m=msg: _raises(
+                          e, m, RUNNERS[n], *make_args(k, n)))
+
+
 # --------------------------------------------------------------------------------------
 # 1. Corrupted CSC structure: must raise, never reach a kernel.
 # --------------------------------------------------------------------------------------
@@ -251,11 +263,7 @@ CORRUPTIONS = {
     "data_2d": (ValueError, "data"),
 }
 
-for _kind, (_exc, _msg) in CORRUPTIONS.items():
-    for _name in RUNNERS:
-        _case(f"structure-{_kind}-{_name}",
-              lambda k=_kind, n=_name, e=_exc, m=_msg: _raises(
-                  e, m, RUNNERS[n], _corrupt(k), _target(n)))
+_case_per_kind("structure", CORRUPTIONS, RUNNERS, lambda k, n: (_corrupt(k), _target(n)))
 
 
 def _corrupt_other(kind):
@@ -631,11 +639,7 @@ BAD_X = {
     "string_dense": ((TypeError, ValueError), r"(?i)convert|float|numeric|dtype"),
 }
 
-for _kind, (_exc, _msg) in BAD_X.items():
-    for _name in RUNNERS:
-        _case(f"bad_x-{_kind}-{_name}",
-              lambda k=_kind, n=_name, e=_exc, m=_msg: _raises(
-                  e, m, RUNNERS[n], _bad_x(k), _target(n)))
+_case_per_kind("bad_x", BAD_X, RUNNERS, lambda k, n: (_bad_x(k), _target(n)))
 
 
 # Extreme scales of X: |x| above about 1.3e154 squares to inf in float64 (with an
@@ -843,11 +847,8 @@ BAD_WEIGHTS = {
     "strings": (TypeError, r"sample_weight.*numeric"),
 }
 
-for _kind, (_exc, _msg) in BAD_WEIGHTS.items():
-    for _name in RUNNERS:
-        _case(f"bad_weight-{_kind}-{_name}",
-              lambda k=_kind, n=_name, e=_exc, m=_msg: _raises(
-                  e, m, RUNNERS[n], X0, _target(n), _bad_weight(k)))
+_case_per_kind("bad_weight", BAD_WEIGHTS, RUNNERS,
+               lambda k, n: (X0, _target(n), _bad_weight(k)))
 
 
 def _check_zero_weight_rows(name):
@@ -940,15 +941,16 @@ BAD_Y = {
     "none": (ValueError, r"(?i)requires y|y is None|1d array"),
 }
 
-for _kind, (_exc, _msg) in BAD_Y.items():
-    for _name in RUNNERS:
-        if _kind == "strings" and _name in CLASSIFICATION:
-            continue  # string labels are valid there (tested below)
-        if _kind == "2d_two_columns" and _name in ("Ridge", "RidgeCV", "RidgeCV_kfold"):
-            continue  # multi-target ridge (tested below)
-        _case(f"bad_y-{_kind}-{_name}",
-              lambda k=_kind, n=_name, e=_exc, m=_msg: _raises(
-                  e, m, RUNNERS[n], X0, _bad_y(k, n)))
+
+
+def _skip_bad_y(kind, name):
+    # string labels are valid for the classifiers, two target columns for multi-target
+    # ridge (both tested below)
+    return ((kind == "strings" and name in CLASSIFICATION)
+            or (kind == "2d_two_columns" and name in ("Ridge", "RidgeCV", "RidgeCV_kfold")))
+
+
+_case_per_kind("bad_y", BAD_Y, RUNNERS, lambda k, n: (X0, _bad_y(k, n)), skip=_skip_bad_y)
 
 
 def _check_y_column(name):
@@ -1062,11 +1064,7 @@ BAD_LABELS = {
     "none_in_objects": ((ValueError, TypeError), r"(?i)label|mix|none|type"),
 }
 
-for _kind, (_exc, _msg) in BAD_LABELS.items():
-    for _name in CLASSIFICATION:
-        _case(f"labels-{_kind}-{_name}",
-              lambda k=_kind, n=_name, e=_exc, m=_msg: _raises(
-                  e, m, RUNNERS[n], X0, _labels(k)))
+_case_per_kind("labels", BAD_LABELS, CLASSIFICATION, lambda k, n: (X0, _labels(k)))
 
 for _name in ("logistic_path", "logistic_c_min", "select_features_logistic",
               "StabilitySelection_logistic"):
