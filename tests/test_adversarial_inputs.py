@@ -1196,6 +1196,26 @@ def _sk_lasso(X, y, alpha, l1_ratio=1.0):
     return m.coef_, m.intercept_
 
 
+def _check_lasso_path_vs_sklearn(X, alphas):
+    """fastsparse.lasso_path (no intercept) against scikit-learn's on the same alphas."""
+    from sklearn.linear_model import lasso_path
+    r = fs.lasso_path(X, Y0, alphas=alphas, fit_intercept=False, tol=1e-14)
+    _, ref, _ = lasso_path(X.toarray(), Y0, alphas=alphas, tol=1e-14, max_iter=100000)
+    assert_allclose(np.asarray(r.coefs), ref, rtol=1e-7, atol=1e-9)
+
+
+def _check_lasso_cv_vs_sklearn(X):
+    """fastsparse.LassoCV against scikit-learn's on the same alphas and folds."""
+    from sklearn.linear_model import LassoCV
+    from sklearn.model_selection import KFold
+    est = fs.LassoCV(n_alphas=6, cv=KFold(3), tol=1e-12).fit(X, Y0)
+    ref = LassoCV(alphas=est.alphas_, cv=KFold(3), tol=1e-12,
+                  max_iter=100000).fit(X.toarray(), Y0)
+    assert est.alpha_ == ref.alpha_
+    assert_allclose(est.mse_path_, ref.mse_path_, rtol=1e-6)
+    assert_allclose(est.coef_, ref.coef_, rtol=1e-7, atol=1e-9)
+
+
 def _check_one_column(name):
     X1 = X0[:, [0]]
     if name in ("Lasso", "ElasticNet"):
@@ -1215,21 +1235,9 @@ def _check_one_column(name):
         est = fs.LogisticRegression(C=1.0, tol=1e-14).fit(X1, L0)
         _assert_logistic_kkt(X1, L0, est.coef_[0], est.intercept_[0], C=1.0)
     elif name == "lasso_path":
-        from sklearn.linear_model import lasso_path
-        alphas = np.array([0.5, 0.1, 0.01])
-        r = fs.lasso_path(X1, Y0, alphas=alphas, fit_intercept=False, tol=1e-14)
-        _, ref, _ = lasso_path(X1.toarray(), Y0, alphas=alphas, tol=1e-14,
-                               max_iter=100000)
-        assert_allclose(np.asarray(r.coefs), ref, rtol=1e-7, atol=1e-9)
+        _check_lasso_path_vs_sklearn(X1, np.array([0.5, 0.1, 0.01]))
     elif name == "LassoCV":
-        from sklearn.linear_model import LassoCV
-        from sklearn.model_selection import KFold
-        est = fs.LassoCV(n_alphas=6, cv=KFold(3), tol=1e-12).fit(X1, Y0)
-        ref = LassoCV(alphas=est.alphas_, cv=KFold(3), tol=1e-12,
-                      max_iter=100000).fit(X1.toarray(), Y0)
-        assert est.alpha_ == ref.alpha_
-        assert_allclose(est.mse_path_, ref.mse_path_, rtol=1e-6)
-        assert_allclose(est.coef_, ref.coef_, rtol=1e-7, atol=1e-9)
+        _check_lasso_cv_vs_sklearn(X1)
     elif name == "RidgeCV":
         from sklearn.linear_model import RidgeCV
         est = fs.RidgeCV(alphas=(0.1, 1.0, 10.0)).fit(X1, Y0)
@@ -1774,21 +1782,9 @@ def _check_reference(name):
         out = _reference(name)
         _assert_logistic_kkt(X0, L0, out[:P], out[P], C=1.0)
     elif name == "lasso_path":
-        from sklearn.linear_model import lasso_path
-        alphas = np.array([0.3, 0.05, 0.01])
-        r = fs.lasso_path(X0, Y0, alphas=alphas, fit_intercept=False, tol=1e-14)
-        _, ref, _ = lasso_path(X0.toarray(), Y0, alphas=alphas, tol=1e-14,
-                               max_iter=100000)
-        assert_allclose(np.asarray(r.coefs), ref, rtol=1e-7, atol=1e-9)
+        _check_lasso_path_vs_sklearn(X0, np.array([0.3, 0.05, 0.01]))
     elif name == "LassoCV":
-        from sklearn.linear_model import LassoCV
-        from sklearn.model_selection import KFold
-        est = fs.LassoCV(n_alphas=6, cv=KFold(3), tol=1e-12).fit(X0, Y0)
-        ref = LassoCV(alphas=est.alphas_, cv=KFold(3), tol=1e-12,
-                      max_iter=100000).fit(X0.toarray(), Y0)
-        assert est.alpha_ == ref.alpha_
-        assert_allclose(est.mse_path_, ref.mse_path_, rtol=1e-6)
-        assert_allclose(est.coef_, ref.coef_, rtol=1e-7, atol=1e-9)
+        _check_lasso_cv_vs_sklearn(X0)
     else:
         raise KeyError(name)  # pragma: no cover
 
