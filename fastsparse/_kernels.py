@@ -326,16 +326,68 @@ def _block_epoch(b, data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                          fit_intercept, xbar[lo:hi], lipschitz[lo:hi], l1, l2, positive)
 
 
+@njit(**_JIT)
+def _tilted_block_epoch(b, data, indices, indptr, ws, w, r_raw, sw, weighted, tilt_mean,
+                        tilt_lip, l1, l2, positive, bounds, r_blocks, tilt_shift):
+    """Block b's epoch on the common-mode-deflated model (see :func:`jacobi_epoch`).
+
+    Cyclic coordinate descent on 1/2 ||r_c||^2_S + penalty - mu m^T w, r_c the
+    residual centered by its weighted mean: the lazily centered updates of an intercept
+    fit (:func:`cd_epoch`) with the scalar started at ``tilt_shift`` = (mu - 1^T S r) / n,
+    which carries the tilt. Every column is centered lazily, so that r_blocks[b] stays
+    the raw residual r - X[:, ws_b] d_b of the undeflated problem, whose line search
+    follows. ``tilt_mean``, ``tilt_lip``: weighted means and centered squared norms of
+    the ws columns.
+    """
+    lo = bounds[b]
+    hi = bounds[b + 1]
+    rb = r_blocks[b]
+    for i in range(rb.shape[0]):
+        rb[i] = r_raw[i]
+    nf = np.float64(rb.shape[0])
+    shift = tilt_shift
+    for jj in range(lo, hi):
+        j = ws[jj]
+        lj = tilt_lip[jj]
+        if lj <= 0.0:
+            continue
+        start = np.int64(indptr[j])
+        end = np.int64(indptr[j + 1])
+        g = 0.0
+        if weighted:
+            for k in range(start, end):
+                i = indices[k]
+                g += data[k] * sw[i] * rb[i]
+        else:
+            for k in range(start, end):
+                g += data[k] * rb[indices[k]]
+        g += shift * nf * tilt_mean[jj]
+        old = w[j]
+        new = enet_coordinate_minimizer(old * lj + g, lj, l1[j], l2[j], positive)
+        if new != old:
+            d = new - old
+            w[j] = new
+            for k in range(start, end):
+                rb[indices[k]] -= d * data[k]
+            shift += tilt_mean[jj] * d
+
+
 @njit(**_JIT_PAR)
 def _block_epochs_parallel(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                            fit_intercept, xbar, lipschitz, l1, l2, positive, bounds,
-                           r_blocks, shifts):
-    """:func:`_block_epoch` for every block, on Numba's threads (the blocks write
-    disjoint entries of w)."""
+                           r_blocks, shifts, tilted, tilt_mean, tilt_lip, tilt_shift):
+    """:func:`_block_epoch` (or :func:`_tilted_block_epoch` if ``tilted``) for every
+    block, on Numba's threads (the blocks write disjoint entries of w)."""
     for b in prange(bounds.shape[0] - 1):
-        _block_epoch(b, data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
-                     fit_intercept, xbar, lipschitz, l1, l2, positive, bounds, r_blocks,
-                     shifts)
+        if tilted:
+            _tilted_block_epoch(b, data, indices, indptr, ws, w, r_raw, sw, weighted,
+                                tilt_mean, tilt_lip, l1, l2, positive, bounds, r_blocks,
+                                tilt_shift)
+            shifts[b] = shift
+        else:
+            _block_epoch(b, data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                         fit_intercept, xbar, lipschitz, l1, l2, positive, bounds,
+                         r_blocks, shifts)
 
 
 @njit(**_JIT)
@@ -495,48 +547,124 @@ def add_columns_blocks(data, indices, indptr, ws, delta, xbar, fit_intercept, r_
     return dshift
 
 @njit(**_JIT)
+def _weighted_sum(r_raw, shift, sw, weighted):
+    """sum_i s_i (r_raw_i + shift)."""
+    out = 0.0
+    for i in range(r_raw.shape[0]):
+        out += sw[i] * (r_raw[i] + shift) if weighted else r_raw[i] + shift
+    return out
+
+
+@njit(**_JIT)
+def _block_moves_sum(r_raw, r_blocks, sw, weighted):
+    """sum_b sum_i s_i (r_raw_i - r_blocks[b]_i) = n m^T d: the blocks' combined change
+    of the residual's weighted sum."""
+    out = 0.0
+    for b in range(r_blocks.shape[0]):
+        rb = r_blocks[b]
+        for i in range(r_raw.shape[0]):
+            u = r_raw[i] - rb[i]
+            out += sw[i] * u if weighted else u
+    return out
+
+
+@njit(**_JIT)
 def jacobi_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
                  xbar, lipschitz, l1, l2, positive, bounds, parallel, r_blocks, shifts,
-                 w_old, v, kink_t, kink_jump):
+                 w_old, v, kink_t, kink_jump, tilt_mean, tilt_lip, tilt_state):
     """One block-Jacobi epoch over ws (see the comment above); returns the new shift.
 
     The blocks run on Numba's threads when ``parallel``, one after the other otherwise,
     with the same result. A step below :data:`JACOBI_MIN_STEP` is followed by a cyclic
     epoch.
+
+    Without an intercept (``tilt_mean.shape[0] > 0``) the blocks sweep the
+    common-mode-deflated model instead (:func:`_tilted_block_epoch`): non-negative
+    columns share their mean, so the Gram matrix is a well-conditioned part plus
+    n m m^T (m the column means), a rank-one term whose eigenvalue, 35-60 times the
+    diagonal on text data, is what makes cyclic sweeps slow. The sweeps see the
+    centered part and the rank-one term only through its gradient mu m, mu the
+    multiplier of the identity n s = mu with s the residual's weighted mean (at the
+    optimum mu = 1^T S r). mu comes from a secant step on the epochs' (mu, mu - n s)
+    pairs (the identity is one increasing scalar equation), or is 1^T S r itself at
+    the start and after a short step; the exact line search on the true objective then
+    keeps every epoch a descent. ``tilt_state`` = (pairs stored, mu, h, mu, h), older
+    first. On rcv1-shaped working sets of 14 k and 23 k columns (alpha_max/200 and
+    /1000, from zero) this took 45 and 270 epochs to a relative suboptimality of 1e-9,
+    where cyclic sweeps took 915 and 1820.
     """
     for k in range(ws.shape[0]):
         w_old[k] = w[ws[k]]
+    tilted = tilt_mean.shape[0] > 0
+    mu = 0.0
+    res_sum = 0.0
+    tilt_shift = 0.0
+    secant = False
+    if tilted:
+        res_sum = _weighted_sum(r_raw, shift, sw, weighted)
+        mu = res_sum
+        if tilt_state[0] >= 2.0 and tilt_state[4] != tilt_state[2]:
+            mu = tilt_state[3] - tilt_state[4] * ((tilt_state[3] - tilt_state[1])
+                                                  / (tilt_state[4] - tilt_state[2]))
+            secant = True
+        tilt_shift = (mu - res_sum) / np.float64(r_raw.shape[0])
     if parallel:
         _block_epochs_parallel(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                                fit_intercept, xbar, lipschitz, l1, l2, positive, bounds,
-                               r_blocks, shifts)
+                               r_blocks, shifts, tilted, tilt_mean, tilt_lip, tilt_shift)
     else:
         for b in range(bounds.shape[0] - 1):
-            _block_epoch(b, data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
-                         fit_intercept, xbar, lipschitz, l1, l2, positive, bounds,
-                         r_blocks, shifts)
+            if tilted:
+                _tilted_block_epoch(b, data, indices, indptr, ws, w, r_raw, sw, weighted,
+                                    tilt_mean, tilt_lip, l1, l2, positive, bounds,
+                                    r_blocks, tilt_shift)
+                shifts[b] = shift
+            else:
+                _block_epoch(b, data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                             fit_intercept, xbar, lipschitz, l1, l2, positive, bounds,
+                             r_blocks, shifts)
+    if tilted:
+        h = mu - (res_sum - _block_moves_sum(r_raw, r_blocks, sw, weighted))
+        tilt_state[1] = tilt_state[3]
+        tilt_state[2] = tilt_state[4]
+        tilt_state[3] = mu
+        tilt_state[4] = h
+        tilt_state[0] = min(tilt_state[0] + 1.0, 2.0)
     shift, t = _jacobi_combine(data, indices, indptr, ws, w, w_old, r_raw, shift, sw,
                                weighted, fit_intercept, xbar, l1, l2, positive, r_blocks,
                                shifts, v, kink_t, kink_jump)
     if t < JACOBI_MIN_STEP:
+        if secant:
+            tilt_state[0] = 0.0  # the secant misled: start again from mu = 1^T S r
         shift = cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                          fit_intercept, xbar, lipschitz, l1, l2, positive)
     return shift
 
 
-
-def jacobi_buffers(ws, indptr, n_rows, n_blocks):
+def jacobi_buffers(data, indices, indptr, ws, n_rows, sw, weighted, fit_intercept,
+                   n_blocks, tilt_state=None):
     """The ``blocks`` argument of :func:`inner_solve` for ``n_blocks`` blocks of ws.
 
     A tuple (bounds, residual per block, shift per block, previous coordinates, combined
-    residual change, zero crossings, their jumps), or None (cyclic epochs) when
-    ``n_blocks < 2`` or ws is too small to split.
+    residual change, zero crossings, their jumps, deflation means, deflation norms,
+    secant state), or None (cyclic epochs) when ``n_blocks < 2`` or ws is too small to
+    split. Without an intercept the blocks sweep the common-mode-deflated model (see
+    :func:`jacobi_epoch`), whose weighted column means and centered squared norms are
+    computed here (one pass over the ws columns); with one, the deflation arrays are
+    empty. ``tilt_state``: the secant state to continue from (updated in place), None
+    for a fresh one.
     """
     m = ws.shape[0]
     if n_blocks < 2 or m < 2 * n_blocks:
         return None
+    if fit_intercept:
+        tilt_mean, tilt_lip = np.empty(0), np.empty(0)
+    else:
+        tilt_mean, tilt_lip = column_stats(data, indices, indptr, ws, n_rows, sw, weighted,
+                                           True)
     return (jacobi_bounds(ws, indptr, n_blocks), np.empty((n_blocks, n_rows)),
-            np.empty(n_blocks), np.empty(m), np.empty(n_rows), np.empty(m), np.empty(m))
+            np.empty(n_blocks), np.empty(m), np.empty(n_rows), np.empty(m), np.empty(m),
+            tilt_mean, tilt_lip, np.zeros(5) if tilt_state is None else tilt_state)
 
 @njit(**_JIT)
 def _anderson_point(hist, coef, positive, out):
@@ -696,7 +824,8 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
             shift = jacobi_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                                  fit_intercept, xbar, lipschitz, l1, l2, positive,
                                  blocks[0], parallel_blocks, blocks[1], blocks[2],
-                                 blocks[3], blocks[4], blocks[5], blocks[6])
+                                 blocks[3], blocks[4], blocks[5], blocks[6], blocks[7],
+                                 blocks[8], blocks[9])
         else:
             shift = cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
                              fit_intercept, xbar, lipschitz, l1, l2, positive)

@@ -438,7 +438,10 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
                             pb.weighted, pb.fit_intercept, xbar_ws, sqnorm_ws, l1, l2,
                             positive, pb.y_c, free, xbar_free, gram_pinv, tol, max_epochs,
                             anderson_k, dual_extrapolation, q_best, True,
-                            K.jacobi_buffers(ws, pb.indptr, pb.n_samples, n_blocks), False)
+                            K.jacobi_buffers(pb.data, pb.indices, pb.indptr, ws,
+                                             pb.n_samples, pb.sw, pb.weighted,
+                                             pb.fit_intercept, n_blocks,
+                                             pb.tilt_state), False)
         release_pages(arrays)
         return out
     cdata, cind, cptr = gather_columns(*arrays, ws, cptr)
@@ -450,7 +453,10 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
                         pb.fit_intercept, xbar_ws, sqnorm_ws, _take(l1, ws), _take(l2, ws),
                         positive, pb.y_c, free_local, xbar_free, gram_pinv, tol,
                         max_epochs, anderson_k, dual_extrapolation, q_best, True,
-                        K.jacobi_buffers(local, cptr, pb.n_samples, n_blocks), False)
+                        K.jacobi_buffers(cdata, cind, cptr, local, pb.n_samples, pb.sw,
+                                         pb.weighted, pb.fit_intercept, n_blocks,
+                                         pb.tilt_state),
+                        False)
     w[ws] = w_ws
     return out
 

@@ -19,7 +19,7 @@ Before returning, the gap is recomputed over all features so that the reported
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -89,7 +89,8 @@ def jacobi_plan(pb, ws):
 def run_inner_solve(pb, ws, inner_args, n_blocks, nnz):
     """:func:`fastsparse._kernels.inner_solve` with ``n_blocks``, its blocks on Numba's
     threads when :mod:`fastsparse._parallel`'s chooser finds that faster."""
-    blocks = K.jacobi_buffers(ws, pb.indptr, pb.n_samples, n_blocks)
+    blocks = K.jacobi_buffers(pb.data, pb.indices, pb.indptr, ws, pb.n_samples, pb.sw,
+                              pb.weighted, pb.fit_intercept, n_blocks, pb.tilt_state)
     threads = P.pass_threads(nnz) if blocks is not None else 1
     if threads == 1:
         return K.inner_solve(*inner_args, True, blocks, False)
@@ -157,6 +158,11 @@ class ProblemData:
     ``mapped`` says that X is memory-mapped: its passes then run over column blocks and
     release the pages read (:mod:`fastsparse._mmap_passes`), so that the resident memory
     of the fit stays far below the size of X; in-memory X keeps the plain passes.
+
+    ``tilt_state`` is the secant state of the common-mode-deflated block epochs
+    (:func:`fastsparse._kernels.jacobi_epoch`), kept from one working-set solve to the
+    next and along a path: the multiplier it estimates barely moves between them, and
+    restarting its estimate cost two poor epochs per solve. One problem, one thread.
     """
 
     data: np.ndarray
@@ -172,6 +178,7 @@ class ProblemData:
     sqnorm_f32: np.ndarray
     null_deviance: float
     mapped: bool = False
+    tilt_state: np.ndarray = field(default_factory=lambda: np.zeros(5))
 
 
 def zero_constant_targets(Y_c, offsets, sample_weight=None):

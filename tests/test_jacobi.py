@@ -205,3 +205,88 @@ def test_common_mode_weight_and_the_plan(monkeypatch):
     assert _solver.jacobi_plan(pb_s, cols)[0] == 1
     monkeypatch.setattr(_solver, "JACOBI_MIN_NNZ", 10**9)
     assert _solver.jacobi_plan(pb, cols)[0] == 1  # small working set
+
+
+def _common_mode_problem(seed, n=150, p=60, weighted=False):
+    """Non-negative uncentered columns (text-like): a strong common mode."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=0.3, format="csc", random_state=rng,
+                  data_rvs=lambda k: rng.uniform(0.1, 1.0, k))
+    y = X @ (rng.standard_normal(p) * (rng.random(p) < 0.3)) + 0.1 * rng.standard_normal(n)
+    sw = None
+    if weighted:
+        sw = rng.uniform(0.2, 3.0, n)
+        sw[::7] = 0.0  # zero-weight rows, as in a cross-validation fold
+        sw *= n / sw.sum()
+    return X, y, sw
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_deflation_arrays_are_weighted_means_and_centered_norms(weighted):
+    X, y, sw = _common_mode_problem(0, weighted=weighted)
+    n = X.shape[0]
+    ws = np.arange(5, 45, dtype=np.int64)
+    s = np.ones(n) if sw is None else sw
+    blocks = K.jacobi_buffers(X.data, X.indices, X.indptr, ws, n,
+                              np.ones(1) if sw is None else sw, weighted, False, 2)
+    Xd = X.toarray()[:, ws]
+    mean = s @ Xd / n
+    assert_allclose(blocks[7], mean, rtol=1e-12)
+    assert_allclose(blocks[8], s @ (Xd - mean) ** 2, rtol=1e-9)
+    assert_array_equal(blocks[9], np.zeros(5))
+    # With an intercept the blocks sweep the model itself: no deflation arrays.
+    with_b = K.jacobi_buffers(X.data, X.indices, X.indptr, ws, n, np.ones(1), False, True,
+                              2)
+    assert with_b[7].shape == (0,) and with_b[8].shape == (0,)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("bad_secant", [False, True])
+def test_deflated_epochs_never_increase_the_objective(seed, weighted, bad_secant):
+    # Whatever multiplier the secant proposes (even an absurd one), the line search on
+    # the true objective keeps every epoch a descent; from the consistent multiplier
+    # the epochs converge to the minimizer (checked against scikit-learn).
+    X, y, sw = _common_mode_problem(seed, weighted=weighted)
+    n, p = X.shape
+    s = np.ones(n) if sw is None else sw
+    alpha = 0.02 * np.max(np.abs(X.T @ (s * y))) / n
+    lam = n * alpha
+    ws = np.arange(p, dtype=np.int64)
+    sw_arr = np.ones(1) if sw is None else sw
+    blocks = K.jacobi_buffers(X.data, X.indices, X.indptr, ws, n, sw_arr, weighted, False,
+                              2)
+    if bad_secant:
+        blocks[9][:] = [2.0, -1e6, 3.0, 1e6, 5.0]  # a secant step to mu ~ -1e6
+    xbar, lip = S.column_stats(X.data, X.indices, X.indptr, ws, n, sw_arr, weighted, False)
+    l1, l2 = np.full(p, lam), np.zeros(p)
+    w = np.zeros(p)
+    r = y.copy()
+
+    def objective():
+        return 0.5 * s @ (y - X @ w) ** 2 + lam * np.abs(w).sum()
+
+    values = [objective()]
+    for _ in range(300):
+        K.jacobi_epoch(X.data, X.indices, X.indptr, ws, w, r, 0.0, sw_arr, weighted, False,
+                       xbar, lip, l1, l2, False, blocks[0], False, *blocks[1:])
+        values.append(objective())
+        assert_allclose(r, y - X @ w, atol=1e-10)  # the residual follows w exactly
+    assert np.all(np.diff(values) <= 1e-12 * values[0])
+    sk = SkElasticNet(alpha=alpha, l1_ratio=1.0, fit_intercept=False, tol=1e-14,
+                      max_iter=200_000).fit(X.toarray(), y, sample_weight=sw)
+    best = 0.5 * s @ (y - X @ sk.coef_) ** 2 + lam * np.abs(sk.coef_).sum()
+    assert values[-1] <= best * (1 + 1e-9)
+
+
+def test_secant_multiplier_converges_to_the_residual_sum(always_jacobi):
+    # At the optimum the multiplier of the deflated epochs is 1^T S r*; the state kept
+    # on the problem along the fit must have found it.
+    X, y, _ = _common_mode_problem(3, n=200, p=80)
+    pb = _solver.prepare_problem(X, y, None, False)
+    alpha = 0.01 * np.max(np.abs(X.T @ y)) / 200
+    res = _solver.solve_enet(X, pb, alpha, 1.0, None, tol=1e-12)
+    assert res.converged
+    mu_star = np.sum(y - X @ res.coef)
+    assert always_jacobi and pb.tilt_state[3] != 0.0  # the deflated epochs ran
+    assert_allclose(pb.tilt_state[3], mu_star, rtol=1e-6)
