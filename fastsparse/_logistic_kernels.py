@@ -33,12 +33,14 @@ Column loops run over ``np.int64`` bounds: with int32 ``indptr`` a plain
 import numpy as np
 from numba import njit
 
-from ._kernels import _anderson_point, _anderson_weights, conjugate_penalty
+from ._kernels import JACOBI_MIN_STEP, JACOBI_STEP_CAP, _anderson_point, _anderson_weights
+from ._kernels import conjugate_penalty
 from ._sparse_ops import (  # noqa: F401 (dot: used by the solver as LK.dot)
     centered_sqnorm,
     dot,
     enet_coordinate_minimizer,
     is_centered_explicitly,
+    sort_by_keys,
 )
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -379,8 +381,141 @@ def _try_extrapolation(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_int
 
 
 @njit(**_JIT)
+def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation):
+    """One epoch on the common-mode-deflated model, then the exact line search on the
+    model itself (no intercept only; returns the step t).
+
+    The quadratic model without intercept, 1/2 sum_i h_i r_i^2 + penalty, splits as
+    1/2 sum_i h_i (r_i - rbar)^2 + H/2 rbar^2 (rbar the h-weighted mean of r, H = sum h):
+    a well-conditioned centered part and a rank-one common mode that slows cyclic
+    sweeps on non-negative data (the no-intercept logistic fits needed 3.7x the epochs
+    of the intercept ones). As in :func:`fastsparse._kernels.jacobi_epoch`, the sweep
+    sees the centered part (lazily centered updates, h-weighted means and centered
+    norms of ``deflation``) plus the gradient mu m of the rank-one term, mu from a
+    secant step on the identity H rbar = mu (or sum e itself at the start and after a
+    short step), and the move is then scaled by the exact minimizer t in [0, 4] of the
+    model along it, so the model never increases. Coordinates the sweep set to 0 that
+    the step carries past 0 are set to 0 (``e`` corrected).
+
+    ``deflation`` = (means, centered norms, secant state (pairs, mu, h, mu, h), w_old,
+    e_old, v, kink_t, kink_jump), the last five scratch.
+    """
+    mean, lip, state, w_old, e_old, v, kink_t, kink_jump = deflation
+    m = ws.shape[0]
+    n = e.shape[0]
+    esum = 0.0
+    for i in range(n):
+        e_old[i] = e[i]
+        esum += e[i]
+    for k in range(m):
+        w_old[k] = w[ws[k]]
+    mu = esum
+    secant = False
+    if state[0] >= 2.0 and state[4] != state[2]:
+        mu = state[3] - state[4] * ((state[3] - state[1]) / (state[4] - state[2]))
+        secant = True
+    shift = (mu - esum) / h_sum
+    for jj in range(m):
+        lj = lip[jj]
+        if lj <= 0.0:
+            continue
+        j = ws[jj]
+        start = np.int64(indptr[j])
+        end = np.int64(indptr[j + 1])
+        g = 0.0
+        for k in range(start, end):
+            g += data[k] * e[indices[k]]
+        g += shift * h_sum * mean[jj]
+        old = w[j]
+        new = enet_coordinate_minimizer(old * lj + g, lj, l1[j], l2[j], False)
+        if new != old:
+            d = new - old
+            w[j] = new
+            for k in range(start, end):
+                i = indices[k]
+                e[i] -= d * h[i] * data[k]
+            shift += mean[jj] * d
+    # Secant pair: the identity's residual after the sweep (sum e = H rbar).
+    enew = 0.0
+    for i in range(n):
+        enew += e[i]
+    state[1] = state[3]
+    state[2] = state[4]
+    state[3] = mu
+    state[4] = mu - enew
+    state[0] = min(state[0] + 1.0, 2.0)
+    # Line search on the model along the move: v = X d from the change of e = h r
+    # would divide by h; recomputed from the columns instead.
+    v[:] = 0.0
+    for jj in range(m):
+        j = ws[jj]
+        d = w[j] - w_old[jj]
+        if d != 0.0:
+            for k in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
+                v[indices[k]] += d * data[k]
+    slope = 0.0
+    curv = 0.0
+    for i in range(n):
+        slope -= e_old[i] * v[i]
+        curv += h[i] * v[i] * v[i]
+    n_kinks = 0
+    for k in range(m):
+        j = ws[k]
+        wo = w_old[k]
+        d = w[j] - wo
+        if d == 0.0:
+            continue
+        curv += l2[j] * d * d
+        slope += l2[j] * wo * d
+        if wo > 0.0 or (wo == 0.0 and d > 0.0):
+            slope += l1[j] * d
+        else:
+            slope -= l1[j] * d
+        if wo != 0.0 and (wo > 0.0) != (d > 0.0):
+            tk = -wo / d
+            if tk < JACOBI_STEP_CAP:
+                kink_t[n_kinks] = tk
+                kink_jump[n_kinks] = 2.0 * l1[j] * abs(d)
+                n_kinks += 1
+    t = 0.0
+    if curv > 0.0:
+        sort_by_keys(kink_t, kink_jump, n_kinks)
+        t = -1.0
+        start_t = 0.0
+        for q in range(n_kinks):
+            cand = -slope / curv
+            if cand <= kink_t[q]:
+                t = max(cand, start_t)
+                break
+            slope += kink_jump[q]
+            start_t = kink_t[q]
+        if t < 0.0:
+            t = max(-slope / curv, start_t)
+        t = min(t, JACOBI_STEP_CAP)
+    for i in range(n):
+        e[i] = e_old[i] - t * h[i] * v[i]
+    for k in range(m):
+        j = ws[k]
+        wo = w_old[k]
+        zeroed = w[j] == 0.0
+        d = w[j] - wo
+        nw = wo + t * d
+        if wo != 0.0 and (wo > 0.0) != (d > 0.0) and -wo / d == t:
+            nw = 0.0
+        if zeroed and nw != 0.0 and (nw > 0.0) != (wo > 0.0):
+            for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
+                i = indices[kk]
+                e[i] += nw * h[i] * data[kk]  # back to 0: r += x_j nw
+            nw = 0.0
+        w[j] = nw
+    if t < JACOBI_MIN_STEP and secant:
+        state[0] = 0.0  # the secant misled: start again from mu = sum e
+    return t
+
+
+@njit(**_JIT)
 def quadratic_cd(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, xbar,
-                 lipschitz, l1, l2, max_epochs, eps, anderson_k, v):
+                 lipschitz, l1, l2, max_epochs, eps, anderson_k, v, deflation=None):
     """Coordinate descent on the quadratic model restricted to the working set ``ws``.
 
     Minimises 1/2 sum_i h_i r_i^2 + sum_{j in ws} (l1_j |w_j| + l2_j / 2 w_j^2) with
@@ -393,6 +528,11 @@ def quadratic_cd(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept
     (Anderson acceleration, as in skglm), the extrapolated point kept only if it lowers
     the model, so the iteration stays monotone. ``v`` is scratch space of length n.
 
+    With ``deflation`` (no intercept, see :func:`_deflated_epoch`), two of every three
+    epochs sweep the common-mode-deflated model; the third, a plain epoch (also after a
+    short deflated step), measures the KKT violation for the stopping test. Numba
+    prunes that branch for ``deflation=None``.
+
     Returns (shift, n_epochs).
     """
     m = ws.shape[0]
@@ -401,11 +541,18 @@ def quadratic_cd(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept
     target = np.empty(m)
     n_hist = 0
     epoch = 0
+    plain_next = True
     for epoch in range(1, max_epochs + 1):
-        shift, viol = _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum,
-                                fit_intercept, xbar, lipschitz, l1, l2)
-        if viol <= eps:
-            break
+        if deflation is not None and not plain_next:
+            t = _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2,
+                                deflation)
+            plain_next = epoch % 3 == 2 or t < JACOBI_MIN_STEP
+        else:
+            shift, viol = _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum,
+                                    fit_intercept, xbar, lipschitz, l1, l2)
+            plain_next = False
+            if viol <= eps:
+                break
         if anderson_k <= 0:
             continue
         for k in range(m):

@@ -69,6 +69,10 @@ INNER_RATIO = 0.3
 ANDERSON_K = 5
 #: Fraction of the working set's target KKT level the models are solved to.
 TARGET_RATIO = 0.1
+#: Without an intercept, the models of working sets whose columns share a common mode
+#: at least this strong (sum_j cos^2(x_j, 1) in the Hessian metric; text data: tens)
+#: are swept deflated (:func:`fastsparse._logistic_kernels._deflated_epoch`).
+DEFLATION_MIN_COMMON_MODE = 4.0
 
 
 @dataclass
@@ -349,6 +353,13 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
     xbar = np.zeros(m)
     lip = np.empty(m)
     grad = np.empty(m)
+    # Without an intercept, the common-mode deflation of the model's sweeps
+    # (LK._deflated_epoch): its h-weighted means and centered norms, and scratch.
+    d_mean = d_lip = deflation = None
+    if not fi:
+        d_mean, d_lip = np.empty(m), np.empty(m)
+        defl_scratch = (np.zeros(5), np.empty(m), np.empty(pb.n_samples),
+                        np.empty(pb.n_samples), np.empty(m), np.empty(m))
     w0 = np.empty(m)
     delta = np.empty(m)
     n_epochs = 0
@@ -371,7 +382,21 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
             step_count -= 1
             break
         h_sum = LK.hessian_weights(st.z, pb.y, pb.sw, pb.weighted, HESSIAN_FLOOR, st.h)
-        LK.weighted_column_stats(*src, st.h, h_sum, fi, xbar, lip)
+        if fi:
+            LK.weighted_column_stats(*src, st.h, h_sum, fi, xbar, lip)
+        else:
+            # One pass for both: the centered statistics, and the plain norms
+            # sum h x^2 = centered + H mean^2 (xbar stays 0).
+            LK.weighted_column_stats(*src, st.h, h_sum, True, d_mean, d_lip)
+            np.multiply(d_mean, d_mean, out=lip)
+            lip *= h_sum
+            # sum_j cos^2(x_j, 1) in the h metric: the common mode's eigenvalue bound
+            # (fastsparse._sparse_ops.common_mode_weight) decides the deflation.
+            with np.errstate(invalid="ignore", divide="ignore"):
+                weight = float(np.sum(np.where(lip + d_lip > 0, lip / (lip + d_lip), 0.0)))
+            lip += d_lip
+            deflation = ((d_mean, d_lip, *defl_scratch)
+                         if weight >= DEFLATION_MIN_COMMON_MODE else None)
         np.take(w, ws, out=w0)
         if fi:
             shift0 = LK.dot(xbar * lazy, w0)
@@ -392,12 +417,13 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
             eps = max(eps, TARGET_RATIO * kkt_per_gap * tol_in)
         if xc is None:
             shift, ep = LK.quadratic_cd(*src, w, st.e, shift0, st.h, h_sum, fi, xbar, lip,
-                                        l1, l2, max_epochs, eps, ANDERSON_K, st.v)
+                                        l1, l2, max_epochs, eps, ANDERSON_K, st.v,
+                                        deflation)
         else:
             w_ws[:] = w0
             shift, ep = LK.quadratic_cd(*xc, w_ws, st.e, shift0, st.h, h_sum, fi, xbar,
                                         lip, l1_ws, l2_ws, max_epochs, eps, ANDERSON_K,
-                                        st.v)
+                                        st.v, deflation)
             w[ws] = w_ws
         n_epochs += ep
         np.subtract(w[ws], w0, out=delta)

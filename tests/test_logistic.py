@@ -528,3 +528,79 @@ def test_logistic_path_int_cs_is_a_count_as_in_logistic_regression_cv():
     np.testing.assert_array_equal(by_count.coefs, by_n.coefs)
     single = logistic_path(X, y, Cs=5.0, coef_format="dense")
     np.testing.assert_array_equal(single.Cs, [5.0])
+
+
+# --------------------------------------------------------------------------------------
+# Common-mode deflation of the no-intercept models (LK._deflated_epoch)
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_deflated_sweeps_run_and_match_reference(monkeypatch, l1_ratio, weighted):
+    import fastsparse._logistic_solver as LS
+    used = []
+    original = LS.LK.quadratic_cd
+
+    def spy(*args):
+        used.append(args[-1] is not None)
+        return original(*args)
+
+    monkeypatch.setattr(LS.LK, "quadratic_cd", spy)
+    X, y = make_problem(n=120, p=60, seed=4, density=0.4)
+    sw = np.random.default_rng(2).uniform(0.2, 3.0, X.shape[0]) if weighted else None
+    C = 2.0
+    clf = LogisticRegression(C=C, l1_ratio=l1_ratio, fit_intercept=False,
+                             tol=1e-10).fit(X, y, sample_weight=sw)
+    assert any(used), "the deflated sweeps were not used"
+    w_ref, _ = reference_fit(X, y, C, l1_ratio, False, sw)
+    ours = objective(X, y, clf.coef_, 0.0, C, l1_ratio, sw)
+    ref = objective(X, y, w_ref, 0.0, C, l1_ratio, sw)
+    assert abs(ours - ref) <= 1e-6 * ref
+    assert dense_gap(X, y, clf.coef_, 0.0, C, l1_ratio, sw, fit_intercept=False) <= (
+        1e-8 * ref)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("bad_secant", [False, True])
+def test_deflated_epoch_never_increases_the_model(seed, bad_secant):
+    import fastsparse._logistic_kernels as LK
+    rng = np.random.default_rng(seed)
+    X, _ = make_problem(n=100, p=40, seed=seed, density=0.4)
+    n, p = X.shape
+    h = rng.uniform(0.01, 0.25, n)
+    r0 = rng.standard_normal(n)  # the model: 1/2 sum h (r0 - X d)^2 + penalty(w)
+    l1, l2 = np.full(p, 0.3), np.full(p, 0.05)
+    ws = np.arange(p, dtype=np.int64)
+    w = np.zeros(p)
+    e = h * r0
+    mean, lip = np.empty(p), np.empty(p)
+    LK.weighted_column_stats(X.data, X.indices, X.indptr, ws, h, h.sum(), True, mean, lip)
+    state = np.zeros(5)
+    if bad_secant:
+        state[:] = [2.0, -1e6, 3.0, 1e6, 5.0]
+    deflation = (mean, lip, state, np.empty(p), np.empty(n), np.empty(n), np.empty(p),
+                 np.empty(p))
+
+    def model():
+        r = r0 - X @ w
+        return 0.5 * h @ r ** 2 + l1 @ np.abs(w) + 0.5 * l2 @ w ** 2
+
+    values = [model()]
+    steps = []
+    for _ in range(60):
+        steps.append(LK._deflated_epoch(X.data, X.indices, X.indptr, ws, w, e, h,
+                                        h.sum(), l1, l2, deflation))
+        values.append(model())
+        np.testing.assert_allclose(e, h * (r0 - X @ w), atol=1e-12)
+    assert np.all(np.diff(values) <= 1e-12 * values[0])
+    if bad_secant:
+        assert steps[0] < 0.25  # the absurd multiplier gave no useful step ...
+    # ... and the sweeps still reach the model's minimizer (plain CD as reference).
+    wc, ec = np.zeros(p), h * r0
+    LK.quadratic_cd(X.data, X.indices, X.indptr, ws, wc, ec, 0.0, h, h.sum(), False,
+                    np.zeros(p), lip + h.sum() * mean ** 2, l1, l2, 100_000, 1e-13, 0,
+                    np.empty(n))
+    w_best = wc.copy()
+    w[:] = w_best
+    best = model()
+    assert values[-1] <= best * (1 + 1e-9) + 1e-15
