@@ -272,7 +272,11 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
 # 20-30 k columns, nearly interpolating) this took about as many epochs as the cyclic
 # epoch, or fewer (the line search also corrects the common-mode overshoot of cyclic
 # sweeps on non-negative data), and the solves ran 1.4-1.6x faster per epoch on two
-# threads than with the same blocks run serially.
+# threads than with the same blocks run serially. Without an intercept the blocks now
+# sweep the common-mode-deflated model instead (see :func:`jacobi_epoch`); its move is a
+# descent direction of the true objective only when the multiplier mu is the current
+# 1^T S r (a secant estimate of mu* may not be), so the step can be 0: a short step is
+# followed by a cyclic epoch, which always descends.
 # The blocks and their arithmetic do not depend on the thread count, so the iterates are
 # bit-identical whether the blocks run in parallel or one after the other.
 
