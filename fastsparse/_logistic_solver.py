@@ -73,6 +73,7 @@ TARGET_RATIO = 0.1
 #: at least this strong (sum_j cos^2(x_j, 1) in the Hessian metric; text data: tens)
 #: are swept deflated (:func:`fastsparse._logistic_kernels._deflated_epoch`).
 DEFLATION_MIN_COMMON_MODE = 4.0
+_NO_DEFLATION = np.empty(0)
 
 
 @dataclass
@@ -395,8 +396,10 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
             with np.errstate(invalid="ignore", divide="ignore"):
                 weight = float(np.sum(np.where(lip + d_lip > 0, lip / (lip + d_lip), 0.0)))
             lip += d_lip
-            deflation = ((d_mean, d_lip, *defl_scratch)
-                         if weight >= DEFLATION_MIN_COMMON_MODE else None)
+            # Off: empty means, not None, so that a fit without intercept compiles one
+            # specialization of quadratic_cd, not two.
+            deflation = (d_mean if weight >= DEFLATION_MIN_COMMON_MODE else _NO_DEFLATION,
+                         d_lip, *defl_scratch)
         np.take(w, ws, out=w0)
         if fi:
             shift0 = LK.dot(xbar * lazy, w0)
