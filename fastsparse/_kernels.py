@@ -395,6 +395,61 @@ def _block_epochs_parallel(data, indices, indptr, ws, w, r_raw, shift, sw, weigh
 
 
 @njit(**_JIT)
+def exact_step(ws, w, w_old, l1, l2, positive, slope, curv, t_cap, kink_t, kink_jump):
+    """The exact minimizer t in [0, t_cap] of a move from w_old to w, scaled by t.
+
+    Along the move the objective is a smooth quadratic with derivative ``slope`` at
+    t = 0 and second derivative ``curv`` (the loss part, given), plus the elastic-net
+    penalty of w_old + t (w - w_old) over ws (w, l1, l2 indexed by feature, w_old
+    aligned with ws), added here: its derivative is increasing and piecewise linear,
+    with a jump of 2 l1_j |d_j| where coordinate j crosses zero. The root is found by
+    walking those crossings in order (few: the coordinates that change sign). With
+    ``positive`` the step also stops where a coordinate reaches 0. ``kink_t`` and
+    ``kink_jump`` are scratch of len(ws). Returns 0 when nothing moves.
+    """
+    t_hi = t_cap
+    n_kinks = 0
+    for k in range(ws.shape[0]):
+        j = ws[k]
+        wo = w_old[k]
+        d = w[j] - wo
+        if d == 0.0:
+            continue
+        curv += l2[j] * d * d
+        slope += l2[j] * wo * d
+        if positive:  # |w| = w on w >= 0, and the step stops where w_j reaches 0
+            slope += l1[j] * d
+            if d < 0.0:
+                t_hi = min(t_hi, -wo / d)
+            continue
+        if wo > 0.0 or (wo == 0.0 and d > 0.0):
+            slope += l1[j] * d
+        else:
+            slope -= l1[j] * d
+        if wo != 0.0 and (wo > 0.0) != (d > 0.0):
+            tk = -wo / d
+            if tk < t_hi:
+                kink_t[n_kinks] = tk
+                kink_jump[n_kinks] = 2.0 * l1[j] * abs(d)
+                n_kinks += 1
+    if not curv > 0.0:  # no move at all
+        return 0.0
+    sort_by_keys(kink_t, kink_jump, n_kinks)
+    t = -1.0
+    start = 0.0  # left end of the current piece
+    for q in range(n_kinks):
+        cand = -slope / curv
+        if cand <= kink_t[q]:
+            t = max(cand, start)
+            break
+        slope += kink_jump[q]
+        start = kink_t[q]
+    if t < 0.0:
+        t = max(-slope / curv, start)
+    return min(t, t_hi)
+
+
+@njit(**_JIT)
 def _jacobi_combine(data, indices, indptr, ws, w, w_old, r_raw, shift, sw, weighted,
                     fit_intercept, xbar, l1, l2, positive, r_blocks, shifts, v, kink_t,
                     kink_jump):
@@ -435,46 +490,8 @@ def _jacobi_combine(data, indices, indptr, ws, w, w_old, r_raw, shift, sw, weigh
         else:
             slope -= ri * vi
             curv += vi * vi
-    t_hi = JACOBI_STEP_CAP
-    n_kinks = 0
-    for k in range(ws.shape[0]):
-        j = ws[k]
-        wo = w_old[k]
-        d = w[j] - wo
-        if d == 0.0:
-            continue
-        curv += l2[j] * d * d
-        slope += l2[j] * wo * d
-        if positive:  # |w| = w on w >= 0, and the step stops where w_j reaches 0
-            slope += l1[j] * d
-            if d < 0.0:
-                t_hi = min(t_hi, -wo / d)
-            continue
-        if wo > 0.0 or (wo == 0.0 and d > 0.0):
-            slope += l1[j] * d
-        else:
-            slope -= l1[j] * d
-        if wo != 0.0 and (wo > 0.0) != (d > 0.0):
-            tk = -wo / d
-            if tk < t_hi:
-                kink_t[n_kinks] = tk
-                kink_jump[n_kinks] = 2.0 * l1[j] * abs(d)
-                n_kinks += 1
-    if not curv > 0.0:  # no move at all
-        return shift, 0.0
-    sort_by_keys(kink_t, kink_jump, n_kinks)
-    t = -1.0
-    start = 0.0  # left end of the current piece
-    for q in range(n_kinks):
-        cand = -slope / curv
-        if cand <= kink_t[q]:
-            t = max(cand, start)
-            break
-        slope += kink_jump[q]
-        start = kink_t[q]
-    if t < 0.0:
-        t = max(-slope / curv, start)
-    t = min(t, t_hi)
+    t = exact_step(ws, w, w_old, l1, l2, positive, slope, curv, JACOBI_STEP_CAP, kink_t,
+                   kink_jump)
     for i in range(n):
         r_raw[i] -= t * v[i]
     shift += t * dsh

@@ -34,13 +34,12 @@ import numpy as np
 from numba import njit
 
 from ._kernels import JACOBI_MIN_STEP, JACOBI_STEP_CAP, _anderson_point, _anderson_weights
-from ._kernels import conjugate_penalty
+from ._kernels import conjugate_penalty, exact_step
 from ._sparse_ops import (  # noqa: F401 (dot: used by the solver as LK.dot)
     centered_sqnorm,
     dot,
     enet_coordinate_minimizer,
     is_centered_explicitly,
-    sort_by_keys,
 )
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -458,40 +457,8 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
     for i in range(n):
         slope -= e_old[i] * v[i]
         curv += h[i] * v[i] * v[i]
-    n_kinks = 0
-    for k in range(m):
-        j = ws[k]
-        wo = w_old[k]
-        d = w[j] - wo
-        if d == 0.0:
-            continue
-        curv += l2[j] * d * d
-        slope += l2[j] * wo * d
-        if wo > 0.0 or (wo == 0.0 and d > 0.0):
-            slope += l1[j] * d
-        else:
-            slope -= l1[j] * d
-        if wo != 0.0 and (wo > 0.0) != (d > 0.0):
-            tk = -wo / d
-            if tk < JACOBI_STEP_CAP:
-                kink_t[n_kinks] = tk
-                kink_jump[n_kinks] = 2.0 * l1[j] * abs(d)
-                n_kinks += 1
-    t = 0.0
-    if curv > 0.0:
-        sort_by_keys(kink_t, kink_jump, n_kinks)
-        t = -1.0
-        start_t = 0.0
-        for q in range(n_kinks):
-            cand = -slope / curv
-            if cand <= kink_t[q]:
-                t = max(cand, start_t)
-                break
-            slope += kink_jump[q]
-            start_t = kink_t[q]
-        if t < 0.0:
-            t = max(-slope / curv, start_t)
-        t = min(t, JACOBI_STEP_CAP)
+    t = exact_step(ws, w, w_old, l1, l2, False, slope, curv, JACOBI_STEP_CAP, kink_t,
+                   kink_jump)
     for i in range(n):
         e[i] = e_old[i] - t * h[i] * v[i]
     for k in range(m):
