@@ -18,6 +18,7 @@ Three pieces:
 import functools
 import signal
 import threading
+import time
 from contextlib import contextmanager
 
 __all__ = ["Cancellation", "cancel_on_sigint", "restore_on_interrupt"]
@@ -82,15 +83,40 @@ def cancel_on_sigint():
         previous(signum, frame)
 
     signal.signal(signal.SIGINT, handler)
+    before = set(threading.enumerate())
     try:
         yield token
     except BaseException:
         # Whatever ends the block early (an interrupt, an error in one task) should
         # also stop the tasks still running.
         token.cancel()
+        _wait_for_workers(before)
         raise
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+#: Longest wait, in seconds, for the worker threads of an interrupted fit to stop.
+WORKER_STOP_TIMEOUT = 5.0
+
+
+def _wait_for_workers(before):
+    """Join the daemon threads started since ``before`` (a set of threads), for at most
+    :data:`WORKER_STOP_TIMEOUT` seconds in all.
+
+    When the interrupt reaches the main thread, joblib's worker threads are still
+    finishing their current outer iteration (they stop at the next poll of the flag,
+    within about 0.5 s on the test problems). A script that exits at once would finalize
+    the interpreter under them: a worker leaving compiled code then cannot take the GIL
+    back and is unwound by force through C++ frames, which aborted the process
+    ("terminate called without an active exception", exit code -6) in one CI run.
+    """
+    deadline = time.monotonic() + WORKER_STOP_TIMEOUT
+    me = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread in before or thread is me or not thread.daemon:
+            continue
+        thread.join(max(deadline - time.monotonic(), 0.0))
 
 
 def restore_on_interrupt(fit):

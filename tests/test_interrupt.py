@@ -264,6 +264,41 @@ def test_cancel_on_sigint_sets_the_flag_then_raises_and_restores_the_handler():
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_interrupt_waits_for_the_workers_of_the_block(monkeypatch):
+    # The interrupt leaves the block only once the daemon (worker) threads started in it
+    # have stopped: an interpreter exiting under them aborted the process once.
+    monkeypatch.setattr(_interrupt, "WORKER_STOP_TIMEOUT", 30.0)
+    stop = threading.Event()
+    unrelated = threading.Thread(target=stop.wait, daemon=True)
+    unrelated.start()  # started before the block: not waited for
+    workers = []
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with _interrupt.cancel_on_sigint() as token:
+            for _ in range(2):
+                # A worker polls the flag, then finishes its current iteration (0.3 s).
+                th = threading.Thread(
+                    target=lambda: (token._event.wait(), time.sleep(0.3)), daemon=True)
+                th.start()
+                workers.append(th)
+            raise KeyboardInterrupt
+    assert not any(th.is_alive() for th in workers)
+    assert 0.25 < time.monotonic() - start < 20
+    assert unrelated.is_alive()
+    stop.set()
+    # A worker that does not stop is waited for WORKER_STOP_TIMEOUT seconds, no longer.
+    monkeypatch.setattr(_interrupt, "WORKER_STOP_TIMEOUT", 0.2)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with _interrupt.cancel_on_sigint():
+            stuck = threading.Thread(target=stop.wait, args=(60,), daemon=True)
+            stop.clear()
+            stuck.start()
+            raise KeyboardInterrupt
+    assert time.monotonic() - start < 5
+    stop.set()
+
+
 def test_solver_polls_the_cancellation_flag():
     X, y = make_regression_problem()
     token = _interrupt.Cancellation()
