@@ -412,7 +412,9 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
     secant = False
     if state[0] >= 2.0 and state[4] != state[2]:
         mu = state[3] - state[4] * ((state[3] - state[1]) / (state[4] - state[2]))
-        secant = True
+        secant = np.isfinite(mu)
+        if not secant:
+            mu = esum
     shift = (mu - esum) / h_sum
     for jj in range(m):
         lj = lip[jj]
@@ -459,6 +461,14 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
         curv += h[i] * v[i] * v[i]
     t = exact_step(ws, w, w_old, l1, l2, False, slope, curv, JACOBI_STEP_CAP, kink_t,
                    kink_jump)
+    if t == 0.0:  # back to the start exactly (0 * d is NaN for a non-finite move)
+        for i in range(n):
+            e[i] = e_old[i]
+        for k in range(m):
+            w[ws[k]] = w_old[k]
+        if secant:
+            state[0] = 0.0
+        return 0.0
     for i in range(n):
         e[i] = e_old[i] - t * h[i] * v[i]
     for k in range(m):
