@@ -594,6 +594,31 @@ def _block_moves_sum(r_raw, r_blocks, sw, weighted):
 
 
 @njit(**_JIT)
+def secant_multiplier(state, consistent):
+    """(mu, from_secant): the multiplier for the next deflated sweep.
+
+    ``state`` = (pairs stored, mu, h, mu, h), older pair first, of the identity
+    h(mu) = mu - (residual sum after the sweep) = 0. With two distinct pairs, the secant
+    root; otherwise, or when that is not finite, ``consistent`` (the residual sum now).
+    """
+    if state[0] >= 2.0 and state[4] != state[2]:
+        mu = state[3] - state[4] * ((state[3] - state[1]) / (state[4] - state[2]))
+        if np.isfinite(mu):
+            return mu, True
+    return consistent, False
+
+
+@njit(**_JIT)
+def record_secant_pair(state, mu, h):
+    """Append the pair (mu, h) to ``state``, dropping the oldest."""
+    state[1] = state[3]
+    state[2] = state[4]
+    state[3] = mu
+    state[4] = h
+    state[0] = min(state[0] + 1.0, 2.0)
+
+
+@njit(**_JIT)
 def jacobi_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
                  xbar, lipschitz, l1, l2, positive, bounds, parallel, r_blocks, shifts,
                  w_old, v, kink_t, kink_jump, tilt_mean, tilt_lip, tilt_state):
@@ -629,14 +654,7 @@ def jacobi_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_i
     secant = False
     if tilted:
         res_sum = _weighted_sum(r_raw, shift, sw, weighted)
-        mu = res_sum
-        if tilt_state[0] >= 2.0 and tilt_state[4] != tilt_state[2]:
-            mu = tilt_state[3] - tilt_state[4] * ((tilt_state[3] - tilt_state[1])
-                                                  / (tilt_state[4] - tilt_state[2]))
-            secant = True
-            if not np.isfinite(mu):
-                mu = res_sum
-                secant = False
+        mu, secant = secant_multiplier(tilt_state, res_sum)
         tilt_shift = (mu - res_sum) / np.float64(r_raw.shape[0])
     if parallel:
         _block_epochs_parallel(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
@@ -654,12 +672,8 @@ def jacobi_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_i
                              fit_intercept, xbar, lipschitz, l1, l2, positive, bounds,
                              r_blocks, shifts)
     if tilted:
-        h = mu - (res_sum - _block_moves_sum(r_raw, r_blocks, sw, weighted))
-        tilt_state[1] = tilt_state[3]
-        tilt_state[2] = tilt_state[4]
-        tilt_state[3] = mu
-        tilt_state[4] = h
-        tilt_state[0] = min(tilt_state[0] + 1.0, 2.0)
+        record_secant_pair(tilt_state, mu,
+                           mu - (res_sum - _block_moves_sum(r_raw, r_blocks, sw, weighted)))
     shift, t = _jacobi_combine(data, indices, indptr, ws, w, w_old, r_raw, shift, sw,
                                weighted, fit_intercept, xbar, l1, l2, positive, r_blocks,
                                shifts, v, kink_t, kink_jump)

@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from ._kernels import JACOBI_MIN_STEP, JACOBI_STEP_CAP, _anderson_point, _anderson_weights
-from ._kernels import conjugate_penalty, exact_step
+from ._kernels import conjugate_penalty, exact_step, record_secant_pair, secant_multiplier
 from ._sparse_ops import (  # noqa: F401 (dot: used by the solver as LK.dot)
     centered_sqnorm,
     dot,
@@ -408,13 +408,7 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
         esum += e[i]
     for k in range(m):
         w_old[k] = w[ws[k]]
-    mu = esum
-    secant = False
-    if state[0] >= 2.0 and state[4] != state[2]:
-        mu = state[3] - state[4] * ((state[3] - state[1]) / (state[4] - state[2]))
-        secant = np.isfinite(mu)
-        if not secant:
-            mu = esum
+    mu, secant = secant_multiplier(state, esum)
     shift = (mu - esum) / h_sum
     for jj in range(m):
         lj = lip[jj]
@@ -440,11 +434,7 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
     enew = 0.0
     for i in range(n):
         enew += e[i]
-    state[1] = state[3]
-    state[2] = state[4]
-    state[3] = mu
-    state[4] = mu - enew
-    state[0] = min(state[0] + 1.0, 2.0)
+    record_secant_pair(state, mu, mu - enew)
     # Line search on the model along the move: v = X d from the change of e = h r
     # would divide by h; recomputed from the columns instead.
     v[:] = 0.0
