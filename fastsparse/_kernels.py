@@ -28,6 +28,8 @@ from numba import njit, prange
 
 from ._sparse_ops import (  # noqa: F401  (re-exported: the solvers use them as K.*)
     add_columns,
+    column_axpy,
+    column_dot,
     column_sqnorms_f32,
     column_stats,
     copy_into,
@@ -237,12 +239,14 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
         m = xbar[jj] if dense else 0.0
         g = 0.0
         if weighted:
-            for k in range(start, end):
-                i = indices[k]
+            for k in range(np.uint64(start), np.uint64(end)):
+                i = np.uint64(indices[k])
                 g += (data[k] - m) * sw[i] * r_raw[i]
-        else:
-            for k in range(start, end):
-                g += (data[k] - m) * r_raw[indices[k]]
+        elif dense:
+            for k in range(np.uint64(start), np.uint64(end)):
+                g += (data[k] - m) * r_raw[np.uint64(indices[k])]
+        else:  # the common case: sparse column, m = 0
+            g = column_dot(data, indices, start, end, r_raw)
         lazy = fit_intercept and not dense
         if lazy:
             g += shift * nf * xbar[jj]  # shift * sum_i s_i x_ij
@@ -251,8 +255,11 @@ def cd_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_inter
         if new != old:
             d = new - old
             w[j] = new
-            for k in range(start, end):
-                r_raw[indices[k]] -= d * (data[k] - m)
+            if dense:
+                for k in range(np.uint64(start), np.uint64(end)):
+                    r_raw[np.uint64(indices[k])] -= d * (data[k] - m)
+            else:
+                column_axpy(data, indices, start, end, -d, r_raw)
             if lazy:
                 shift += xbar[jj] * d
     return shift
@@ -357,22 +364,20 @@ def _tilted_block_epoch(b, data, indices, indptr, ws, w, r_raw, sw, weighted, ti
             continue
         start = np.int64(indptr[j])
         end = np.int64(indptr[j + 1])
-        g = 0.0
         if weighted:
-            for k in range(start, end):
-                i = indices[k]
+            g = 0.0
+            for k in range(np.uint64(start), np.uint64(end)):
+                i = np.uint64(indices[k])
                 g += data[k] * sw[i] * rb[i]
         else:
-            for k in range(start, end):
-                g += data[k] * rb[indices[k]]
+            g = column_dot(data, indices, start, end, rb)
         g += shift * nf * tilt_mean[jj]
         old = w[j]
         new = enet_coordinate_minimizer(old * lj + g, lj, l1[j], l2[j], positive)
         if new != old:
             d = new - old
             w[j] = new
-            for k in range(start, end):
-                rb[indices[k]] -= d * data[k]
+            column_axpy(data, indices, start, end, -d, rb)
             shift += tilt_mean[jj] * d
 
 

@@ -37,6 +37,7 @@ from ._kernels import JACOBI_MIN_STEP, JACOBI_STEP_CAP, _anderson_point, _anders
 from ._kernels import conjugate_penalty, exact_step, record_secant_pair, secant_multiplier
 from ._sparse_ops import (  # noqa: F401 (dot: used by the solver as LK.dot)
     centered_sqnorm,
+    column_dot,
     dot,
     enet_coordinate_minimizer,
     is_centered_explicitly,
@@ -306,9 +307,12 @@ def _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, x
         end = np.int64(indptr[j + 1])
         dense = is_centered_explicitly(start, end, n_rows, fit_intercept)
         m = xbar[jj] if dense else 0.0
-        g = 0.0
-        for k in range(start, end):
-            g += (data[k] - m) * e[indices[k]]
+        if dense:
+            g = 0.0
+            for k in range(start, end):
+                g += (data[k] - m) * e[indices[k]]
+        else:  # the common case: sparse column, m = 0 (see _sparse_ops.column_dot)
+            g = column_dot(data, indices, start, end, e)
         if fit_intercept and not dense:
             g += shift * h_sum * xbar[jj]
         old = w[j]
@@ -319,9 +323,14 @@ def _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, x
         if new != old:
             d = new - old
             w[j] = new
-            for k in range(start, end):
-                i = indices[k]
-                e[i] -= d * h[i] * (data[k] - m)
+            if dense:
+                for k in range(start, end):
+                    i = indices[k]
+                    e[i] -= d * h[i] * (data[k] - m)
+            else:
+                for k in range(np.uint64(start), np.uint64(end)):
+                    i = np.uint64(indices[k])
+                    e[i] -= d * h[i] * data[k]
             if fit_intercept and not dense:
                 shift += xbar[jj] * d
     return shift, viol
@@ -417,17 +426,15 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
         j = ws[jj]
         start = np.int64(indptr[j])
         end = np.int64(indptr[j + 1])
-        g = 0.0
-        for k in range(start, end):
-            g += data[k] * e[indices[k]]
+        g = column_dot(data, indices, start, end, e)
         g += shift * h_sum * mean[jj]
         old = w[j]
         new = enet_coordinate_minimizer(old * lj + g, lj, l1[j], l2[j], False)
         if new != old:
             d = new - old
             w[j] = new
-            for k in range(start, end):
-                i = indices[k]
+            for k in range(np.uint64(start), np.uint64(end)):
+                i = np.uint64(indices[k])
                 e[i] -= d * h[i] * data[k]
             shift += mean[jj] * d
     # Secant pair: the identity's residual after the sweep (sum e = H rbar).

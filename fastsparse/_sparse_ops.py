@@ -7,7 +7,10 @@ validated by ``fastsparse._validation`` before they get here; nothing is checked
 
 Column loops run over ``range(np.int64(indptr[j]), np.int64(indptr[j + 1]))``: with int32
 index arrays a plain ``range(indptr[j], indptr[j + 1])`` makes Numba generate a loop about
-3x slower (measured on the rcv1-shaped preset: X^T v 6.2 ms vs 1.9 ms).
+3x slower (measured on the rcv1-shaped preset: X^T v 6.2 ms vs 1.9 ms). The hottest loops,
+the gathers and scatters of coordinate descent (:func:`column_dot`, :func:`column_axpy`),
+go further and index with unsigned integers, which removes Numba's negative-index
+wraparound test from every access.
 """
 
 import numba
@@ -20,6 +23,44 @@ _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 # (atomic operations), which made the column-norm pass 3.5x slower than the same loop
 # written inline (rcv1 preset: 5.0 ms vs 1.4 ms).
 _JIT_INLINE = dict(_JIT, inline="always")
+
+
+_U1 = np.uint64(1)
+_U2 = np.uint64(2)
+
+
+@njit(**_JIT_INLINE)
+def column_dot(data, indices, start, end, v):
+    """sum_k data[k] v[indices[k]] over the entries start..end of one column.
+
+    The gather of every coordinate update. Indices are cast to unsigned so that Numba
+    drops its negative-index wraparound test, and two accumulators let consecutive
+    gathers overlap: together 1.5x faster per coordinate-descent epoch than the plain
+    signed loop on the rcv1-shaped preset (2.3 -> 1.55 ms over its 20 k most frequent
+    columns). The summation order is fixed, so the result is deterministic.
+    """
+    k = np.uint64(start)
+    stop = np.uint64(end)
+    a0 = 0.0
+    a1 = 0.0
+    while k + _U1 < stop:
+        a0 += data[k] * v[np.uint64(indices[k])]
+        a1 += data[k + _U1] * v[np.uint64(indices[k + _U1])]
+        k += _U2
+    if k < stop:
+        a0 += data[k] * v[np.uint64(indices[k])]
+    return a0 + a1
+
+
+@njit(**_JIT_INLINE)
+def column_axpy(data, indices, start, end, a, v):
+    """v[indices[k]] += a * data[k] over the entries start..end of one column.
+
+    The scatter of every coordinate update, with unsigned indices (see
+    :func:`column_dot`).
+    """
+    for k in range(np.uint64(start), np.uint64(end)):
+        v[np.uint64(indices[k])] += a * data[k]
 
 
 @njit(**_JIT_INLINE)
@@ -223,17 +264,7 @@ def xt_dot(data, indices, indptr, cols, v, out):
     """
     for k in range(cols.shape[0]):
         j = cols[k]
-        kk = np.int64(indptr[j])
-        end = np.int64(indptr[j + 1])
-        a0 = 0.0
-        a1 = 0.0
-        while kk + 1 < end:
-            a0 += data[kk] * v[indices[kk]]
-            a1 += data[kk + 1] * v[indices[kk + 1]]
-            kk += 2
-        if kk < end:
-            a0 += data[kk] * v[indices[kk]]
-        out[k] = a0 + a1
+        out[k] = column_dot(data, indices, indptr[j], indptr[j + 1], v)
 
 
 def xt_dot_parallel(data, indices, indptr, cols, v, out, n_chunks):
@@ -362,8 +393,7 @@ def add_columns(data, indices, indptr, cols, delta, xbar, fit_intercept, r_raw):
                 for kk in range(start, end):
                     r_raw[indices[kk]] -= d * (data[kk] - m)
                 continue
-            for kk in range(start, end):
-                r_raw[indices[kk]] -= d * data[kk]
+            column_axpy(data, indices, start, end, -d, r_raw)
             if fit_intercept:
                 dshift += xbar[k] * d
     return dshift
