@@ -980,10 +980,15 @@ def screen_and_score(active, n_active, grad, t, radius, sqnorm_f32, l1, l2, w, p
     constraint (non-zero and unpenalized features get -inf so they are always picked),
     written into grad in the compacted order.
 
-    Returns (new n_active, whether some non-zero coefficient was zeroed).
+    Returns (new n_active, whether some non-zero coefficient was zeroed, number of
+    violators): the violators are the zero penalized features whose optimality condition
+    fails at the current point, |x_j^T (s q)| > l1_j for the unscaled direction q (t < 1
+    scales it into the dual feasible set). Each of them must move, so a working set
+    should hold them all.
     """
     m = 0
     zeroed = False
+    n_violating = 0
     for k in range(n_active):
         j = active[k]
         c = t * grad[k]
@@ -999,7 +1004,9 @@ def screen_and_score(active, n_active, grad, t, radius, sqnorm_f32, l1, l2, w, p
             score = -np.inf
         else:
             score = (l1[j] - c) / nrm
+            if c > t * l1[j]:
+                n_violating += 1
         active[m] = j
         grad[m] = score
         m += 1
-    return m, zeroed
+    return m, zeroed, n_violating

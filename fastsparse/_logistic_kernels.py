@@ -37,6 +37,7 @@ from ._kernels import JACOBI_MIN_STEP, JACOBI_STEP_CAP, _anderson_point, _anders
 from ._kernels import conjugate_penalty, exact_step, record_secant_pair, secant_multiplier
 from ._sparse_ops import (  # noqa: F401 (dot: used by the solver as LK.dot)
     centered_sqnorm,
+    column_axpy,
     column_dot,
     dot,
     enet_coordinate_minimizer,
@@ -81,8 +82,7 @@ def linear_predictor(data, indices, indptr, w, b, z):
     for j in range(w.shape[0]):
         wj = w[j]
         if wj != 0.0:
-            for k in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
-                z[indices[k]] += wj * data[k]
+            column_axpy(data, indices, indptr[j], indptr[j + 1], wj, z)
 
 
 @njit(**_JIT)
@@ -242,9 +242,9 @@ def weighted_column_stats(data, indices, indptr, cols, h, h_sum, fit_intercept, 
         j = cols[k]
         a = 0.0
         b = 0.0
-        for kk in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
+        for kk in range(np.uint64(indptr[j]), np.uint64(indptr[j + 1])):
             x = np.float64(data[kk])
-            hx = h[indices[kk]] * x
+            hx = h[np.uint64(indices[kk])] * x
             a += hx
             b += hx * x
         xbar[k] = a / h_sum if fit_intercept else 0.0
@@ -595,10 +595,12 @@ def newton_direction(data, indices, indptr, ws, delta, db, xbar, fit_intercept, 
             j = ws[k]
             start = np.int64(indptr[j])
             end = np.int64(indptr[j + 1])
-            mean = xbar[k] if is_centered_explicitly(start, end, n_rows,
-                                                     fit_intercept) else 0.0
-            for kk in range(start, end):
-                dz[indices[kk]] += d * (data[kk] - mean)
+            if is_centered_explicitly(start, end, n_rows, fit_intercept):
+                mean = xbar[k]
+                for kk in range(start, end):
+                    dz[indices[kk]] += d * (data[kk] - mean)
+            else:
+                column_axpy(data, indices, start, end, d, dz)
 
 
 @njit(**_JIT)

@@ -717,7 +717,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
             continue
         final_check = False
         radius = np.sqrt(2.0 * max(gap, 0.0))
-        n_active, zeroed = K.screen_and_score(active, n_active, grad, t, radius,
+        n_active, zeroed, _ = K.screen_and_score(active, n_active, grad, t, radius,
                                               pb.sqnorm_f32, l1, l2, w, positive,
                                               screening)
         if zeroed:
