@@ -589,8 +589,8 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
             continue
         final_check = False
         radius = np.sqrt(max(gap, 0.0) / 2.0)
-        n_active, zeroed, n_violating = K.screen_and_score(active, n_active, grad, t, radius,
-                                              pb.sqnorm_f32, l1, l2, w, False, screening)
+        n_active, zeroed, n_violating = K.screen_and_score(
+            active, n_active, grad, t, radius, pb.sqnorm_f32, l1, l2, w, False, screening)
         if zeroed:
             _set_predictor(pb, st, w, b)
         nnz = int(np.count_nonzero(w))

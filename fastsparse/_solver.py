@@ -718,8 +718,8 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         final_check = False
         radius = np.sqrt(2.0 * max(gap, 0.0))
         n_active, zeroed, _ = K.screen_and_score(active, n_active, grad, t, radius,
-                                              pb.sqnorm_f32, l1, l2, w, positive,
-                                              screening)
+                                                 pb.sqnorm_f32, l1, l2, w, positive,
+                                                 screening)
         if zeroed:
             shift = residual(*args, pb.y_c, w, pb.sw, pb.weighted, pb.fit_intercept, r_raw)
         # Working set: the features closest to (or beyond) their dual constraint, which

@@ -35,9 +35,10 @@ def column_dot(data, indices, start, end, v):
 
     The gather of every coordinate update. Indices are cast to unsigned so that Numba
     drops its negative-index wraparound test, and two accumulators let consecutive
-    gathers overlap: together 1.5x faster per coordinate-descent epoch than the plain
-    signed loop on the rcv1-shaped preset (2.3 -> 1.55 ms over its 20 k most frequent
-    columns). The summation order is fixed, so the result is deterministic.
+    gathers overlap. With :func:`column_axpy` for the scatter, one coordinate-descent
+    epoch over the 35 k most frequent columns of the news20-shaped preset took 12.2-12.5
+    ms against 17.2-17.9 ms for the plain signed loops (rcv1-shaped, 20 k columns: 1.6-1.8
+    against 2.2 ms). The summation order is fixed, so the result is deterministic.
     """
     k = np.uint64(start)
     stop = np.uint64(end)
