@@ -21,7 +21,8 @@ import threading
 import time
 from contextlib import contextmanager
 
-__all__ = ["Cancellation", "cancel_on_sigint", "restore_on_interrupt"]
+__all__ = ["Cancellation", "cancel_on_sigint", "deferred_sigint",
+           "restore_on_interrupt"]
 
 
 class Cancellation:
@@ -33,6 +34,8 @@ class Cancellation:
 
     def __init__(self):
         self._event = threading.Event()
+        # Set once a poll has turned the flag into KeyboardInterrupt (deferred_sigint).
+        self.delivered = False
 
     def cancel(self):
         """Ask every loop polling this flag to stop."""
@@ -46,6 +49,7 @@ class Cancellation:
     def check(self):
         """Raise ``KeyboardInterrupt`` if the flag is set (call between iterations)."""
         if self._event.is_set():
+            self.delivered = True
             raise KeyboardInterrupt("fit cancelled")
 
     def __reduce__(self):
@@ -54,8 +58,39 @@ class Cancellation:
 
 def check_cancelled(cancel):
     """:meth:`Cancellation.check` that accepts None (no cancellation requested)."""
-    if cancel is not None and cancel.cancelled:
-        raise KeyboardInterrupt("fit cancelled")
+    if cancel is not None:
+        cancel.check()
+
+
+@contextmanager
+def deferred_sigint(raise_late=True):
+    """Yield a :class:`Cancellation` that Ctrl-C sets, instead of raising at once.
+
+    Python's default SIGINT handler raises ``KeyboardInterrupt`` in whatever the main
+    thread runs at that moment. Raised while Numba's dispatcher prepares a compiled
+    call, it surfaced as "SystemError: CPUDispatcher(<function column_stats>) returned
+    a result with an exception set" instead (a path interrupted in a CI run), which no
+    ``except KeyboardInterrupt`` catches. In this block a Ctrl-C only sets the flag; the
+    solver loops poll it between outer iterations (:func:`check_cancelled`) and raise
+    ``KeyboardInterrupt`` there, in Python code. A compiled call cannot be interrupted
+    either way, so the delay is the same. If the block ends without a poll having seen
+    the flag, ``KeyboardInterrupt`` is raised at its end when ``raise_late``.
+
+    Only when the default handler is installed, in the main thread; otherwise the
+    handler is left alone and the flag is set only by :meth:`Cancellation.cancel`.
+    """
+    token = Cancellation()
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield token
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: token.cancel())
+    try:
+        yield token
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if raise_late and token.cancelled and not token.delivered:
+        raise KeyboardInterrupt
 
 
 @contextmanager

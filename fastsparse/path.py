@@ -45,6 +45,7 @@ import scipy.sparse as sp
 from . import _gram_cd as GC
 from . import _kernels as K
 from . import _mmap_passes as MP
+from ._interrupt import deferred_sigint
 from ._parallel import xt_dot_full
 from ._sparse_ops import dot
 from ._solver import (
@@ -634,51 +635,56 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     t0 = time.perf_counter()
     count = 0
     interrupted = False
-    steps = _iter_path(X, pb, grid, l1_ratio, v, positive=positive, tol=tol,
-                       max_iter=max_iter, w_init=coef_init, strong_rule=strong_rule,
-                       screening=screening, early_stopping=early_stopping,
-                       verbose=verbose, null_model=(usable, w0, g0, a_max),
-                       # private: how parallel callers (stability selection) stop this
-                       # path from the main thread on Ctrl-C
-                       cancel=_cancel, gram_budget=path_gram_budget(pb),
-                       tol_scale=tol_scale)
-    try:
-        for step in steps:
-            k, res = step.k, step.result
-            nz = np.flatnonzero(res.coef)
-            if sparse_out:
-                sp_idx.append(nz)
-                sp_val.append(res.coef[nz].astype(X.dtype))
-            else:
-                dense[nz, k] = res.coef[nz]
-            gaps[k], n_iters[k] = res.dual_gap, res.n_iter
-            intercepts[k], dev_ratios[k] = res.intercept, step.dev_ratio
-            n_nonzero[k], converged[k] = nz.size, res.converged
-            count = k + 1
-            elapsed = time.perf_counter() - t0
+    # Ctrl-C sets a flag that the solver polls between outer iterations (see
+    # fastsparse._interrupt.deferred_sigint): a KeyboardInterrupt raised inside a
+    # compiled call's dispatch surfaced as a SystemError, which on_interrupt missed.
+    with deferred_sigint(raise_late=on_interrupt == "raise") as token:
+        steps = _iter_path(X, pb, grid, l1_ratio, v, positive=positive, tol=tol,
+                           max_iter=max_iter, w_init=coef_init, strong_rule=strong_rule,
+                           screening=screening, early_stopping=early_stopping,
+                           verbose=verbose, null_model=(usable, w0, g0, a_max),
+                           # private: how parallel callers (stability selection) stop this
+                           # path from the main thread on Ctrl-C
+                           cancel=token if _cancel is None else _cancel,
+                           gram_budget=path_gram_budget(pb),
+                           tol_scale=tol_scale)
+        try:
+            for step in steps:
+                k, res = step.k, step.result
+                nz = np.flatnonzero(res.coef)
+                if sparse_out:
+                    sp_idx.append(nz)
+                    sp_val.append(res.coef[nz].astype(X.dtype))
+                else:
+                    dense[nz, k] = res.coef[nz]
+                gaps[k], n_iters[k] = res.dual_gap, res.n_iter
+                intercepts[k], dev_ratios[k] = res.intercept, step.dev_ratio
+                n_nonzero[k], converged[k] = nz.size, res.converged
+                count = k + 1
+                elapsed = time.perf_counter() - t0
+                if bar is not None:
+                    bar.set_postfix(alpha=f"{step.alpha:.3g}", nnz=nz.size,
+                                    gap=f"{res.dual_gap:.2e}", refresh=False)
+                    bar.update(1)
+                elif verbose:
+                    print(f"[fastsparse] path {k + 1:3d}/{m}  alpha {step.alpha:.4e}  "
+                          f"nnz {nz.size}  gap {res.dual_gap:.3e}  dev {step.dev_ratio:.4f}  "
+                          f"iters {res.n_iter}  {elapsed:.2f}s")
+                if callback is not None and callback(PathProgress(
+                        index=k, n_alphas=m, alpha=step.alpha, dual_gap=res.dual_gap,
+                        n_nonzero=int(nz.size), ws_size=res.ws_size, elapsed=elapsed,
+                        result=res)):
+                    break
+        except KeyboardInterrupt:
+            if on_interrupt == "raise":
+                raise
+            interrupted = True
+            warnings.warn(f"Path interrupted: returning the {count} of {m} alphas finished "
+                          "before the interrupt.", UserWarning, stacklevel=2)
+        finally:
+            steps.close()
             if bar is not None:
-                bar.set_postfix(alpha=f"{step.alpha:.3g}", nnz=nz.size,
-                                gap=f"{res.dual_gap:.2e}", refresh=False)
-                bar.update(1)
-            elif verbose:
-                print(f"[fastsparse] path {k + 1:3d}/{m}  alpha {step.alpha:.4e}  "
-                      f"nnz {nz.size}  gap {res.dual_gap:.3e}  dev {step.dev_ratio:.4f}  "
-                      f"iters {res.n_iter}  {elapsed:.2f}s")
-            if callback is not None and callback(PathProgress(
-                    index=k, n_alphas=m, alpha=step.alpha, dual_gap=res.dual_gap,
-                    n_nonzero=int(nz.size), ws_size=res.ws_size, elapsed=elapsed,
-                    result=res)):
-                break
-    except KeyboardInterrupt:
-        if on_interrupt == "raise":
-            raise
-        interrupted = True
-        warnings.warn(f"Path interrupted: returning the {count} of {m} alphas finished "
-                      "before the interrupt.", UserWarning, stacklevel=2)
-    finally:
-        steps.close()
-        if bar is not None:
-            bar.close()
+                bar.close()
 
     if sparse_out:
         # An interrupt can land between appending a column and counting it.
