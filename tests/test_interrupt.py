@@ -1,5 +1,6 @@
 """Ctrl-C during a long fit stops it promptly (the outer loop runs in Python)."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -310,3 +311,28 @@ def test_solver_polls_the_cancellation_flag():
         warnings.simplefilter("error")
         fastsparse._solver.solve_enet(X, pb, 0.01, 1.0, None,
                                       cancel=_interrupt.Cancellation())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_deferred_sigint_turns_ctrl_c_into_a_flag_polled_later():
+    from fastsparse._interrupt import check_cancelled, deferred_sigint
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # A poll raises KeyboardInterrupt; the block does not raise a second one at its end.
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_sigint() as token:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler has run: no exception, only the flag
+            assert token.cancelled
+            check_cancelled(token)
+    assert token.delivered
+    # No poll saw it: raised when the block ends (raise_late), or not at all.
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_sigint() as token:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+    with deferred_sigint(raise_late=False) as token:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+    assert token.cancelled and not token.delivered
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
