@@ -1,6 +1,6 @@
 """Ctrl-C during long fits: stop promptly, leave no half-fitted estimator behind.
 
-Three pieces:
+Four pieces:
 
 - :class:`Cancellation`, a flag that solver loops poll between outer iterations (a few
   milliseconds to a second apart on large problems). Worker threads cannot receive
@@ -9,6 +9,10 @@ Three pieces:
   every running task to finish its whole path before the interrupt surfaces.
 - :func:`cancel_on_sigint`, a context manager for the main thread that installs a SIGINT
   handler which first sets the flag and then raises ``KeyboardInterrupt`` as usual.
+- :func:`deferred_sigint`, a context manager for the main thread under which a SIGINT
+  only sets the flag, turned into ``KeyboardInterrupt`` by the next poll (used by the
+  paths, whose ``on_interrupt="return"`` must see a KeyboardInterrupt, never the
+  SystemError an interrupt inside a Numba dispatch can become).
 - :func:`restore_on_interrupt`, a decorator for ``fit`` methods: if the fit is
   interrupted (or fails), the estimator's attributes are restored to what they were
   before the call, so an interrupted first fit leaves it unfitted and an interrupted
