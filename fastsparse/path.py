@@ -668,8 +668,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
                     bar.update(1)
                 elif verbose:
                     print(f"[fastsparse] path {k + 1:3d}/{m}  alpha {step.alpha:.4e}  "
-                          f"nnz {nz.size}  gap {res.dual_gap:.3e}  dev {step.dev_ratio:.4f}  "
-                          f"iters {res.n_iter}  {elapsed:.2f}s")
+                          f"nnz {nz.size}  gap {res.dual_gap:.3e}  "
+                          f"dev {step.dev_ratio:.4f}  iters {res.n_iter}  {elapsed:.2f}s")
                 if callback is not None and callback(PathProgress(
                         index=k, n_alphas=m, alpha=step.alpha, dual_gap=res.dual_gap,
                         n_nonzero=int(nz.size), ws_size=res.ws_size, elapsed=elapsed,
