@@ -1,6 +1,6 @@
 """Ctrl-C during long fits: stop promptly, leave no half-fitted estimator behind.
 
-Four pieces:
+Five pieces:
 
 - :class:`Cancellation`, a flag that solver loops poll between outer iterations (a few
   milliseconds to a second apart on large problems). Worker threads cannot receive
@@ -10,9 +10,10 @@ Four pieces:
 - :func:`cancel_on_sigint`, a context manager for the main thread that installs a SIGINT
   handler which first sets the flag and then raises ``KeyboardInterrupt`` as usual.
 - :func:`deferred_sigint`, a context manager for the main thread under which a SIGINT
-  only sets the flag, turned into ``KeyboardInterrupt`` by the next poll (used by the
-  paths, whose ``on_interrupt="return"`` must see a KeyboardInterrupt, never the
-  SystemError an interrupt inside a Numba dispatch can become).
+  only sets the flag, turned into ``KeyboardInterrupt`` by the next poll, and
+  :func:`path_interrupt`, the paths' ``on_interrupt`` policy built on it (their
+  ``on_interrupt="return"`` must see a KeyboardInterrupt, never the SystemError an
+  interrupt inside a Numba dispatch can become).
 - :func:`restore_on_interrupt`, a decorator for ``fit`` methods: if the fit is
   interrupted (or fails), the estimator's attributes are restored to what they were
   before the call, so an interrupted first fit leaves it unfitted and an interrupted
@@ -23,9 +24,10 @@ import functools
 import signal
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 
-__all__ = ["Cancellation", "cancel_on_sigint", "deferred_sigint",
+__all__ = ["Cancellation", "cancel_on_sigint", "deferred_sigint", "path_interrupt",
            "restore_on_interrupt"]
 
 
@@ -95,6 +97,41 @@ def deferred_sigint(raise_late=True):
         signal.signal(signal.SIGINT, previous)
     if raise_late and token.cancelled and not token.delivered:
         raise KeyboardInterrupt
+
+
+class _PathRun:
+    """What :func:`path_interrupt` yields: the flag to poll, and whether the path was
+    cut short."""
+
+    __slots__ = ("token", "interrupted")
+
+    def __init__(self, token):
+        self.token = token
+        self.interrupted = False
+
+
+@contextmanager
+def path_interrupt(on_interrupt, finished):
+    """The ``on_interrupt`` policy of the path functions, around their loop over the grid.
+
+    Ctrl-C is deferred (:func:`deferred_sigint`): the solvers poll ``run.token`` and
+    raise ``KeyboardInterrupt`` between outer iterations. With ``on_interrupt="raise"``
+    it propagates; with ``"return"`` it is absorbed, ``run.interrupted`` is set and a
+    ``UserWarning`` says how much was kept: ``finished()`` (called then) describes it,
+    e.g. "12 of 100 alphas".
+    """
+    with deferred_sigint(raise_late=on_interrupt == "raise") as token:
+        run = _PathRun(token)
+        try:
+            yield run
+        except KeyboardInterrupt:
+            if on_interrupt == "raise":
+                raise
+            run.interrupted = True
+            # stacklevel 4: this generator, contextlib's __exit__, the path function,
+            # its caller.
+            warnings.warn(f"Path interrupted: returning the {finished()} finished before "
+                          "the interrupt.", UserWarning, stacklevel=4)
 
 
 @contextmanager

@@ -1,7 +1,6 @@
 """scikit-learn logistic regression estimator for L1 / elastic-net on sparse data."""
 
 import time
-import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -14,7 +13,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._interrupt import cancel_on_sigint, deferred_sigint, restore_on_interrupt
+from ._interrupt import cancel_on_sigint, path_interrupt, restore_on_interrupt
 from ._logistic_solver import prepare_logistic, solve_logistic, warn_if_needed
 from ._support import SupportMixin
 from .path import PathProgress
@@ -505,37 +504,28 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
     has_free = v is not None and bool(np.any(v == 0))
     w, b = None, None
     columns, intercepts, gaps, iters = [], [], [], []
-    interrupted = False
     t0 = time.perf_counter()
     # Ctrl-C only sets a flag that solve_logistic polls (see enet_path).
-    with deferred_sigint(raise_late=on_interrupt == "raise") as token:
-        try:
-            for k, C in enumerate(Cs):
-                lam = n_samples / (C * total)
-                scale = C * total / n_samples
-                res = solve_logistic(X, pb, lam, l1_ratio, v, tol=tol,
-                                     max_iter=max_iter, w_init=w, b_init=b,
-                                     screening=screening, verbose=verbose,
-                                     cancel=token if _cancel is None else _cancel)
-                warn_if_needed(res, tol * pb.null_deviance, max_iter, scale, "",
-                               has_free)
-                w, b = res.coef, res.intercept
-                nz = np.flatnonzero(w)
-                columns.append((nz, w[nz].copy()))
-                intercepts.append(b)
-                gaps.append(res.dual_gap * scale)
-                iters.append(res.n_iter)
-                if callback is not None and callback(PathProgress(
-                        index=k, n_alphas=len(Cs), alpha=float(C), dual_gap=gaps[-1],
-                        n_nonzero=int(nz.size), ws_size=0,
-                        elapsed=time.perf_counter() - t0, result=res)):
-                    break
-        except KeyboardInterrupt:
-            if on_interrupt == "raise":
-                raise
-            interrupted = True
-            warnings.warn(f"Path interrupted: returning the {len(iters)} of {len(Cs)} Cs "
-                          "finished before the interrupt.", UserWarning, stacklevel=2)
+    with path_interrupt(on_interrupt, lambda: f"{len(iters)} of {len(Cs)} Cs") as run:
+        for k, C in enumerate(Cs):
+            lam = n_samples / (C * total)
+            scale = C * total / n_samples
+            res = solve_logistic(X, pb, lam, l1_ratio, v, tol=tol, max_iter=max_iter,
+                                 w_init=w, b_init=b, screening=screening, verbose=verbose,
+                                 cancel=run.token if _cancel is None else _cancel)
+            warn_if_needed(res, tol * pb.null_deviance, max_iter, scale, "", has_free)
+            w, b = res.coef, res.intercept
+            nz = np.flatnonzero(w)
+            columns.append((nz, w[nz].copy()))
+            intercepts.append(b)
+            gaps.append(res.dual_gap * scale)
+            iters.append(res.n_iter)
+            if callback is not None and callback(PathProgress(
+                    index=k, n_alphas=len(Cs), alpha=float(C), dual_gap=gaps[-1],
+                    n_nonzero=int(nz.size), ws_size=0,
+                    elapsed=time.perf_counter() - t0, result=res)):
+                break
+    interrupted = run.interrupted
     # An interrupt can land between two of the appends above.
     count = min(len(columns), len(intercepts), len(gaps), len(iters))
     columns, intercepts, gaps, iters = (columns[:count], intercepts[:count],

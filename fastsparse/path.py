@@ -35,7 +35,6 @@ Differences from :func:`sklearn.linear_model.enet_path`:
 
 import math
 import time
-import warnings
 from numbers import Integral
 from typing import NamedTuple
 
@@ -45,7 +44,7 @@ import scipy.sparse as sp
 from . import _gram_cd as GC
 from . import _kernels as K
 from . import _mmap_passes as MP
-from ._interrupt import deferred_sigint
+from ._interrupt import path_interrupt
 from ._parallel import xt_dot_full
 from ._sparse_ops import dot
 from ._solver import (
@@ -634,18 +633,17 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     bar = _progress(m, verbose, "path")
     t0 = time.perf_counter()
     count = 0
-    interrupted = False
     # Ctrl-C sets a flag that the solver polls between outer iterations (see
     # fastsparse._interrupt.deferred_sigint): a KeyboardInterrupt raised inside a
     # compiled call's dispatch surfaced as a SystemError, which on_interrupt missed.
-    with deferred_sigint(raise_late=on_interrupt == "raise") as token:
+    with path_interrupt(on_interrupt, lambda: f"{count} of {m} alphas") as run:
         steps = _iter_path(X, pb, grid, l1_ratio, v, positive=positive, tol=tol,
                            max_iter=max_iter, w_init=coef_init, strong_rule=strong_rule,
                            screening=screening, early_stopping=early_stopping,
                            verbose=verbose, null_model=(usable, w0, g0, a_max),
                            # private: how parallel callers (stability selection) stop this
                            # path from the main thread on Ctrl-C
-                           cancel=token if _cancel is None else _cancel,
+                           cancel=run.token if _cancel is None else _cancel,
                            gram_budget=path_gram_budget(pb),
                            tol_scale=tol_scale)
         try:
@@ -675,16 +673,11 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
                         n_nonzero=int(nz.size), ws_size=res.ws_size, elapsed=elapsed,
                         result=res)):
                     break
-        except KeyboardInterrupt:
-            if on_interrupt == "raise":
-                raise
-            interrupted = True
-            warnings.warn(f"Path interrupted: returning the {count} of {m} alphas finished "
-                          "before the interrupt.", UserWarning, stacklevel=2)
         finally:
             steps.close()
             if bar is not None:
                 bar.close()
+    interrupted = run.interrupted
 
     if sparse_out:
         # An interrupt can land between appending a column and counting it.
