@@ -38,6 +38,7 @@ from ._kernels import conjugate_penalty, exact_step, record_secant_pair, secant_
 from ._sparse_ops import (  # noqa: F401 (dot: used by the solver as LK.dot)
     centered_sqnorm,
     column_axpy,
+    column_axpy_scaled,
     column_dot,
     dot,
     enet_coordinate_minimizer,
@@ -328,9 +329,7 @@ def _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, x
                     i = indices[k]
                     e[i] -= d * h[i] * (data[k] - m)
             else:
-                for k in range(np.uint64(start), np.uint64(end)):
-                    i = np.uint64(indices[k])
-                    e[i] -= d * h[i] * data[k]
+                column_axpy_scaled(data, indices, start, end, -d, h, e)
             if fit_intercept and not dense:
                 shift += xbar[jj] * d
     return shift, viol
@@ -433,9 +432,7 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
         if new != old:
             d = new - old
             w[j] = new
-            for k in range(np.uint64(start), np.uint64(end)):
-                i = np.uint64(indices[k])
-                e[i] -= d * h[i] * data[k]
+            column_axpy_scaled(data, indices, start, end, -d, h, e)
             shift += mean[jj] * d
     # Secant pair: the identity's residual after the sweep (sum e = H rbar).
     enew = 0.0

@@ -65,6 +65,17 @@ def column_axpy(data, indices, start, end, a, v):
 
 
 @njit(**_JIT_INLINE)
+def column_axpy_scaled(data, indices, start, end, a, h, v):
+    """v[i] += a * h[i] * data[k], i = indices[k], over the entries start..end of one
+    column: the scatter of the logistic model's updates (h the Hessian weights), with
+    unsigned indices (see :func:`column_dot`).
+    """
+    for k in range(np.uint64(start), np.uint64(end)):
+        i = np.uint64(indices[k])
+        v[i] += a * h[i] * data[k]
+
+
+@njit(**_JIT_INLINE)
 def _column_moments(data, indices, indptr, j, sw, weighted):
     """sum_i s_i x_ij and sum_i s_i x_ij^2 of column j."""
     a = 0.0

@@ -29,6 +29,7 @@ def test_column_dot_and_axpy_match_numpy(index_dtype):
     X = _csc(rng, n, 40, 0.3, index_dtype)
     dense = X.toarray()
     v = rng.standard_normal(n)
+    h = rng.uniform(0.01, 0.25, n)  # logistic Hessian weights
     for j in range(X.shape[1]):
         start, end = X.indptr[j], X.indptr[j + 1]
         got = S.column_dot(X.data, X.indices, start, end, v)
@@ -36,6 +37,9 @@ def test_column_dot_and_axpy_match_numpy(index_dtype):
         out = v.copy()
         S.column_axpy(X.data, X.indices, start, end, -0.75, out)
         assert_allclose(out, v - 0.75 * dense[:, j], rtol=1e-14, atol=1e-14)
+        out = v.copy()
+        S.column_axpy_scaled(X.data, X.indices, start, end, -0.75, h, out)
+        assert_allclose(out, v - 0.75 * h * dense[:, j], rtol=1e-14, atol=1e-14)
 
 
 def test_xt_dot_matches_scipy_for_any_column_order():
