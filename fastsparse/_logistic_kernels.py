@@ -39,6 +39,7 @@ from ._sparse_ops import (  # noqa: F401 (dot: used by the solver as LK.dot)
     centered_sqnorm,
     column_axpy,
     column_axpy_scaled,
+    column_axpy_scaled_tracked,
     column_dot,
     dot,
     enet_coordinate_minimizer,
@@ -418,6 +419,9 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
         w_old[k] = w[ws[k]]
     mu, secant = secant_multiplier(state, esum)
     shift = (mu - esum) / h_sum
+    # v = X d, the move of the sweep, accumulated by the updates themselves (for the
+    # line search below: from the change of e = h r it would need a division by h).
+    v[:] = 0.0
     for jj in range(m):
         lj = lip[jj]
         if lj <= 0.0:
@@ -432,22 +436,14 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
         if new != old:
             d = new - old
             w[j] = new
-            column_axpy_scaled(data, indices, start, end, -d, h, e)
+            column_axpy_scaled_tracked(data, indices, start, end, -d, h, e, v)
             shift += mean[jj] * d
     # Secant pair: the identity's residual after the sweep (sum e = H rbar).
     enew = 0.0
     for i in range(n):
         enew += e[i]
     record_secant_pair(state, mu, mu - enew)
-    # Line search on the model along the move: v = X d from the change of e = h r
-    # would divide by h; recomputed from the columns instead.
-    v[:] = 0.0
-    for jj in range(m):
-        j = ws[jj]
-        d = w[j] - w_old[jj]
-        if d != 0.0:
-            for k in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
-                v[indices[k]] += d * data[k]
+    # Line search on the model along the move v.
     slope = 0.0
     curv = 0.0
     for i in range(n):
