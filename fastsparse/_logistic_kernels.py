@@ -411,17 +411,18 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
     mean, lip, state, w_old, e_old, v, kink_t, kink_jump = deflation
     m = ws.shape[0]
     n = e.shape[0]
+    # v = X d, the move of the sweep, accumulated by the updates themselves (for the
+    # line search below: from the change of e = h r it would need a division by h).
+    # The O(n) loops are fused: this epoch is only ~1.3 plain ones on rcv1 working sets.
     esum = 0.0
     for i in range(n):
         e_old[i] = e[i]
         esum += e[i]
+        v[i] = 0.0
     for k in range(m):
         w_old[k] = w[ws[k]]
     mu, secant = secant_multiplier(state, esum)
     shift = (mu - esum) / h_sum
-    # v = X d, the move of the sweep, accumulated by the updates themselves (for the
-    # line search below: from the change of e = h r it would need a division by h).
-    v[:] = 0.0
     for jj in range(m):
         lj = lip[jj]
         if lj <= 0.0:
@@ -438,17 +439,16 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
             w[j] = new
             column_axpy_scaled_tracked(data, indices, start, end, -d, h, e, v)
             shift += mean[jj] * d
-    # Secant pair: the identity's residual after the sweep (sum e = H rbar).
+    # Secant pair: the identity's residual after the sweep (sum e = H rbar); and the
+    # line search on the model along the move v.
     enew = 0.0
-    for i in range(n):
-        enew += e[i]
-    record_secant_pair(state, mu, mu - enew)
-    # Line search on the model along the move v.
     slope = 0.0
     curv = 0.0
     for i in range(n):
+        enew += e[i]
         slope -= e_old[i] * v[i]
         curv += h[i] * v[i] * v[i]
+    record_secant_pair(state, mu, mu - enew)
     t = exact_step(ws, w, w_old, l1, l2, False, slope, curv, JACOBI_STEP_CAP, kink_t,
                    kink_jump)
     if t == 0.0:  # back to the start exactly (0 * d is NaN for a non-finite move)
