@@ -114,7 +114,8 @@ class LogisticResult:
     """Solver output, in the internal (n-scaled) units of the module docstring.
 
     ``dual_gap`` and ``primal`` are in those units; ``dual_point`` is the feasible u
-    certifying ``dual_gap``. ``separated`` tells whether the returned model separates the
+    certifying ``dual_gap``; ``tol_abs`` the gap the solve had to reach (in the same
+    units: ``tol`` times the null deviance or times the final objective). ``separated`` tells whether the returned model separates the
     training rows (every weighted margin positive).
     """
 
@@ -129,6 +130,7 @@ class LogisticResult:
     n_screened: int
     converged: bool
     separated: bool
+    tol_abs: float = np.inf
 
 
 def prepare_logistic(X, y, sample_weight, fit_intercept, sqnorm_f32=None):
@@ -475,7 +477,8 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
 
 def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=100,
                    max_newton=50, max_epochs=1000, w_init=None, b_init=None,
-                   screening=True, p0=50, verbose=0, cancel=None):
+                   screening=True, p0=50, verbose=0, cancel=None,
+                   tol_scale="null_deviance"):
     """Solve weighted L1 / elastic-net logistic regression with working sets.
 
     Parameters
@@ -491,7 +494,8 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
     penalty_factor : ndarray of shape (n_features,) or None
         Per-feature multipliers v_j >= 0 (None: all ones).
     tol : float, default=1e-4
-        Stop when the gap is at most ``tol * pb.null_deviance``.
+        Stop when the gap is at most ``tol * pb.null_deviance`` (or ``tol * P``, P the
+        objective reached, with ``tol_scale="objective"``).
     max_iter : int, default=100
         Maximum number of outer (working-set) iterations.
     max_newton : int, default=50
@@ -509,6 +513,9 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
     cancel : fastsparse._interrupt.Cancellation or None
         Polled before every outer iteration; once set, the solve raises
         ``KeyboardInterrupt``.
+    tol_scale : {"null_deviance", "objective"}, default="null_deviance"
+        What ``tol`` is relative to; "objective" makes it the relative duality gap
+        G / P (as in :func:`fastsparse._solver.solve_enet`).
 
     Returns
     -------
@@ -524,7 +531,8 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
         l2 = lam * (1.0 - l1_ratio) * penalty_factor
         free = np.flatnonzero((penalty_factor == 0.0) & (pb.sqnorm_f32 > 0.0))
     free_proj = _FreeProjection(X, pb, free) if free.shape[0] else None
-    tol_abs = tol * pb.null_deviance
+    by_objective = tol_scale == "objective"
+    tol_abs = tol * pb.null_deviance  # with by_objective: updated at every gap
 
     if pb.mapped:
         # Only the pages written are resident (MP.lazy_zeros): a few hundred scattered
@@ -572,6 +580,8 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
             _set_predictor(pb, st, w, b)
         cols, g = active[:n_active], grad[:n_active]
         gap, primal, t = _gap(pb, st, cols, w, l1, l2, g, free_proj)
+        if by_objective:
+            tol_abs = tol * primal
         if verbose:
             print(f"[fastsparse] iter {it:3d}  gap {gap / n:.3e}  primal {primal / n:.10e}"
                   f"  active {n_active}  ws {ws_size}  nnz {np.count_nonzero(w)}  "
@@ -616,21 +626,25 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
         _set_predictor(pb, st, w, b)
         K.positive_entries(pb.sqnorm_f32, active)
         gap, primal, t = _gap(pb, st, active, w, l1, l2, grad, free_proj)
+        if by_objective:
+            tol_abs = tol * primal
         converged = gap <= tol_abs
     separated = LK.min_margin(st.z, pb.y, pb.sw, pb.weighted) > 0.0
     return LogisticResult(
         coef=w, intercept=b, dual_gap=max(gap, 0.0), primal=primal,
         dual_point=t * st.u, n_iter=it, n_newton=n_newton, n_epochs=n_epochs,
         n_screened=int(max(n_screened, p - n_active)), converged=bool(converged),
-        separated=bool(separated),
+        separated=bool(separated), tol_abs=float(tol_abs),
     )
 
 
-def warn_if_needed(res, tol_abs, max_iter, scale, label="", has_free=False):
+def warn_if_needed(res, max_iter, scale, label="", has_free=False):
     """ConvergenceWarning with the gap; explain separability when it is the cause.
 
-    ``scale`` converts internal units to the estimator's objective.
+    ``scale`` converts internal units to the estimator's objective; the tolerance shown
+    is the gap the solve had to reach (``res.tol_abs``).
     """
+    tol_abs = res.tol_abs
     where = f" (class {label!r} vs rest)" if label != "" else ""
     if not res.converged:
         msg = (f"Logistic regression{where} did not converge after {max_iter} "

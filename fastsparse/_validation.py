@@ -366,6 +366,15 @@ def check_bool_param(value, name):
     return bool(value)
 
 
+def check_tol_scale(tol_scale):
+    """Check the ``tol_scale`` option of the solvers: "null_deviance" or "objective"."""
+    if not isinstance(tol_scale, str) or tol_scale not in ("null_deviance", "objective"):
+        raise ValueError(
+            f"tol_scale must be 'null_deviance' or 'objective', got {tol_scale!r}."
+        )
+    return tol_scale
+
+
 def check_folds(folds, n_samples):
     """Validate cross-validation splits; returns them as (train, test) index arrays.
 

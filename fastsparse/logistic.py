@@ -24,6 +24,7 @@ from ._validation import (
     check_sample_weight,
     check_scalar_param,
     check_sparse_structure,
+    check_tol_scale,
 )
 
 __all__ = ["LogisticPathResult", "LogisticRegression", "logistic_c_min", "logistic_path"]
@@ -148,6 +149,12 @@ class LogisticRegression(SupportMixin, _CheckedLinearClassifierMixin, BaseEstima
         deviance (b0 the intercept-only fit, 0 without intercept). In the alpha form this
         is ``G_alpha <= tol * D0' / n`` (D0' with the rescaled weights), the convention of
         DESIGN.md. The gap bounds the suboptimality, and ``dual_gap_`` reports it.
+        With ``tol_scale="objective"``: ``G <= tol * P``, P the objective reached.
+    tol_scale : {"null_deviance", "objective"}, default="null_deviance"
+        What ``tol`` is relative to. "objective" makes ``tol`` the relative duality gap
+        G / P: the objective reached is then within a factor 1 + tol of the optimum,
+        whatever the size of the optimum (with a weak penalty P is far below the null
+        deviance, and the default criterion is looser relative to P).
     warm_start : bool, default=False
         Start from the previous ``coef_`` and ``intercept_`` when refitting with the same
         classes and number of features.
@@ -202,14 +209,15 @@ class LogisticRegression(SupportMixin, _CheckedLinearClassifierMixin, BaseEstima
     """
 
     def __init__(self, C=1.0, *, l1_ratio=1.0, fit_intercept=True, class_weight=None,
-                 max_iter=100, tol=1e-4, warm_start=False, penalty_factor=None,
-                 screening=True, n_jobs=None, verbose=0):
+                 max_iter=100, tol=1e-4, tol_scale="null_deviance", warm_start=False,
+                 penalty_factor=None, screening=True, n_jobs=None, verbose=0):
         self.C = C
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.tol = tol
+        self.tol_scale = tol_scale
         self.warm_start = warm_start
         self.penalty_factor = penalty_factor
         self.screening = screening
@@ -242,6 +250,7 @@ class LogisticRegression(SupportMixin, _CheckedLinearClassifierMixin, BaseEstima
             raise ValueError(f"C must be positive, got {self.C!r}.")
         check_scalar_param(self.l1_ratio, "l1_ratio", low=0.0, high=1.0)
         check_scalar_param(self.tol, "tol", low=0.0)
+        tol_scale = check_tol_scale(self.tol_scale)
         check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
         fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")
         warm_start = check_bool_param(self.warm_start, "warm_start")
@@ -281,7 +290,8 @@ class LogisticRegression(SupportMixin, _CheckedLinearClassifierMixin, BaseEstima
                 X, pb, lam, self.l1_ratio, v, tol=self.tol, max_iter=self.max_iter,
                 w_init=None if coef_init is None else coef_init[row],
                 b_init=None if intercept_init is None else intercept_init[row],
-                screening=screening, verbose=self.verbose, cancel=cancel), pb
+                screening=screening, verbose=self.verbose, cancel=cancel,
+                tol_scale=tol_scale), pb
 
         if n_problems == 1 or self.n_jobs in (None, 1):
             out = [fit_one(k, row) for row, k in enumerate(targets)]
@@ -292,8 +302,7 @@ class LogisticRegression(SupportMixin, _CheckedLinearClassifierMixin, BaseEstima
                     delayed(fit_one)(k, row, cancel) for row, k in enumerate(targets))
         for row, (res, pb) in enumerate(out):
             label = "" if n_problems == 1 else classes[row]
-            warn_if_needed(res, self.tol * pb.null_deviance, self.max_iter, scale, label,
-                           has_free)
+            warn_if_needed(res, self.max_iter, scale, label, has_free)
         self.coef_ = np.vstack([res.coef for res, _ in out])
         self.intercept_ = np.array([res.intercept for res, _ in out], dtype=np.float64)
         self.dual_gap_ = np.array([res.dual_gap * scale for res, _ in out])
@@ -408,8 +417,9 @@ def logistic_c_min(X, y, *, l1_ratio=1.0, fit_intercept=True, sample_weight=None
 
 def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_intercept=True,
                   sample_weight=None, class_weight=None, penalty_factor=None, tol=1e-4,
-                  max_iter=100, screening=True, coef_format="sparse", verbose=0,
-                  callback=None, on_interrupt="raise", _cancel=None):
+                  tol_scale="null_deviance", max_iter=100, screening=True,
+                  coef_format="sparse", verbose=0, callback=None, on_interrupt="raise",
+                  _cancel=None):
     # _cancel (private): a fastsparse._interrupt.Cancellation polled by every solve, how
     # LogisticRegressionCV stops folds running in worker threads on Ctrl-C.
     """Binary L1 / elastic-net logistic regression along an increasing grid of C.
@@ -433,8 +443,9 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
         ``C_min / C_max`` of the automatic grid, in (0, 1] (the counterpart of
         scikit-learn's ``alpha_min / alpha_max``; small values approach the
         unregularized, possibly separable, problem).
-    l1_ratio, fit_intercept, class_weight, penalty_factor, tol, max_iter, screening
-        As in :class:`LogisticRegression`.
+    l1_ratio, fit_intercept, class_weight, penalty_factor, tol, tol_scale, max_iter, screening
+        As in :class:`LogisticRegression` (with ``tol_scale="objective"`` every C is
+        solved to the relative gap ``tol`` of its own objective).
     sample_weight : array-like of shape (n_samples,), default=None
     coef_format : {"sparse", "dense"}, default="sparse"
         ``coefs`` as a scipy.sparse CSC matrix or a dense array.
@@ -468,6 +479,7 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
                          "(use LogisticRegression for one-vs-rest).")
     check_scalar_param(l1_ratio, "l1_ratio", low=0.0, high=1.0)
     check_scalar_param(tol, "tol", low=0.0)
+    check_tol_scale(tol_scale)
     check_scalar_param(max_iter, "max_iter", low=1, integer=True)
     if coef_format not in ("sparse", "dense"):
         raise ValueError(f"coef_format must be 'sparse' or 'dense', got {coef_format!r}.")
@@ -512,8 +524,9 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
             scale = C * total / n_samples
             res = solve_logistic(X, pb, lam, l1_ratio, v, tol=tol, max_iter=max_iter,
                                  w_init=w, b_init=b, screening=screening, verbose=verbose,
-                                 cancel=run.token if _cancel is None else _cancel)
-            warn_if_needed(res, tol * pb.null_deviance, max_iter, scale, "", has_free)
+                                 cancel=run.token if _cancel is None else _cancel,
+                                 tol_scale=tol_scale)
+            warn_if_needed(res, max_iter, scale, "", has_free)
             w, b = res.coef, res.intercept
             nz = np.flatnonzero(w)
             columns.append((nz, w[nz].copy()))

@@ -61,6 +61,7 @@ from ._validation import (
     check_sample_weight,
     check_scalar_param,
     check_target,
+    check_tol_scale,
 )
 
 __all__ = ["PathProgress", "PathResult", "alpha_grid", "enet_path", "lasso_path"]
@@ -591,10 +592,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     strong_rule = check_bool_param(strong_rule, "strong_rule")
     screening = check_bool_param(screening, "screening")
     check_scalar_param(tol, "tol", low=0.0)
-    if tol_scale not in ("null_deviance", "objective"):
-        raise ValueError(
-            f"tol_scale must be 'null_deviance' or 'objective', got {tol_scale!r}."
-        )
+    check_tol_scale(tol_scale)
     check_scalar_param(max_iter, "max_iter", low=1, integer=True)
     if coef_format not in ("auto", "dense", "sparse"):
         raise ValueError(

@@ -307,7 +307,7 @@ def _logistic_select(X, y, k, alpha, C, common, n_alphas, eps):
             res = solve_logistic(Xv, pb, n / (c * total), 1.0, None, tol=tol,
                                  max_iter=max_iter, w_init=start.coef,
                                  b_init=start.intercept, verbose=max(verbose - 1, 0))
-            warn_if_needed(res, tol * pb.null_deviance, max_iter, scale)
+            warn_if_needed(res, max_iter, scale)
             return _Fit(a, res.coef, float(res.intercept), float(res.dual_gap * scale), c)
 
         return solve

@@ -1771,12 +1771,14 @@ def make_logistic_estimator(solver, C, fit_intercept, tol, n_samples):
     ``alpha`` is ``1 / (C n)`` (its loss is averaged), scikit-learn's and celer's ``C``
     are ours. celer has no intercept, liblinear penalizes its intercept (see
     :data:`LIBLINEAR_INTERCEPT_SCALING`). Iteration caps are far above the defaults so
-    that only ``tol`` decides.
+    that only ``tol`` decides. fastsparse's ``tol`` is its relative duality gap
+    (``tol_scale="objective"``, the criterion this script checks), as in the path
+    comparison; the peers' ``tol`` mean other things, hence the ladders.
     """
     if solver == "fastsparse":
         from fastsparse import LogisticRegression
-        return LogisticRegression(C=C, l1_ratio=1.0, tol=tol, fit_intercept=fit_intercept,
-                                  max_iter=10_000)
+        return LogisticRegression(C=C, l1_ratio=1.0, tol=tol, tol_scale="objective",
+                                  fit_intercept=fit_intercept, max_iter=10_000)
     if solver in ("sklearn-liblinear", "sklearn-saga"):
         from sklearn.linear_model import LogisticRegression
         name = solver.split("-", 1)[1]

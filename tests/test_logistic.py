@@ -207,6 +207,44 @@ def test_tol_is_relative_to_null_deviance():
     assert clf.dual_gap_[0] <= 1e-3 * C * null_dev
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_tol_scale_objective_bounds_the_relative_gap(fit_intercept):
+    # A weak penalty: the objective is far below the null deviance, so the default
+    # criterion is loose relative to it; tol_scale="objective" must reach G <= tol * P,
+    # checked with the test's own dense gap and against an independent minimiser.
+    X, y = make_problem(n=120, p=40, seed=11, noise=0.3)
+    C, tol = 30.0, 1e-6
+    clf = LogisticRegression(C=C, tol=tol, tol_scale="objective",
+                             fit_intercept=fit_intercept).fit(X, y)
+    coef, b = clf.coef_.ravel(), clf.intercept_[0]
+    primal = objective(X, y, coef, b, C, 1.0)
+    gap = dense_gap(X, y, coef, b, C, 1.0, fit_intercept=fit_intercept)
+    assert clf.dual_gap_[0] <= tol * primal
+    assert gap <= tol * primal * (1 + 1e-6)
+    w_ref, b_ref = reference_fit(X, y, C, 1.0, fit_intercept)
+    assert primal - objective(X, y, w_ref, b_ref, C, 1.0) <= tol * primal
+    # The problem is one where the choice matters: the null deviance is far above P.
+    pbar = y.mean() if fit_intercept else 0.5
+    null_obj = -C * len(y) * (pbar * np.log(pbar) + (1 - pbar) * np.log(1 - pbar))
+    assert primal < 0.5 * null_obj
+
+
+def test_tol_scale_objective_along_logistic_path():
+    from fastsparse import logistic_path
+
+    X, y = make_problem(n=100, p=30, seed=12, noise=0.3)
+    tol = 1e-7
+    res = logistic_path(X, y, n_Cs=6, eps=0.01, tol=tol, tol_scale="objective",
+                        coef_format="dense")
+    coefs = np.asarray(res.coefs)
+    for k, C in enumerate(res.Cs):
+        primal = objective(X, y, coefs[:, k], res.intercepts[k], C, 1.0)
+        gap = dense_gap(X, y, coefs[:, k], res.intercepts[k], C, 1.0)
+        assert gap <= tol * primal * (1 + 1e-6), (k, gap / primal)
+    with pytest.raises(ValueError, match="tol_scale"):
+        logistic_path(X, y, tol_scale="relative")
+
+
 def test_screening_does_not_change_solution():
     X, y = make_problem(n=120, p=200, seed=7, density=0.1)
     a = LogisticRegression(C=0.5, tol=1e-10).fit(X, y)
@@ -395,6 +433,7 @@ def test_warm_start_and_float32():
     (dict(C=-1.0), "C must be"),
     (dict(l1_ratio=1.5), "l1_ratio"),
     (dict(tol=-1.0), "tol"),
+    (dict(tol_scale="gap"), "tol_scale"),
 ])
 def test_invalid_parameters(params, match):
     X, y = make_problem()
