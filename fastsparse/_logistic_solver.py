@@ -78,6 +78,12 @@ DEFLATION_MIN_COMMON_MODE = 4.0
 #: 0.133, 0.129 and 0.121 s on rcv1 without intercept at 50 C_min (0.083, 0.113 and
 #: 0.086 s at 30 C_min), against 0.157-0.161 s and 0.106 s for doubling alone.
 VIOLATOR_GROWTH = 4
+#: Newton steps allowed on a working set known to be incomplete (violators of the
+#: optimality conditions left out by the VIOLATOR_GROWTH cap): its solution is only a
+#: stepping stone to the next, larger working set. On rcv1 without intercept: 50 C_min
+#: 0.095-0.101 s against 0.111-0.113 s uncapped (the first working set took 3 steps);
+#: 10, 20, 30, 100 C_min within the noise; news20 50 C_min about 4% slower.
+INCOMPLETE_WS_NEWTON = 2
 _NO_DEFLATION = np.empty(0)
 
 
@@ -616,8 +622,11 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
         tol_floor = 0.5 * tol_abs
         tol_in = (max(INNER_GAP_RATIO * gap, tol_floor) if np.isfinite(gap)
                   else tol_floor)
-        b, nn, ne, _ = _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in,
-                                           tol_floor, max_newton, max_epochs)
+        incomplete = n_violating > extra
+        b, nn, ne, _ = _newton_working_set(
+            pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
+            min(max_newton, INCOMPLETE_WS_NEWTON) if incomplete else max_newton,
+            max_epochs)
         n_newton += nn
         n_epochs += ne
 
