@@ -120,9 +120,10 @@ class LogisticResult:
     """Solver output, in the internal (n-scaled) units of the module docstring.
 
     ``dual_gap`` and ``primal`` are in those units; ``dual_point`` is the feasible u
-    certifying ``dual_gap``; ``tol_abs`` the gap the solve had to reach (in the same
-    units: ``tol`` times the null deviance or times the final objective). ``separated`` tells whether the returned model separates the
-    training rows (every weighted margin positive).
+    certifying ``dual_gap``; ``tol_abs`` the gap the solve had to reach (same units:
+    ``tol`` times the null deviance, or times the final objective). ``separated`` tells
+    whether the returned model separates the training rows (every weighted margin
+    positive).
     """
 
     coef: np.ndarray
@@ -136,7 +137,7 @@ class LogisticResult:
     n_screened: int
     converged: bool
     separated: bool
-    tol_abs: float = np.inf
+    tol_abs: float
 
 
 def prepare_logistic(X, y, sample_weight, fit_intercept, sqnorm_f32=None):
