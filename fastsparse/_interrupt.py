@@ -1,6 +1,6 @@
 """Ctrl-C during long fits: stop promptly, leave no half-fitted estimator behind.
 
-Five pieces:
+The pieces:
 
 - :class:`Cancellation`, a flag that solver loops poll between outer iterations (a few
   milliseconds to a second apart on large problems). Worker threads cannot receive
@@ -17,7 +17,8 @@ Five pieces:
 - :func:`restore_on_interrupt`, a decorator for ``fit`` methods: if the fit is
   interrupted (or fails), the estimator's attributes are restored to what they were
   before the call, so an interrupted first fit leaves it unfitted and an interrupted
-  refit leaves the previous model intact.
+  refit leaves the previous model intact; and a Ctrl-C that Numba's dispatcher turned
+  into a ``SystemError`` is raised as the ``KeyboardInterrupt`` it was.
 """
 
 import functools
@@ -28,7 +29,7 @@ import warnings
 from contextlib import contextmanager
 
 __all__ = ["Cancellation", "cancel_on_sigint", "deferred_sigint", "path_interrupt",
-           "restore_on_interrupt"]
+           "restore_on_interrupt", "wrapped_interrupt"]
 
 
 class Cancellation:
@@ -195,12 +196,35 @@ def _wait_for_workers(before):
         thread.join(max(deadline - time.monotonic(), 0.0))
 
 
+def wrapped_interrupt(exc):
+    """The ``KeyboardInterrupt`` behind ``exc``, or None.
+
+    A Ctrl-C whose handler runs while Numba's dispatcher prepares a compiled call
+    surfaces as ``SystemError: CPUDispatcher(...) returned a result with an exception
+    set``, with the ``KeyboardInterrupt`` as its cause (see :func:`deferred_sigint`).
+    Only that chain of SystemErrors is unwrapped; any other exception gives None.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        if not isinstance(exc, SystemError):
+            return None
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def restore_on_interrupt(fit):
     """Decorate a ``fit`` method so that an exception leaves the estimator as it was.
 
     scikit-learn decides "fitted" by the presence of attributes ending in ``_``, and
     ``validate_data`` sets ``n_features_in_`` before any solving starts: without this an
-    interrupted first fit would look fitted.
+    interrupted first fit would look fitted. A Ctrl-C that reached the fit as a
+    ``SystemError`` from a Numba dispatch (:func:`wrapped_interrupt`) is re-raised as
+    ``KeyboardInterrupt``, so that ``except KeyboardInterrupt`` in the caller's code
+    sees it. (The path functions avoid the SystemError altogether by deferring the
+    signal to the solvers' polls, :func:`path_interrupt`.)
     """
 
     @functools.wraps(fit)
@@ -208,9 +232,12 @@ def restore_on_interrupt(fit):
         before = dict(vars(self))
         try:
             return fit(self, *args, **kwargs)
-        except BaseException:
+        except BaseException as exc:
             vars(self).clear()
             vars(self).update(before)
+            if not isinstance(exc, KeyboardInterrupt) and wrapped_interrupt(exc):
+                raise KeyboardInterrupt(
+                    "fit interrupted (Ctrl-C during a compiled call)") from exc
             raise
 
     return wrapper

@@ -178,6 +178,38 @@ def test_interrupted_refit_keeps_the_previous_model(monkeypatch):
     assert model.n_features_in_ == X.shape[1]
 
 
+def _interrupt_inside_dispatch(*args, **kwargs):
+    # What CPython raises when a SIGINT handler fires while a C function (Numba's
+    # dispatcher) returns a result: a SystemError caused by the KeyboardInterrupt.
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as exc:
+        raise SystemError("CPUDispatcher(<function cd_epoch>) returned a result with "
+                          "an exception set") from exc
+
+
+def test_ctrl_c_inside_a_numba_dispatch_surfaces_as_keyboard_interrupt(monkeypatch):
+    X, y = make_regression_problem()
+    monkeypatch.setattr(lm, "solve_enet", _interrupt_inside_dispatch)
+    model = fastsparse.Lasso(alpha=0.1)
+    with pytest.raises(KeyboardInterrupt) as info:
+        model.fit(X, y)
+    assert isinstance(info.value.__cause__, SystemError)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+
+
+def test_other_system_errors_are_not_turned_into_interrupts(monkeypatch):
+    def broken(*args, **kwargs):
+        raise SystemError("something else")
+
+    X, y = make_regression_problem()
+    monkeypatch.setattr(lm, "solve_enet", broken)
+    with pytest.raises(SystemError, match="something else"):
+        fastsparse.Lasso(alpha=0.1).fit(X, y)
+    assert _interrupt.wrapped_interrupt(ValueError("x")) is None
+
+
 def test_interrupted_logistic_fit_is_unfitted(monkeypatch):
     X, y = make_regression_problem()
     monkeypatch.setattr(logistic_mod, "solve_logistic", _raise_interrupt)
