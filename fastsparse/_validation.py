@@ -366,13 +366,21 @@ def check_bool_param(value, name):
     return bool(value)
 
 
+def check_option(value, name, options):
+    """Check that a string parameter is one of ``options`` (a tuple); returns it.
+
+    The error names the parameter and lists the options, e.g. ``on_interrupt must be
+    'raise' or 'return', got 'stop'.``
+    """
+    if not isinstance(value, str) or value not in options:
+        choices = ", ".join(repr(o) for o in options[:-1]) + f" or {options[-1]!r}"
+        raise ValueError(f"{name} must be {choices}, got {value!r}.")
+    return value
+
+
 def check_tol_scale(tol_scale):
     """Check the ``tol_scale`` option of the solvers: "null_deviance" or "objective"."""
-    if not isinstance(tol_scale, str) or tol_scale not in ("null_deviance", "objective"):
-        raise ValueError(
-            f"tol_scale must be 'null_deviance' or 'objective', got {tol_scale!r}."
-        )
-    return tol_scale
+    return check_option(tol_scale, "tol_scale", ("null_deviance", "objective"))
 
 
 def check_folds(folds, n_samples):

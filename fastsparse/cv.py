@@ -42,7 +42,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._solver import _usable_features, prepare_problem
-from ._validation import check_bool_param, check_folds, check_scalar_param
+from ._validation import check_bool_param, check_folds, check_option, check_scalar_param
 from .linear_model import _BaseElasticNet
 from .path import (
     _alpha_max_from_gradient,
@@ -130,10 +130,7 @@ class _BaseEnetCV(_BaseElasticNet):
         l1_ratios = [float(r) for r in l1_ratios]
         check_scalar_param(self.tol, "tol", low=0.0)
         check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
-        if self.selection_rule not in ("min", "1se"):
-            raise ValueError(
-                f"selection_rule must be 'min' or '1se', got {self.selection_rule!r}."
-            )
+        check_option(self.selection_rule, "selection_rule", ("min", "1se"))
         grid_params = [_check_grid_params(r, self.eps, self.n_alphas, self.alphas)
                        for r in l1_ratios]
         fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")

@@ -47,6 +47,7 @@ from ._validation import (
     check_bool_param,
     check_csc,
     check_folds,
+    check_option,
     check_penalty_factor,
     check_scalar_param,
 )
@@ -300,9 +301,7 @@ class LogisticRegressionCV(SupportMixin, _CheckedLinearClassifierMixin, BaseEsti
         if scoring not in _SCORINGS:
             raise ValueError(f"scoring must be one of {_SCORINGS} or None, got "
                              f"{self.scoring!r}.")
-        if self.selection_rule not in ("min", "1se"):
-            raise ValueError(
-                f"selection_rule must be 'min' or '1se', got {self.selection_rule!r}.")
+        check_option(self.selection_rule, "selection_rule", ("min", "1se"))
         validate_data(self, X, y, skip_check_array=True)
         X = check_csc(X)
         n_samples, n_features = X.shape

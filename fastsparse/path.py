@@ -57,6 +57,7 @@ from ._solver import (
 from ._validation import (
     check_bool_param,
     check_csc,
+    check_option,
     check_penalty_factor,
     check_sample_weight,
     check_scalar_param,
@@ -594,16 +595,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
     check_scalar_param(tol, "tol", low=0.0)
     check_tol_scale(tol_scale)
     check_scalar_param(max_iter, "max_iter", low=1, integer=True)
-    if coef_format not in ("auto", "dense", "sparse"):
-        raise ValueError(
-            f"coef_format must be 'auto', 'dense' or 'sparse', got {coef_format!r}."
-        )
+    check_option(coef_format, "coef_format", ("auto", "dense", "sparse"))
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable.")
-    if on_interrupt not in ("raise", "return"):
-        raise ValueError(
-            f"on_interrupt must be 'raise' or 'return', got {on_interrupt!r}."
-        )
+    check_option(on_interrupt, "on_interrupt", ("raise", "return"))
     X, y, sw, v = _validate_inputs(X, y, sample_weight, penalty_factor)
     n, p = X.shape
     if coef_init is not None:

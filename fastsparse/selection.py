@@ -34,6 +34,7 @@ from ._solver import prepare_problem, solve_enet
 from ._validation import (
     check_bool_param,
     check_csc,
+    check_option,
     check_scalar_param,
     check_sparse_structure,
 )
@@ -676,9 +677,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
     def _check_params(self):
         model = _check_model(self.model)
         rho = _effective_l1_ratio(model, self.l1_ratio)
-        if self.sampling not in ("complementary", "subsample"):
-            raise ValueError("sampling must be 'complementary' or 'subsample', got "
-                             f"{self.sampling!r}.")
+        check_option(self.sampling, "sampling", ("complementary", "subsample"))
         check_scalar_param(self.threshold, "threshold", low=0.0, high=1.0)
         if not self.threshold > 0.5:
             raise ValueError(
