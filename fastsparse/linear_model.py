@@ -19,6 +19,7 @@ from ._validation import (
     check_scalar_param,
     check_sparse_structure,
     check_target,
+    check_tol_scale,
 )
 
 _TOL_DOC = """\
@@ -28,7 +29,13 @@ _TOL_DOC = """\
         (``ybar = 0`` without intercept). This is the quantity scikit-learn uses, so a
         given ``tol`` means the same accuracy in both libraries; unlike scikit-learn, the
         gap is checked at every outer iteration, so the returned solution is always
-        certified by ``dual_gap_``."""
+        certified by ``dual_gap_``. With ``tol_scale="objective"``: ``G <= tol * P``,
+        P the objective reached.
+    tol_scale : {"null_deviance", "objective"}, default="null_deviance"
+        What ``tol`` is relative to. "objective" makes ``tol`` the relative duality gap
+        G / P: the objective reached is within a factor 1 + tol of the optimum whatever
+        its size (with a small alpha P is far below the null model's, and the default
+        criterion is loose relative to it)."""
 
 
 def _coef_in_dtype(coef, dtype):
@@ -92,6 +99,7 @@ class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
         check_scalar_param(self.alpha, "alpha", low=0.0)
         check_scalar_param(l1_ratio, "l1_ratio", low=0.0, high=1.0)
         check_scalar_param(self.tol, "tol", low=0.0)
+        tol_scale = check_tol_scale(self.tol_scale)
         check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
         fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")
         warm_start = check_bool_param(self.warm_start, "warm_start")
@@ -122,7 +130,7 @@ class _BaseElasticNet(SupportMixin, RegressorMixin, BaseEstimator):
         res = solve_enet(
             X, pb, self.alpha, l1_ratio, v, positive=positive, tol=self.tol,
             max_iter=self.max_iter, w_init=w_init, screening=screening,
-            verbose=self.verbose,
+            verbose=self.verbose, tol_scale=tol_scale,
         )
         self._set_fit_result(res, X.dtype)
         return self
@@ -256,13 +264,14 @@ class ElasticNet(_BaseElasticNet):
     """
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=100,
-                 tol=1e-4, warm_start=False, positive=False, penalty_factor=None,
-                 screening=True, verbose=0):
+                 tol=1e-4, tol_scale="null_deviance", warm_start=False, positive=False,
+                 penalty_factor=None, screening=True, verbose=0):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
+        self.tol_scale = tol_scale
         self.warm_start = warm_start
         self.positive = positive
         self.penalty_factor = penalty_factor
@@ -300,12 +309,13 @@ class Lasso(_BaseElasticNet):
     """
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=100, tol=1e-4,
-                 warm_start=False, positive=False, penalty_factor=None, screening=True,
-                 verbose=0):
+                 tol_scale="null_deviance", warm_start=False, positive=False,
+                 penalty_factor=None, screening=True, verbose=0):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
+        self.tol_scale = tol_scale
         self.warm_start = warm_start
         self.positive = positive
         self.penalty_factor = penalty_factor

@@ -544,3 +544,27 @@ def test_unpenalized_exact_fit_gap_is_not_infinite():
     assert m.dual_gap_ <= 1e-14 and m.n_iter_ <= 3
     assert m.coef_[0] == 0.0
     np.testing.assert_allclose(m.predict(X), y, rtol=1e-14)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_tol_scale_objective_bounds_the_relative_gap(fit_intercept, l1_ratio):
+    # A small alpha: the objective is far below the null model's, where the default
+    # criterion (relative to the null deviance) is loose. tol_scale="objective" must
+    # reach G <= tol * P, with G and P computed here from the returned coefficients.
+    X, y = make_regression_problem(n_samples=80, n_features=60, noise=0.5, seed=21)
+    alpha = alpha_max(X, y, l1_ratio, fit_intercept=fit_intercept) / 300
+    tol = 1e-7
+    cls = Lasso if l1_ratio == 1.0 else ElasticNet
+    extra = {} if l1_ratio == 1.0 else dict(l1_ratio=l1_ratio)
+    model = cls(alpha=alpha, tol=tol, tol_scale="objective", fit_intercept=fit_intercept,
+                max_iter=10_000, **extra).fit(X, y)
+    primal = objective(X, y, model.coef_, model.intercept_, alpha, l1_ratio)
+    gap = duality_gap(X, y, model.coef_, alpha, l1_ratio, fit_intercept=fit_intercept)
+    assert model.dual_gap_ <= tol * primal * (1 + 1e-9)
+    assert gap <= tol * primal * (1 + 1e-6)
+    ybar = y.mean() if fit_intercept else 0.0
+    null_obj = 0.5 * np.mean((y - ybar) ** 2)
+    assert primal < 0.2 * null_obj  # the two criteria differ on this problem
+    with pytest.raises(ValueError, match="tol_scale"):
+        cls(alpha=alpha, tol_scale="relative", **extra).fit(X, y)
