@@ -648,11 +648,12 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
     )
 
 
-def warn_if_needed(res, max_iter, scale, label="", has_free=False):
+def warn_if_needed(res, max_iter, scale, label="", has_free=False, stacklevel=3):
     """ConvergenceWarning with the gap; explain separability when it is the cause.
 
     ``scale`` converts internal units to the estimator's objective; the tolerance shown
-    is the gap the solve had to reach (``res.tol_abs``).
+    is the gap the solve had to reach (``res.tol_abs``). ``stacklevel`` goes to
+    :func:`warnings.warn`; 3 names the caller of the function that calls this one.
     """
     tol_abs = res.tol_abs
     where = f" (class {label!r} vs rest)" if label != "" else ""
@@ -665,12 +666,12 @@ def warn_if_needed(res, max_iter, scale, label="", has_free=False):
                     "little regularization (large C, small l1_ratio penalties or "
                     "unpenalized features) the minimiser is huge or does not exist. "
                     "Decrease C or use an L1 penalty.")
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=stacklevel)
     elif res.separated and has_free:
         warnings.warn(
             f"Logistic regression{where}: the training data are separated and some "
             "features are unpenalized (penalty factor 0): if they separate the classes "
             "by themselves the objective has no finite minimiser, and the returned "
             "coefficients only reach the requested gap on the way to infinity.",
-            ConvergenceWarning, stacklevel=3,
+            ConvergenceWarning, stacklevel=stacklevel,
         )

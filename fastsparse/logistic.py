@@ -20,6 +20,7 @@ from .path import PathProgress
 from ._validation import (
     check_bool_param,
     check_csc,
+    check_option,
     check_penalty_factor,
     check_sample_weight,
     check_scalar_param,
@@ -302,7 +303,8 @@ class LogisticRegression(SupportMixin, _CheckedLinearClassifierMixin, BaseEstima
                     delayed(fit_one)(k, row, cancel) for row, k in enumerate(targets))
         for row, (res, pb) in enumerate(out):
             label = "" if n_problems == 1 else classes[row]
-            warn_if_needed(res, self.max_iter, scale, label, has_free)
+            # stacklevel 4: past fit and its restore_on_interrupt wrapper.
+            warn_if_needed(res, self.max_iter, scale, label, has_free, stacklevel=4)
         self.coef_ = np.vstack([res.coef for res, _ in out])
         self.intercept_ = np.array([res.intercept for res, _ in out], dtype=np.float64)
         self.dual_gap_ = np.array([res.dual_gap * scale for res, _ in out])
@@ -481,14 +483,10 @@ def logistic_path(X, y, *, Cs=None, n_Cs=20, eps=1e-2, l1_ratio=1.0, fit_interce
     check_scalar_param(tol, "tol", low=0.0)
     check_tol_scale(tol_scale)
     check_scalar_param(max_iter, "max_iter", low=1, integer=True)
-    if coef_format not in ("sparse", "dense"):
-        raise ValueError(f"coef_format must be 'sparse' or 'dense', got {coef_format!r}.")
+    check_option(coef_format, "coef_format", ("sparse", "dense"))
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable.")
-    if on_interrupt not in ("raise", "return"):
-        raise ValueError(
-            f"on_interrupt must be 'raise' or 'return', got {on_interrupt!r}."
-        )
+    check_option(on_interrupt, "on_interrupt", ("raise", "return"))
     v = (None if penalty_factor is None
          else check_penalty_factor(penalty_factor, n_features))
     if isinstance(Cs, Integral) and not isinstance(Cs, (bool, np.bool_)):

@@ -245,6 +245,13 @@ def test_tol_scale_objective_along_logistic_path():
         logistic_path(X, y, tol_scale="relative")
 
 
+def test_convergence_warning_points_at_the_caller():
+    X, y = make_problem(seed=13)
+    with pytest.warns(ConvergenceWarning, match="did not converge") as record:
+        LogisticRegression(C=10.0, tol=0.0, max_iter=1).fit(X, y)
+    assert record[0].filename == __file__
+
+
 def test_screening_does_not_change_solution():
     X, y = make_problem(n=120, p=200, seed=7, density=0.1)
     a = LogisticRegression(C=0.5, tol=1e-10).fit(X, y)
