@@ -1,0 +1,211 @@
+"""Report."""
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from .problems import matrix_nbytes
+
+
+def _git_revision():
+    """Short commit of the checkout this script lives in, with a dirty marker."""
+    root = Path(__file__).resolve().parents[2]  # scripts/peers/report.py -> checkout
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (rev + ("-dirty" if dirty else "")) or None
+
+
+def _cpu_model():
+    """CPU model name from /proc/cpuinfo, else platform.processor()."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_info():
+    """Machine, CPU count and package versions, as a JSON-serialisable dict."""
+    versions = {}
+    for package in ("fastsparse", "numpy", "scipy", "scikit-learn", "numba", "skglm",
+                    "celer"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return dict(platform=platform.platform(), cpu=_cpu_model(), cpu_count=os.cpu_count(),
+                usable_cpus=usable, python=platform.python_version(), versions=versions,
+                fastsparse_git=_git_revision())
+
+
+def format_machine(info):
+    """One Markdown paragraph describing the machine."""
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v is not None)
+    git = f" (git {info['fastsparse_git']})" if info["fastsparse_git"] else ""
+    return (f"Machine: {info['platform']}, {info['cpu']}, {info['cpu_count']} logical CPUs "
+            f"({info['usable_cpus']} usable), Python {info['python']}.  \n"
+            f"Packages: {versions}{git}.")
+
+
+def _fmt_mib(value):
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _solver_row(name, res, fs_seconds, x_mib, timeout, bold):
+    """Cells of one table row."""
+    chosen = res["chosen"]
+    shown = chosen or (min(res["points"], key=lambda p: p["rel_gap"]) if res["points"]
+                       else None)
+    if chosen is not None:
+        time_cell = f"{chosen['seconds']:.3f}"
+        ratio = f"{chosen['seconds'] / fs_seconds:.2f}" if fs_seconds else "-"
+        tol_cell = f"{chosen['tol']:.0e}"
+    elif res["status"] == "timeout":
+        time_cell, ratio = f"> {timeout:g}", "-"
+        tol_cell = f"{res['timeout_tol']:.0e} timed out"
+    elif res["status"] == "error":
+        time_cell, ratio, tol_cell = "error", "-", res.get("error", "")[:60]
+    else:
+        time_cell, ratio, tol_cell = "not reached", "-", "ladder exhausted"
+    memory = res["memory"] or chosen
+    peak = memory["peak_extra_mib"] if memory else None
+    cells = [
+        name, time_cell, ratio,
+        f"{shown['primal']:.10g}" if shown else "-",
+        f"{shown['rel_gap']:.1e}" if shown else "-",
+        str(shown["nnz"]) if shown else "-",
+        _fmt_mib(peak),
+        f"{peak / x_mib:.2f}" if peak is not None and x_mib > 0 else "-",
+        tol_cell,
+    ]
+    if bold:
+        cells[0], cells[1] = f"**{cells[0]}**", f"**{cells[1]}**"
+    return cells
+
+
+def fastest_peer(results):
+    """Name of the fastest solver other than fastsparse that reached the gap, or None."""
+    peers = {name: res["chosen"]["seconds"] for name, res in results.items()
+             if name != "fastsparse" and res["chosen"] is not None}
+    return min(peers, key=peers.get) if peers else None
+
+
+def format_table(results, x_mib, timeout):
+    """Markdown table of one alpha, followed by the speed-up line.
+
+    Parameters
+    ----------
+    results : dict
+        Solver name -> summary from :func:`compare_solver`.
+    x_mib : float
+        Size of X in MiB (data + indices + indptr).
+    timeout : float
+        The per-fit timeout, shown for timed-out solvers.
+
+    Returns
+    -------
+    text : str
+        The table and the summary lines.
+    """
+    header = ["solver", "time (s)", "ratio to fastsparse", "objective", "rel gap (script)",
+              "nnz", "peak extra memory (MiB)", "peak / size of X", "tol used"]
+    fs = results.get("fastsparse")
+    fs_seconds = fs["chosen"]["seconds"] if fs and fs["chosen"] else None
+    best = fastest_peer(results)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, res in results.items():
+        cells = _solver_row(name, res, fs_seconds, x_mib, timeout, bold=name == best)
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    if fs is None:
+        lines.append("fastsparse was not run: no speed-up to report.")
+    elif fs_seconds is None:
+        lines.append("fastsparse did not reach the requested gap: no speed-up to report.")
+    elif best is None:
+        lines.append("No peer reached the requested gap: no speed-up to report.")
+    else:
+        speedup = results[best]["chosen"]["seconds"] / fs_seconds
+        lines.append(f"Speed-up of fastsparse over the fastest peer ({best}): "
+                     f"**{speedup:.2f}x**" + (" (fastsparse is slower)" if speedup < 1 else ""))
+    if fs is not None:
+        lines.append(_compile_line(fs))
+    return "\n".join(lines)
+
+
+def _compile_line(fs):
+    """fastsparse's first-fit costs, which the timed fits exclude."""
+    cold = "empty Numba cache" if fs["cold_compile"] else "Numba cache as found"
+    parts = []
+    if fs["warmup_seconds"] is not None:
+        parts.append(f"{fs['warmup_seconds']:.2f} s ({cold})")
+    if fs["memory_warmup_seconds"] is not None:
+        parts.append(f"{fs['memory_warmup_seconds']:.2f} s (on-disk Numba cache)")
+    if not parts:
+        return "fastsparse first fit: not measured."
+    return ("fastsparse load + import + JIT + first fit on a small slice, excluded from "
+            "the times above: " + "; ".join(parts) + ".")
+
+
+def plot_curves(all_results, rel_gap, path):
+    """Suboptimality versus time, one panel per alpha and one curve per solver.
+
+    The suboptimality of a rung is ``(P - D_best) / P`` with ``D_best`` the best dual value
+    any solver reached at that alpha: a certified upper bound on ``(P - P*) / P``, and
+    positive, so it fits a log scale. Each rung is a separate run, so timing noise can
+    make a looser rung slower than a tighter one: the markers show every run and the line
+    the best suboptimality reached by any run of at most that duration.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(all_results), figsize=(5.5 * len(all_results), 4.2),
+                             squeeze=False)
+    for ax, entry in zip(axes[0], all_results):
+        points = [p for res in entry["solvers"].values() for p in res["points"]]
+        if not points:
+            continue
+        best_dual = max(p["dual"] for p in points)
+        for name, res in entry["solvers"].items():
+            if not res["points"]:
+                continue
+            ordered = sorted(res["points"], key=lambda p: p["seconds"])
+            t = np.array([p["seconds"] for p in ordered])
+            sub = np.array([max((p["primal"] - best_dual) / p["primal"], 1e-16)
+                            for p in ordered])
+            line, = ax.step(t, np.minimum.accumulate(sub), where="post", label=name)
+            ax.plot(t, sub, "o", color=line.get_color(), alpha=0.6)
+        ax.axhline(rel_gap, color="grey", linestyle=":", label="requested rel gap")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("fit time (s)")
+        ax.set_ylabel("(P - D_best) / P")
+        ax.set_title(f"alpha = alpha_max / {entry['alpha_ratio']:g}")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _describe_problem(args, X, y):
+    """Dataset facts for the report."""
+    return dict(preset=args.preset, target=args.target, n_samples=X.shape[0],
+                n_features=X.shape[1], nnz=int(X.nnz), dtype=str(X.dtype),
+                index_dtype=str(X.indices.dtype), x_bytes=matrix_nbytes(X),
+                model=args.model, l1_ratio=args.l1_ratio if args.model == "enet" else 1.0,
+                fit_intercept=args.fit_intercept, rel_gap=args.rel_gap)
