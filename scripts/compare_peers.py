@@ -57,10 +57,9 @@ from peers.worker import run_worker  # noqa: E402
 from peers.parent import compare_solver  # noqa: E402
 from peers.report import (  # noqa: E402
     _describe_problem,
-    format_machine,
     format_table,
-    machine_info,
     plot_curves,
+    print_header,
 )
 from peers.path_mode import run_path_comparison, run_path_worker  # noqa: E402
 from peers.cv_mode import CV_SOLVERS, run_cv_comparison, run_cv_worker  # noqa: E402
@@ -250,14 +249,10 @@ def run_comparison(args):
     a_max = alpha_max(X, y, l1_ratio, args.fit_intercept)
     del X, y  # the workers load their own copy; do not hold a second one meanwhile
 
-    info = machine_info()
-    print(format_machine(info) + "\n")
-    x_mib = problem["x_bytes"] / 2**20
-    print(f"Data: preset {problem['preset']} ({problem['target']} target), "
-          f"{problem['n_samples']} x {problem['n_features']}, nnz {problem['nnz']}, "
-          f"{problem['dtype']}/{problem['index_dtype']}, X = {x_mib:.1f} MiB. "
-          f"Model {args.model} (l1_ratio {l1_ratio:g}), fit_intercept={args.fit_intercept}, "
-          f"alpha_max = {a_max:.6g}, required relative gap {args.rel_gap:g}.\n", flush=True)
+    info, x_mib = print_header(
+        problem, f"Model {args.model} (l1_ratio {l1_ratio:g}), fit_intercept="
+        f"{args.fit_intercept}, alpha_max = {a_max:.6g}, required relative gap "
+        f"{args.rel_gap:g}.")
 
     entries = []
     cold_pending = args.cold_compile

@@ -12,7 +12,7 @@ from .problems import alpha_max, load_problem, relative_gap
 from .solvers import SOLVER_MODULES
 from .worker import PeakMemory, _emit, _warm_up_problem
 from .parent import run_solver_process
-from .report import _describe_problem, _fmt_mib, format_machine, machine_info
+from .report import _describe_problem, _fmt_mib, print_header
 from .path_mode import alpha_path_grid
 
 #: Solvers of ``--cv`` and how their LassoCV is built.
@@ -134,17 +134,13 @@ def run_cv_comparison(args):
     grid = alpha_path_grid(X, y, args.n_alphas, args.eps, args.fit_intercept)
     del X, y
 
-    info = machine_info()
-    print(format_machine(info) + "\n")
-    x_mib = problem["x_bytes"] / 2**20
-    print(f"Data: preset {problem['preset']} ({problem['target']} target), "
-          f"{problem['n_samples']} x {problem['n_features']}, nnz {problem['nnz']}, "
-          f"{problem['dtype']}/{problem['index_dtype']}, X = {x_mib:.1f} MiB. "
-          f"{args.cv_folds}-fold LassoCV, n_jobs={args.n_jobs}, fit_intercept="
-          f"{args.fit_intercept}, tol={args.cv_tol:g}, the same {args.n_alphas} alphas "
-          f"from alpha_max = {grid[0]:.6g} down to {grid[-1]:.6g} for every solver. "
-          f"Peak extra memory: increase of the worker's peak RSS during fit, relative "
-          f"to the size of X (data + indices + indptr).\n", flush=True)
+    info, x_mib = print_header(
+        problem,
+        f"{args.cv_folds}-fold LassoCV, n_jobs={args.n_jobs}, fit_intercept="
+        f"{args.fit_intercept}, tol={args.cv_tol:g}, the same {args.n_alphas} alphas "
+        f"from alpha_max = {grid[0]:.6g} down to {grid[-1]:.6g} for every solver. "
+        f"Peak extra memory: increase of the worker's peak RSS during fit, relative "
+        f"to the size of X (data + indices + indptr).")
 
     base = dict(mode="cv", alphas=grid.tolist(), fit_intercept=args.fit_intercept,
                 tols=[args.cv_tol], folds=args.cv_folds,

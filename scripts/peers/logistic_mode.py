@@ -10,13 +10,7 @@ import numpy as np
 
 from .worker import PeakMemory, _emit
 from .parent import compare_solver
-from .report import (
-    _describe_problem,
-    format_machine,
-    format_table,
-    machine_info,
-    plot_curves,
-)
+from .report import _describe_problem, format_table, plot_curves, print_header
 
 #: Solvers of ``--model logistic`` and the module each needs. scikit-learn runs twice:
 #: liblinear (newGLMNET, the reference proximal Newton) and saga.
@@ -212,16 +206,13 @@ def run_logistic_comparison(args):
                    l1_ratio=1.0)
     c_min = logistic_c_min(X, y, args.fit_intercept)
     del X, y
-    info = machine_info()
-    print(format_machine(info) + "\n")
-    x_mib = problem["x_bytes"] / 2**20
-    print(f"Data: preset {problem['preset']} (classification labels), "
-          f"{problem['n_samples']} x {problem['n_features']}, nnz {problem['nnz']}, "
-          f"{problem['dtype']}/{problem['index_dtype']}, X = {x_mib:.1f} MiB. Model L1 "
-          f"logistic, C sum log(1 + exp(-s z)) + ||w||_1, fit_intercept="
-          f"{args.fit_intercept}, C_min = {c_min:.6g}, required relative gap "
-          f"{args.rel_gap:g}. liblinear: intercept_scaling={LIBLINEAR_INTERCEPT_SCALING:g} "
-          f"(its intercept is penalized); skglm: alpha = 1 / (C n).\n", flush=True)
+    info, x_mib = print_header(
+        problem, labels="classification labels", model_text=(
+            f"Model L1 logistic, C sum log(1 + exp(-s z)) + ||w||_1, fit_intercept="
+            f"{args.fit_intercept}, C_min = {c_min:.6g}, required relative gap "
+            f"{args.rel_gap:g}. liblinear: intercept_scaling="
+            f"{LIBLINEAR_INTERCEPT_SCALING:g} (its intercept is penalized); skglm: "
+            "alpha = 1 / (C n)."))
     entries = []
     cold_pending = args.cold_compile
     for ratio in args.alpha_ratio:

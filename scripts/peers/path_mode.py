@@ -17,8 +17,7 @@ from .report import (
     _describe_problem,
     _fmt_mib,
     fastest_peer,
-    format_machine,
-    machine_info,
+    print_header,
 )
 
 #: How each solver's path is run, by ``fit_intercept``: the text of the report.
@@ -430,17 +429,13 @@ def run_path_comparison(args):
     grid = alpha_path_grid(X, y, args.n_alphas, args.eps, args.fit_intercept)
     del X, y
 
-    info = machine_info()
-    print(format_machine(info) + "\n")
-    x_mib = problem["x_bytes"] / 2**20
-    print(f"Data: preset {problem['preset']} ({problem['target']} target), "
-          f"{problem['n_samples']} x {problem['n_features']}, nnz {problem['nnz']}, "
-          f"{problem['dtype']}/{problem['index_dtype']}, X = {x_mib:.1f} MiB. "
-          f"Lasso path, fit_intercept={args.fit_intercept}: {args.n_alphas} alphas from "
-          f"alpha_max = {grid[0]:.6g} down to {grid[-1]:.6g} (eps {args.eps:g}), "
-          f"geometric, computed once by this script and given to every solver. Required: "
-          f"worst relative gap over the grid <= {args.rel_gap:g}. Timeout per path: "
-          f"{args.timeout:g} s.\n", flush=True)
+    info, x_mib = print_header(
+        problem,
+        f"Lasso path, fit_intercept={args.fit_intercept}: {args.n_alphas} alphas from "
+        f"alpha_max = {grid[0]:.6g} down to {grid[-1]:.6g} (eps {args.eps:g}), "
+        f"geometric, computed once by this script and given to every solver. Required: "
+        f"worst relative gap over the grid <= {args.rel_gap:g}. Timeout per path: "
+        f"{args.timeout:g} s.")
 
     base = dict(mode="path", alphas=grid.tolist(), fit_intercept=args.fit_intercept,
                 rel_gap=args.rel_gap, repeat=args.repeat, preset=args.preset,

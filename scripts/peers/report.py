@@ -209,3 +209,21 @@ def _describe_problem(args, X, y):
                 index_dtype=str(X.indices.dtype), x_bytes=matrix_nbytes(X),
                 model=args.model, l1_ratio=args.l1_ratio if args.model == "enet" else 1.0,
                 fit_intercept=args.fit_intercept, rel_gap=args.rel_gap)
+
+
+def print_header(problem, model_text, labels=None):
+    """Print the machine line and the data line of a report; returns (info, MiB of X).
+
+    ``problem`` is :func:`_describe_problem`'s dict; ``labels`` names the target in the
+    data line (default: "<target> target"); ``model_text`` ends it (model, grid,
+    accuracy required).
+    """
+    info = machine_info()
+    print(format_machine(info) + "\n")
+    x_mib = problem["x_bytes"] / 2**20
+    labels = f"{problem['target']} target" if labels is None else labels
+    print(f"Data: preset {problem['preset']} ({labels}), "
+          f"{problem['n_samples']} x {problem['n_features']}, nnz {problem['nnz']}, "
+          f"{problem['dtype']}/{problem['index_dtype']}, X = {x_mib:.1f} MiB. "
+          f"{model_text}\n", flush=True)
+    return info, x_mib
