@@ -60,6 +60,7 @@ from peers.report import (  # noqa: E402
     format_table,
     plot_curves,
     print_header,
+    write_outputs,
 )
 from peers.path_mode import run_path_comparison, run_path_worker  # noqa: E402
 from peers.cv_mode import CV_SOLVERS, run_cv_comparison, run_cv_worker  # noqa: E402
@@ -273,12 +274,7 @@ def run_comparison(args):
 
     report = dict(machine=info, problem=problem, alpha_max=a_max, tols=args.tols,
                   timeout=args.timeout, results=entries)
-    if args.plot:
-        plot_curves(entries, args.rel_gap, args.plot)
-        print(f"Plot written to {args.plot}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"JSON written to {args.json}")
+    write_outputs(report, args, lambda path: plot_curves(entries, args.rel_gap, path))
     return report
 
 

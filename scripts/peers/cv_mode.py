@@ -1,10 +1,8 @@
 """Cross-validation mode (--cv): time and peak memory of a k-fold LassoCV fit."""
 
 import importlib
-import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -12,7 +10,7 @@ from .problems import alpha_max, load_problem, relative_gap
 from .solvers import SOLVER_MODULES
 from .worker import PeakMemory, _emit, _warm_up_problem
 from .parent import run_solver_process
-from .report import _describe_problem, _fmt_mib, print_header
+from .report import _describe_problem, _fmt_mib, print_header, write_outputs
 from .path_mode import alpha_path_grid
 
 #: Solvers of ``--cv`` and how their LassoCV is built.
@@ -158,7 +156,5 @@ def run_cv_comparison(args):
     report = dict(machine=info, problem=problem, mode="cv", alphas=grid.tolist(),
                   folds=args.cv_folds, n_jobs=args.n_jobs, tol=args.cv_tol,
                   timeout=args.timeout, results=solvers)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"JSON written to {args.json}")
+    write_outputs(report, args)
     return report

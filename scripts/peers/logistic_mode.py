@@ -1,16 +1,20 @@
 """--model logistic: L1 logistic regression at equal relative duality gap."""
 
 import importlib.util
-import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from .worker import PeakMemory, _emit
 from .parent import compare_solver
-from .report import _describe_problem, format_table, plot_curves, print_header
+from .report import (
+    _describe_problem,
+    format_table,
+    plot_curves,
+    print_header,
+    write_outputs,
+)
 
 #: Solvers of ``--model logistic`` and the module each needs. scikit-learn runs twice:
 #: liblinear (newGLMNET, the reference proximal Newton) and saga.
@@ -230,12 +234,7 @@ def run_logistic_comparison(args):
         print(format_table(solvers, x_mib, args.timeout) + "\n", flush=True)
     report = dict(machine=info, problem=problem, c_min=c_min, tols=args.tols,
                   timeout=args.timeout, results=entries)
-    if args.plot:
-        plot_curves(entries, args.rel_gap, args.plot)
-        print(f"Plot written to {args.plot}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"JSON written to {args.json}")
+    write_outputs(report, args, lambda path: plot_curves(entries, args.rel_gap, path))
     return report
 
 

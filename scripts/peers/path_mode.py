@@ -1,10 +1,8 @@
 """Path mode (--path): a whole regularization path per rung of the ladder."""
 
 import importlib
-import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -18,6 +16,7 @@ from .report import (
     _fmt_mib,
     fastest_peer,
     print_header,
+    write_outputs,
 )
 
 #: How each solver's path is run, by ``fit_intercept``: the text of the report.
@@ -451,10 +450,6 @@ def run_path_comparison(args):
     report = dict(machine=info, problem=problem, mode="path", alphas=grid.tolist(),
                   n_alphas=args.n_alphas, eps=args.eps, tols=args.tols,
                   timeout=args.timeout, results=solvers)
-    if args.plot:
-        plot_path_curves(solvers, args.rel_gap, args.plot)
-        print(f"Plot written to {args.plot}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"JSON written to {args.json}")
+    write_outputs(report, args,
+                  lambda path: plot_path_curves(solvers, args.rel_gap, path))
     return report

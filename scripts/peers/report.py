@@ -1,6 +1,7 @@
 """Report."""
 
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -227,3 +228,17 @@ def print_header(problem, model_text, labels=None):
           f"{problem['dtype']}/{problem['index_dtype']}, X = {x_mib:.1f} MiB. "
           f"{model_text}\n", flush=True)
     return info, x_mib
+
+
+def write_outputs(report, args, plot=None):
+    """The ``--plot`` and ``--json`` outputs of a report.
+
+    ``plot(path)`` draws the mode's figure (None: the mode has none, ``--plot`` is
+    ignored); the JSON is ``report`` itself.
+    """
+    if args.plot and plot is not None:
+        plot(args.plot)
+        print(f"Plot written to {args.plot}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"JSON written to {args.json}")

@@ -1,7 +1,6 @@
 """--model ridge: single Ridge fits at equal accuracy of the coefficients."""
 
 import importlib.util
-import json
 import tempfile
 import time
 import warnings
@@ -12,7 +11,7 @@ import numpy as np
 from .problems import default_target, load_problem, matrix_nbytes, primal_dual
 from .worker import _emit, _warm_up_problem
 from .parent import run_solver_process
-from .report import _describe_problem, format_machine, machine_info
+from .report import _describe_problem, format_machine, machine_info, write_outputs
 
 #: Solvers of ``--model ridge`` and the module each needs: fastsparse's Ridge
 #: (``solver="auto"``) and scikit-learn's Ridge with each of its sparse solvers. With an
@@ -278,9 +277,7 @@ def run_ridge_comparison(args):
                                      args.timeout) + "\n", flush=True)
     report = dict(machine=info, problem=problem, tols=args.tols, rel_err=args.rel_err,
                   timeout=args.timeout, results=entries)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"JSON written to {args.json}")
+    write_outputs(report, args)
     return report
 
 
