@@ -8,10 +8,10 @@ import numpy as np
 
 from .problems import alpha_max, load_problem, relative_gap
 from .solvers import SOLVER_MODULES
-from .worker import PeakMemory, _emit, _warm_up_problem
+from .worker import _emit, _warm_up_problem, measured, warning_texts
 from .parent import run_solver_process
-from .report import _describe_problem, _fmt_mib, print_header, write_outputs
-from .path_mode import alpha_path_grid
+from .report import _fmt_mib, print_header, write_outputs
+from .path_mode import describe_with_grid
 
 #: Solvers of ``--cv`` and how their LassoCV is built.
 CV_SOLVERS = ("fastsparse", "sklearn")
@@ -69,21 +69,15 @@ def run_cv_worker(spec):
     est = make_cv_estimator(spec["solver"], spec["alphas"], spec["fit_intercept"], tol,
                             spec["folds"], spec["n_jobs"])
     _emit("start", tol=tol)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with PeakMemory() as memory:
-            start = time.perf_counter()
-            est.fit(X, y)
-            seconds = time.perf_counter() - start
+    _, seconds, memory, caught = measured(lambda: est.fit(X, y))
     _emit("fitted", tol=tol)
-    messages = sorted({f"{w.category.__name__}: {str(w.message)[:120]}" for w in caught})
     coef = np.asarray(est.coef_, dtype=np.float64).ravel()
     intercept = float(est.intercept_) if spec["fit_intercept"] else 0.0
     gap = relative_gap(X, y, coef, intercept, float(est.alpha_), 1.0, spec["fit_intercept"])
     _emit("point", tol=tol, seconds=seconds, rel_gap=gap, alpha=float(est.alpha_),
           nnz=int(np.count_nonzero(coef)), min_cv_mse=float(est.mse_path_.mean(axis=1).min()),
           peak_extra_mib=memory.extra_mib, memory_method=memory.method,
-          n_warnings=len(caught), warnings=messages)
+          n_warnings=len(caught), warnings=warning_texts(caught))
 
 
 def format_cv_table(results, x_mib, a_max, timeout):
@@ -127,10 +121,7 @@ def run_cv_comparison(args):
     report : dict
         Machine, problem, grid and per-solver results (what ``--json`` writes).
     """
-    X, y = load_problem(args.preset, args.target, args.cache_dir)
-    problem = _describe_problem(args, X, y)
-    grid = alpha_path_grid(X, y, args.n_alphas, args.eps, args.fit_intercept)
-    del X, y
+    problem, grid = describe_with_grid(args)
 
     info, x_mib = print_header(
         problem,

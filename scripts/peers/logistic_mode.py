@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from .worker import PeakMemory, _emit
+from .worker import _emit, run_ladder
 from .parent import compare_solver
 from .report import (
     _describe_problem,
@@ -164,34 +164,9 @@ def run_logistic_worker(spec):
         make(C_w if np.isfinite(C_w) else 1.0, 1e-4, X_w.shape[0]).fit(X_w, y_w)
     _emit("warmup", seconds=import_seconds + time.perf_counter() - start)
 
-    def timed(tol):
-        est = make(spec["C"], tol, n)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            with PeakMemory() as memory:
-                begin = time.perf_counter()
-                est.fit(X, y)
-                seconds = time.perf_counter() - begin
-        messages = sorted({f"{w.category.__name__}: {str(w.message)[:120]}"
-                           for w in caught})
-        return est, seconds, memory, messages
-
-    for tol in spec["tols"]:
-        _emit("start", tol=tol)
-        est, seconds, memory, messages = timed(tol)
-        for _ in range(spec.get("repeat", 1) - 1):
-            seconds = min(seconds, timed(tol)[1])
-        coef = np.asarray(est.coef_, dtype=np.float64).ravel()
-        intercept = float(np.ravel(est.intercept_)[0]) if fit_intercept else 0.0
-        primal, dual = logistic_primal_dual(X, y, coef, intercept, spec["C"],
-                                            fit_intercept)
-        gap = (primal - dual) / primal if primal > 0 else 0.0
-        _emit("point", tol=tol, seconds=seconds, primal=primal, dual=dual, rel_gap=gap,
-              nnz=int(np.count_nonzero(coef)), intercept=intercept,
-              peak_extra_mib=memory.extra_mib, memory_method=memory.method,
-              warnings=messages)
-        if gap <= spec["rel_gap"]:
-            break
+    run_ladder(spec, X, y, lambda tol: make(spec["C"], tol, n),
+               lambda coef, intercept: logistic_primal_dual(X, y, coef, intercept,
+                                                            spec["C"], fit_intercept))
 
 
 def run_logistic_comparison(args):

@@ -8,13 +8,14 @@ import numpy as np
 
 from .problems import alpha_max, load_problem, relative_gap
 from .solvers import SOLVER_MODULES
-from .worker import PeakMemory, _emit, _warm_up_problem
+from .worker import _emit, _warm_up_problem, measured, warning_texts
 from .parent import compare_solver
 from .report import (
     _compile_line,
     _describe_problem,
     _fmt_mib,
     fastest_peer,
+    ladder_cells,
     print_header,
     write_outputs,
 )
@@ -250,14 +251,9 @@ def run_path(solver, X, y, alphas, fit_intercept, tol):
 def _timed_path(spec, X, y, tol):
     """Run one rung's path; return its output, wall time, memory and warnings."""
     alphas = np.asarray(spec["alphas"], dtype=np.float64)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with PeakMemory() as memory:
-            start = time.perf_counter()
-            out = run_path(spec["solver"], X, y, alphas, spec["fit_intercept"], tol)
-            seconds = time.perf_counter() - start
-    messages = sorted({f"{w.category.__name__}: {str(w.message)[:120]}" for w in caught})
-    return out, seconds, memory, messages
+    out, seconds, memory, caught = measured(
+        lambda: run_path(spec["solver"], X, y, alphas, spec["fit_intercept"], tol))
+    return out, seconds, memory, warning_texts(caught)
 
 
 def run_path_worker(spec):
@@ -335,19 +331,7 @@ def format_path_table(results, x_mib, timeout, fit_intercept):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, res in results.items():
         chosen = res["chosen"]
-        shown = chosen or (min(res["points"], key=lambda p: p["rel_gap"])
-                           if res["points"] else None)
-        if chosen is not None:
-            time_cell = f"{chosen['seconds']:.2f}"
-            ratio = f"{chosen['seconds'] / fs_seconds:.2f}" if fs_seconds else "-"
-            tol_cell = f"{chosen['tol']:.0e}"
-        elif res["status"] == "timeout":
-            time_cell, ratio = f"> {timeout:g}", "-"
-            tol_cell = f"{res['timeout_tol']:.0e} timed out"
-        elif res["status"] == "error":
-            time_cell, ratio, tol_cell = "error", "-", res.get("error", "")[:60]
-        else:
-            time_cell, ratio, tol_cell = "not reached", "-", "ladder exhausted"
+        shown, time_cell, ratio, tol_cell = ladder_cells(res, fs_seconds, timeout, 2)
         if chosen is None and shown is not None:
             tol_cell += f" (best shown: tol {shown['tol']:.0e}, {shown['seconds']:.2f} s)"
         memory = res["memory"] or chosen
@@ -415,6 +399,15 @@ def plot_path_curves(results, rel_gap, path):
     plt.close(fig)
 
 
+def describe_with_grid(args):
+    """The problem of ``args`` (:func:`_describe_problem`) and its alpha grid
+    (:func:`alpha_path_grid` with ``--n-alphas`` and ``--eps``). The data are not kept:
+    the workers load their own copy."""
+    X, y = load_problem(args.preset, args.target, args.cache_dir)
+    return (_describe_problem(args, X, y),
+            alpha_path_grid(X, y, args.n_alphas, args.eps, args.fit_intercept))
+
+
 def run_path_comparison(args):
     """Run the ``--path`` comparison of every solver and print the report.
 
@@ -423,10 +416,7 @@ def run_path_comparison(args):
     report : dict
         Machine, problem, grid and per-solver results (what ``--json`` writes).
     """
-    X, y = load_problem(args.preset, args.target, args.cache_dir)
-    problem = _describe_problem(args, X, y)
-    grid = alpha_path_grid(X, y, args.n_alphas, args.eps, args.fit_intercept)
-    del X, y
+    problem, grid = describe_with_grid(args)
 
     info, x_mib = print_header(
         problem,

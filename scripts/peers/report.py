@@ -66,13 +66,18 @@ def _fmt_mib(value):
     return "-" if value is None else f"{value:.1f}"
 
 
-def _solver_row(name, res, fs_seconds, x_mib, timeout, bold):
-    """Cells of one table row."""
+def ladder_cells(res, fs_seconds, timeout, time_digits):
+    """How one solver's ladder ended, as table cells.
+
+    Returns (shown, time, ratio to fastsparse, tol used): ``shown`` is the chosen rung,
+    or the closest one when none reached the gap (None without any rung); the time has
+    ``time_digits`` decimals.
+    """
     chosen = res["chosen"]
     shown = chosen or (min(res["points"], key=lambda p: p["rel_gap"]) if res["points"]
                        else None)
     if chosen is not None:
-        time_cell = f"{chosen['seconds']:.3f}"
+        time_cell = f"{chosen['seconds']:.{time_digits}f}"
         ratio = f"{chosen['seconds'] / fs_seconds:.2f}" if fs_seconds else "-"
         tol_cell = f"{chosen['tol']:.0e}"
     elif res["status"] == "timeout":
@@ -82,6 +87,13 @@ def _solver_row(name, res, fs_seconds, x_mib, timeout, bold):
         time_cell, ratio, tol_cell = "error", "-", res.get("error", "")[:60]
     else:
         time_cell, ratio, tol_cell = "not reached", "-", "ladder exhausted"
+    return shown, time_cell, ratio, tol_cell
+
+
+def _solver_row(name, res, fs_seconds, x_mib, timeout, bold):
+    """Cells of one table row."""
+    chosen = res["chosen"]
+    shown, time_cell, ratio, tol_cell = ladder_cells(res, fs_seconds, timeout, 3)
     memory = res["memory"] or chosen
     peak = memory["peak_extra_mib"] if memory else None
     cells = [

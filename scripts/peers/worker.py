@@ -86,18 +86,54 @@ def _warm_up_problem(X, y, fit_intercept, l1_ratio):
     return X_small, y_small, (alpha if alpha > 0 else 1e-3)
 
 
-def _timed_fit(spec, X, y, tol):
-    """Fit one rung; return the estimator, its wall time and the warnings it raised."""
-    est = make_estimator(spec["solver"], spec["model"], spec["alpha"], spec["l1_ratio"],
-                         spec["fit_intercept"], tol)
+def measured(call):
+    """Run ``call()`` timed (wall clock), under :class:`PeakMemory`, recording warnings.
+
+    Returns (its result, seconds, the PeakMemory, the list of warnings caught).
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with PeakMemory() as memory:
             start = time.perf_counter()
-            est.fit(X, y)
+            out = call()
             seconds = time.perf_counter() - start
-    messages = sorted({f"{w.category.__name__}: {str(w.message)[:120]}" for w in caught})
-    return est, seconds, memory, messages
+    return out, seconds, memory, caught
+
+
+def warning_texts(caught):
+    """The distinct warnings of :func:`measured`, as sorted "Category: message" lines."""
+    return sorted({f"{w.category.__name__}: {str(w.message)[:120]}" for w in caught})
+
+
+def run_ladder(spec, X, y, make, primal_dual_of):
+    """Fit every rung of ``spec["tols"]`` and report a ``point`` event for each.
+
+    ``make(tol)`` returns the unfitted estimator of a rung, ``primal_dual_of(coef,
+    intercept)`` the script's primal and dual values of a returned solution. A rung is
+    fitted ``spec["repeat"]`` times (default 1), keeping the best time; the ladder stops
+    after the first rung whose relative gap is within ``spec["rel_gap"]``.
+    """
+    def fit_rung(tol):
+        est = make(tol)  # built outside the timed region
+        _, seconds, memory, caught = measured(lambda: est.fit(X, y))
+        return est, seconds, memory, caught
+
+    for tol in spec["tols"]:
+        _emit("start", tol=tol)
+        est, seconds, memory, caught = fit_rung(tol)
+        for _ in range(spec.get("repeat", 1) - 1):
+            # Best of several identical fits: fits of milliseconds are noisy.
+            seconds = min(seconds, fit_rung(tol)[1])
+        coef = np.asarray(est.coef_, dtype=np.float64).ravel()
+        intercept = float(np.ravel(est.intercept_)[0]) if spec["fit_intercept"] else 0.0
+        primal, dual = primal_dual_of(coef, intercept)
+        gap = (primal - dual) / primal if primal > 0 else 0.0
+        _emit("point", tol=tol, seconds=seconds, primal=primal, dual=dual, rel_gap=gap,
+              nnz=int(np.count_nonzero(coef)), intercept=intercept,
+              peak_extra_mib=memory.extra_mib, memory_method=memory.method,
+              warnings=warning_texts(caught))
+        if gap <= spec["rel_gap"]:
+            break
 
 
 def run_worker(spec):
@@ -125,20 +161,9 @@ def run_worker(spec):
         est.fit(X_w, y_w)
     _emit("warmup", seconds=import_seconds + time.perf_counter() - start)
 
-    for tol in spec["tols"]:
-        _emit("start", tol=tol)
-        est, seconds, memory, messages = _timed_fit(spec, X, y, tol)
-        for _ in range(spec.get("repeat", 1) - 1):
-            # Best of several identical fits: fits of milliseconds are noisy.
-            seconds = min(seconds, _timed_fit(spec, X, y, tol)[1])
-        coef = np.asarray(est.coef_, dtype=np.float64).ravel()
-        intercept = float(np.ravel(est.intercept_)[0]) if spec["fit_intercept"] else 0.0
-        primal, dual = primal_dual(X, y, coef, intercept, spec["alpha"], spec["l1_ratio"],
-                                   spec["fit_intercept"])
-        gap = (primal - dual) / primal if primal > 0 else 0.0
-        _emit("point", tol=tol, seconds=seconds, primal=primal, dual=dual, rel_gap=gap,
-              nnz=int(np.count_nonzero(coef)), intercept=intercept,
-              peak_extra_mib=memory.extra_mib, memory_method=memory.method,
-              warnings=messages)
-        if gap <= spec["rel_gap"]:
-            break
+    run_ladder(
+        spec, X, y,
+        lambda tol: make_estimator(spec["solver"], spec["model"], spec["alpha"],
+                                   spec["l1_ratio"], spec["fit_intercept"], tol),
+        lambda coef, intercept: primal_dual(X, y, coef, intercept, spec["alpha"],
+                                            spec["l1_ratio"], spec["fit_intercept"]))
