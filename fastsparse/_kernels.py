@@ -34,11 +34,14 @@ from ._sparse_ops import (  # noqa: F401  (re-exported: the solvers use them as 
     column_stats,
     copy_into,
     enet_coordinate_minimizer,
+    expand_known,
+    gather_sorted,
     is_centered_explicitly,
     positive_entries,
     residual,
     smallest_k,
     sort_by_keys,
+    sorted_difference,
     xt_dot,
 )
 
@@ -969,7 +972,7 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
 
 @njit(**_JIT)
 def screen_and_score(active, n_active, grad, t, radius, sqnorm_f32, l1, l2, w, positive,
-                     screening):
+                     screening, raw=None):
     """Gap Safe test and working-set scores, in place and without temporaries.
 
     For k < n_active, j = active[k] and grad[k] = x_j^T (s q): feature j is provably zero
@@ -984,7 +987,8 @@ def screen_and_score(active, n_active, grad, t, radius, sqnorm_f32, l1, l2, w, p
     violators): the violators are the zero penalized features whose optimality condition
     fails at the current point, |x_j^T (s q)| > l1_j for the unscaled direction q (t < 1
     scales it into the dual feasible set). Each of them must move, so a working set
-    should hold them all.
+    should hold them all. With ``raw``, the kept features' grad[k] (before scoring) are
+    written there, in the compacted order.
     """
     m = 0
     zeroed = False
@@ -1007,6 +1011,8 @@ def screen_and_score(active, n_active, grad, t, radius, sqnorm_f32, l1, l2, w, p
             if c > t * l1[j]:
                 n_violating += 1
         active[m] = j
+        if raw is not None:
+            raw[m] = grad[k]
         grad[m] = score
         m += 1
     return m, zeroed, n_violating

@@ -302,7 +302,7 @@ def _set_predictor(pb, st, w, b):
     st.fresh = False
 
 
-def _gap(pb, st, cols, w, l1, l2, grad, free_proj, xc=None):
+def _gap(pb, st, cols, w, l1, l2, grad, free_proj, xc=None, known=None, rest=None):
     """Duality gap over ``cols`` at the current z; fills grad[k] = x_j^T u, j = cols[k].
 
     Every non-zero w_j must have j in cols. Returns (gap, primal, t): the dual point is
@@ -310,13 +310,26 @@ def _gap(pb, st, cols, w, l1, l2, grad, free_proj, xc=None):
     when no feasible point could be built (unpenalized features far from optimal).
     ``xc`` = (data, indices, indptr, local columns): a compact copy of the columns
     ``cols`` to read instead of X (same sums).
+
+    ``known`` = (sub, values): x_j^T u at this same z for an increasing subset ``sub``
+    of the increasing ``cols`` (``cols`` itself allowed), left by an earlier gap. Only
+    the other columns are read, listed in the scratch ``rest`` (as long as ``cols``):
+    the same sums, so the same gap, without a second pass over the working set's
+    columns, which are the longest.
     """
     loss, ok = _dual_point(pb, st, free_proj)
     primal = loss + LK.penalty_value(w, cols, l1, l2)
     if not ok:
         grad[:] = 0.0
         return np.inf, primal, 1.0
-    if xc is None:
+    if known is not None and known[0].shape[0] == cols.shape[0]:
+        grad[:] = known[1]
+    elif known is not None:
+        n_cols = cols.shape[0]
+        m = K.sorted_difference(cols, n_cols, known[0], rest)
+        xt_dot_full(pb.data, pb.indices, pb.indptr, rest[:m], st.u, grad[:m])
+        K.expand_known(cols, n_cols, known[0], known[1], grad)
+    elif xc is None:
         xt_dot_full(pb.data, pb.indices, pb.indptr, cols, st.u, grad)
     else:
         xt_dot_full(*xc, st.u, grad)
@@ -326,15 +339,18 @@ def _gap(pb, st, cols, w, l1, l2, grad, free_proj, xc=None):
 
 
 def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
-                        max_newton, max_epochs):
+                        max_newton, max_epochs, grad_at_entry=None):
     """Proximal Newton on the working set until its restricted gap is <= tol_in.
 
     The target is lowered to ``INNER_GAP_RATIO`` times the restricted gap at entry when
     that is smaller (never below ``tol_floor``), so every call makes progress.
 
     ``st.z`` must equal Xw + b on entry; it is recomputed after every accepted step.
-    Returns (b, n_newton, n_epochs, stalled) with stalled True when the line search
-    could not decrease the objective (converged to rounding level).
+    ``grad_at_entry``: x_j^T u over ``ws`` at the entry point, when the caller has it.
+    Returns (b, n_newton, n_epochs, stalled, grad_at_exit) with stalled True when the
+    line search could not decrease the objective (converged to rounding level), and
+    grad_at_exit the x_j^T u over ``ws`` at the returned point when the last gap was
+    computed there (``st.fresh``), else None.
 
     For a memory-mapped X (``pb.mapped``) the working set's columns are first copied to
     compact in-memory arrays (:func:`fastsparse._mmap_passes.gather_working_set`), and
@@ -383,7 +399,8 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
     kkt_per_gap = None
     for step_count in range(1, max_newton + 1):
         continue_first = False
-        gap, _, _ = _gap(pb, st, ws, w, l1, l2, grad, free_proj, xc)
+        known = (ws, grad_at_entry) if step_count == 1 and grad_at_entry is not None else None
+        gap, _, _ = _gap(pb, st, ws, w, l1, l2, grad, free_proj, xc, known=known)
         if step_count == 1 and np.isfinite(gap):
             # Always make progress on the working set: when its restricted gap is
             # already below the global target (the global gap can be spread over many
@@ -479,7 +496,7 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
             _set_predictor(pb, st, w, b)
     if pb.mapped and xc is None:
         MP.release_pages((pb.data, pb.indices, pb.indptr))
-    return b, step_count, n_epochs, stalled
+    return b, step_count, n_epochs, stalled, (grad if st.fresh else None)
 
 
 def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=100,
@@ -568,6 +585,11 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
     K.positive_entries(pb.sqnorm_f32, active)
     n_active = n_usable
     grad = np.empty(n_usable)
+    # Gradients reused between passes at the same z (see _gap's ``known``): the raw
+    # x_j^T u of the features kept by screening, and scratch for the columns to read.
+    raw = np.empty(n_usable)
+    rest = np.empty(n_usable, dtype=dtype)
+    ws_known = None  # (ws, x_j^T u over ws) at the current z, from the last ws solve
     ws_size = 0
     n_newton = n_epochs = 0
     gap = np.inf
@@ -582,11 +604,13 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
         check_cancelled(cancel)
         it += 1
         if not st.fresh:
-            # After a working-set solve that ended on a gap check, loss and dual
-            # direction at the current point are cached in st.
+            # After a working-set solve that ended on a gap check, loss, dual direction
+            # and the working set's x_j^T u at the current point are kept.
             _set_predictor(pb, st, w, b)
+            ws_known = None
         cols, g = active[:n_active], grad[:n_active]
-        gap, primal, t = _gap(pb, st, cols, w, l1, l2, g, free_proj)
+        gap, primal, t = _gap(pb, st, cols, w, l1, l2, g, free_proj, known=ws_known,
+                              rest=rest)
         if by_objective:
             tol_abs = tol * primal
         if verbose:
@@ -607,7 +631,8 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
         final_check = False
         radius = np.sqrt(max(gap, 0.0) / 2.0)
         n_active, zeroed, n_violating = K.screen_and_score(
-            active, n_active, grad, t, radius, pb.sqnorm_f32, l1, l2, w, False, screening)
+            active, n_active, grad, t, radius, pb.sqnorm_f32, l1, l2, w, False, screening,
+            raw)
         if zeroed:
             _set_predictor(pb, st, w, b)
         nnz = int(np.count_nonzero(w))
@@ -620,14 +645,19 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
         extra = min(n_violating, VIOLATOR_GROWTH * max(nnz, p0))
         ws_size = min(n_active, max(p0, 2 * nnz, nnz + free.shape[0], nnz + extra))
         ws = K.smallest_k(grad, active, n_active, ws_size)
+        ws_grad = None
+        if not zeroed:  # z unchanged since the gap: its x_j^T u over ws still hold
+            ws_grad = np.empty(ws.shape[0])
+            K.gather_sorted(active, n_active, raw, ws, ws_grad)
         tol_floor = 0.5 * tol_abs
         tol_in = (max(INNER_GAP_RATIO * gap, tol_floor) if np.isfinite(gap)
                   else tol_floor)
         incomplete = n_violating > extra
-        b, nn, ne, _ = _newton_working_set(
+        b, nn, ne, _, ws_grad = _newton_working_set(
             pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
             min(max_newton, INCOMPLETE_WS_NEWTON) if incomplete else max_newton,
-            max_epochs)
+            max_epochs, ws_grad)
+        ws_known = None if ws_grad is None else (ws, ws_grad)
         n_newton += nn
         n_epochs += ne
 

@@ -429,6 +429,61 @@ def add_columns(data, indices, indptr, cols, delta, xbar, fit_intercept, r_raw):
 
 
 @njit(**_JIT)
+def gather_sorted(cols, n, vals, sub, out):
+    """out[k] = vals[i] where cols[i] == sub[k], for sub a subset of cols[:n].
+
+    Both ``cols[:n]`` and ``sub`` must be increasing; one merge walk, O(n).
+    """
+    i = 0
+    for k in range(sub.shape[0]):
+        j = sub[k]
+        while cols[i] != j:
+            i += 1
+        out[k] = vals[i]
+
+
+@njit(**_JIT)
+def sorted_difference(cols, n, sub, out):
+    """out[:m] = the entries of cols[:n] not in ``sub``; returns m.
+
+    Both ``cols[:n]`` and ``sub`` must be increasing (so is the result); O(n + len(sub)).
+    """
+    m = 0
+    k = 0
+    n_sub = sub.shape[0]
+    for i in range(n):
+        j = cols[i]
+        while k < n_sub and sub[k] < j:
+            k += 1
+        if k < n_sub and sub[k] == j:
+            continue
+        out[m] = j
+        m += 1
+    return m
+
+
+@njit(**_JIT)
+def expand_known(cols, n, sub, sub_vals, vals):
+    """Spread values over cols[:n]: ``sub_vals`` at the entries of ``sub``, the rest
+    from vals[:n - len(sub)], in place.
+
+    On entry vals[:m] holds, in order, the values of the entries of cols[:n] not in
+    ``sub`` (:func:`sorted_difference`); on exit vals[i] is the value of cols[i]. Both
+    ``cols[:n]`` and ``sub`` increasing, ``sub`` a subset of cols[:n]. Filled from the
+    back, where the source index never passes the destination.
+    """
+    r = n - sub.shape[0] - 1
+    k = sub.shape[0] - 1
+    for i in range(n - 1, -1, -1):
+        if k >= 0 and sub[k] == cols[i]:
+            vals[i] = sub_vals[k]
+            k -= 1
+        else:
+            vals[i] = vals[r]
+            r -= 1
+
+
+@njit(**_JIT)
 def smallest_k(score, cols, n, k):
     """The entries of cols[:n] with the k smallest scores, in increasing column order.
 

@@ -653,3 +653,39 @@ def test_deflated_epoch_never_increases_the_model(seed, bad_secant):
     w[:] = w_best
     best = model()
     assert values[-1] <= best * (1 + 1e-9) + 1e-15
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("penalty_factor", [None, "one_free"])
+def test_reused_gradients_give_the_iterates_of_a_fresh_pass(monkeypatch, fit_intercept,
+                                                            penalty_factor):
+    # The outer loop hands x_j^T u of the working set to the next gap at the same z
+    # instead of reading those columns again (_gap's ``known``). The same sums, so the
+    # same iterates: compared bit for bit with a run in which every gap reads X.
+    import fastsparse._logistic_solver as LS
+    X, y = make_problem(n=150, p=300, seed=8, density=0.1)
+    pf = None
+    if penalty_factor:
+        pf = np.ones(X.shape[1])
+        pf[0] = 0.0
+    fit = lambda: LogisticRegression(C=5.0, fit_intercept=fit_intercept, tol=1e-10,  # noqa: E731
+                                     penalty_factor=pf).fit(X, y)
+    original = LS._gap
+    reused = []
+
+    def counting(*args, known=None, rest=None, **kw):
+        reused.append(known is not None)
+        return original(*args, known=known, rest=rest, **kw)
+
+    monkeypatch.setattr(LS, "_gap", counting)
+    with_reuse = fit()
+    assert sum(reused) >= 2, "no gradient was reused"
+
+    def fresh(*args, known=None, rest=None, **kw):
+        return original(*args, **kw)
+
+    monkeypatch.setattr(LS, "_gap", fresh)
+    without = fit()
+    np.testing.assert_array_equal(with_reuse.coef_, without.coef_)
+    assert with_reuse.intercept_[0] == without.intercept_[0]
+    assert with_reuse.dual_gap_[0] == without.dual_gap_[0]

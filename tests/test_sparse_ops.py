@@ -101,3 +101,45 @@ def test_screen_and_score_never_counts_screened_features():
     assert m == 2
     assert_array_equal(active[:m], [0, 3])
     assert n_violating == 2
+
+
+def test_screen_and_score_keeps_the_raw_gradients_of_the_kept_features():
+    grad_in = np.array([3.0, 0.01, 0.02, 2.9, -3.1])
+    p = grad_in.shape[0]
+    active = np.arange(p, dtype=np.int64)
+    grad = grad_in.copy()
+    raw = np.full(p, np.nan)
+    m, _, _ = K.screen_and_score(active, p, grad, 1.0 / 3.0, 0.05,
+                                 np.ones(p, dtype=np.float32), np.ones(p), np.zeros(p),
+                                 np.zeros(p), False, True, raw)
+    assert_array_equal(active[:m], [0, 3, 4])  # 1 and 2 screened
+    assert_array_equal(raw[:m], grad_in[[0, 3, 4]])
+    assert np.all(np.isnan(raw[m:]))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sorted_set_helpers_match_numpy(seed):
+    # gather_sorted / sorted_difference / expand_known against NumPy's set routines,
+    # on a prefix cols[:n] (the solvers' active sets) and subsets of every size.
+    rng = np.random.default_rng(seed)
+    cols = np.sort(rng.choice(1000, size=200, replace=False)).astype(np.int32)
+    n = int(rng.integers(1, 201))
+    vals = rng.standard_normal(200)
+    for size in (0, 1, n // 2, n):
+        sub = np.sort(rng.choice(cols[:n], size=size, replace=False)).astype(np.int32)
+        pos = np.searchsorted(cols[:n], sub)
+        out = np.empty(size)
+        S.gather_sorted(cols, n, vals, sub, out)
+        assert_array_equal(out, vals[pos])
+
+        rest = np.full(200, -1, dtype=np.int32)
+        m = S.sorted_difference(cols, n, sub, rest)
+        assert_array_equal(rest[:m], np.setdiff1d(cols[:n], sub))
+
+        # vals[:m] holds the values of the rest on entry, sub_vals those of sub.
+        truth = rng.standard_normal(n)
+        buf = np.full(200, np.nan)
+        buf[:m] = truth[np.isin(cols[:n], sub, invert=True)]
+        S.expand_known(cols, n, sub, truth[pos], buf)
+        assert_array_equal(buf[:n], truth)
+        assert np.all(np.isnan(buf[n:]))
