@@ -252,13 +252,18 @@ class _State:
     ``fresh`` is True while ``loss``, ``g``, ``u`` and ``ok`` were computed at the current
     ``z`` (by :func:`_dual_point`), so that the next gap at the same point reuses them:
     the loss and the dual direction cost one exp and one log per row, as much as the rest
-    of a gap evaluation on a working set. Whoever changes z sets it to False.
+    of a gap evaluation on a working set. Whoever changes z sets it to False. Likewise
+    ``entropy`` is the entropy part of D(t u) for t = ``entropy_t`` (None: not computed
+    at this point): two logs per row, reused when the next gap's scale t is the same
+    (the working set holds the feature that sets t, as it usually does).
     """
 
     def __init__(self, n):
         self.fresh = False
         self.loss = np.inf
         self.ok = False
+        self.entropy = 0.0
+        self.entropy_t = None
         self.z = np.empty(n)    # linear predictor Xw + b, always computed from scratch
         self.g = np.empty(n)    # -grad F(z)
         self.u = np.empty(n)    # dual direction (g made feasible for the constraints)
@@ -285,6 +290,7 @@ def _dual_point(pb, st, free_proj):
     elif pb.fit_intercept:
         LK.balance_classes(st.u, pb.y, pos, neg)
     st.loss, st.ok, st.fresh = loss, ok, True
+    st.entropy_t = None
     return loss, ok
 
 
@@ -334,7 +340,10 @@ def _gap(pb, st, cols, w, l1, l2, grad, free_proj, xc=None, known=None, rest=Non
     else:
         xt_dot_full(*xc, st.u, grad)
     t = LK.feasible_scale(grad, cols, l1, l2)
-    dual = LK.dual_value(st.u, t, pb.y, pb.sw, pb.weighted, grad, cols, l1, l2)
+    if st.entropy_t != t:
+        st.entropy = LK.entropy_value(st.u, t, pb.y, pb.sw, pb.weighted)
+        st.entropy_t = t
+    dual = st.entropy - LK.conjugate_value(grad, cols, t, l1, l2)
     return _checked_gap(primal - dual, primal), primal, t
 
 
