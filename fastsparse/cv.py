@@ -42,7 +42,13 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._interrupt import cancel_on_sigint, restore_on_interrupt
 from ._solver import _usable_features, prepare_problem
-from ._validation import check_bool_param, check_folds, check_option, check_scalar_param
+from ._validation import (
+    check_bool_param,
+    check_folds,
+    check_option,
+    check_scalar_param,
+    check_tol_scale,
+)
 from .linear_model import _BaseElasticNet
 from .path import (
     _alpha_max_from_gradient,
@@ -60,7 +66,7 @@ __all__ = ["ElasticNetCV", "LassoCV"]
 
 def _fold_path_mse(X, y, sample_weight, train, test, fit_intercept, alphas, l1_ratio,
                    penalty_factor, positive, tol, max_iter, strong_rule, screening,
-                   cancel=None):
+                   cancel=None, tol_scale="null_deviance"):
     """Held-out MSE along ``alphas`` for one fold, fitted on all rows with test weights 0.
 
     Returns ``(mse, dual_gaps)``, arrays of shape (n_alphas,). The MSE is weighted by the
@@ -90,7 +96,7 @@ def _fold_path_mse(X, y, sample_weight, train, test, fit_intercept, alphas, l1_r
     gaps = np.empty(m)
     for step in _iter_path(X, pb, alphas, l1_ratio, penalty_factor, positive=positive,
                            tol=tol, max_iter=max_iter, strong_rule=strong_rule,
-                           screening=screening, cancel=cancel):
+                           screening=screening, cancel=cancel, tol_scale=tol_scale):
         res_test = step.residual[test]
         mse[step.k] = np.average(res_test ** 2, weights=w_test)
         gaps[step.k] = step.result.dual_gap
@@ -129,6 +135,7 @@ class _BaseEnetCV(_BaseElasticNet):
             check_scalar_param(r, "l1_ratio", low=0.0, high=1.0)
         l1_ratios = [float(r) for r in l1_ratios]
         check_scalar_param(self.tol, "tol", low=0.0)
+        tol_scale = check_tol_scale(self.tol_scale)
         check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
         check_option(self.selection_rule, "selection_rule", ("min", "1se"))
         grid_params = [_check_grid_params(r, self.eps, self.n_alphas, self.alphas)
@@ -171,7 +178,8 @@ class _BaseEnetCV(_BaseElasticNet):
             jobs = [
                 delayed(_fold_path_mse)(
                     X, y, user_weights, train, test, fit_intercept, grid, r, v,
-                    positive, self.tol, self.max_iter, strong_rule, screening, cancel)
+                    positive, self.tol, self.max_iter, strong_rule, screening, cancel,
+                    tol_scale)
                 for r, grid in zip(l1_ratios, grids)
                 for train, test in folds
             ]
@@ -225,7 +233,7 @@ class _BaseEnetCV(_BaseElasticNet):
         for step in _iter_path(X, pb, refit_grid, l1_ratios[best_l], v,
                                positive=positive, tol=self.tol,
                                max_iter=self.max_iter, strong_rule=strong_rule,
-                               screening=screening,
+                               screening=screening, tol_scale=tol_scale,
                                null_model=(usable, w0, g0, alpha_maxes[best_l])):
             res = step.result
         self._set_fit_result(res, X.dtype)
@@ -255,6 +263,11 @@ _CV_PARAMS = """\
         Stopping tolerance of each alpha, relative to the null model: the duality gap G
         must satisfy ``G <= tol * sum_i s_i (y_i - ybar)^2 / n``, over the training rows
         of the fold (scikit-learn's criterion, so ``tol`` means the same in both).
+    tol_scale : {"null_deviance", "objective"}, default="null_deviance"
+        What ``tol`` is relative to. "objective" makes it the relative duality gap
+        G / P of each alpha, P the objective reached: at the small alphas of a grid P is
+        far below the null model's value and the default criterion is loose relative to
+        it (as in :func:`fastsparse.enet_path`).
     cv : int, cross-validation generator or iterable, default=None
         As in scikit-learn (:func:`sklearn.model_selection.check_cv`): None is 5-fold,
         an int k is k-fold (no shuffling), or a splitter, or an iterable of
@@ -299,7 +312,8 @@ _CV_ATTRIBUTES = """\
     alphas_ : ndarray of shape (n_alphas,) or (n_l1_ratio, n_alphas)
         The grid(s) used.
     cv_dual_gaps_ : ndarray of the shape of ``mse_path_``
-        Duality gap of every fold's solution (each certified within ``tol``).
+        Duality gap of every fold's solution (each certified within ``tol``, in the
+        sense of ``tol_scale``).
     dual_gap_ : float
         Duality gap of the refitted model.
     dual_point_ : ndarray of shape (n_samples,)
@@ -351,15 +365,16 @@ class LassoCV(_BaseEnetCV):
     """
 
     def __init__(self, *, eps=1e-3, n_alphas=100, alphas=None, fit_intercept=True,
-                 max_iter=100, tol=1e-4, cv=None, n_jobs=None, positive=False,
-                 penalty_factor=None, selection_rule="min", strong_rule=True,
-                 screening=True, verbose=0):
+                 max_iter=100, tol=1e-4, tol_scale="null_deviance", cv=None, n_jobs=None,
+                 positive=False, penalty_factor=None, selection_rule="min",
+                 strong_rule=True, screening=True, verbose=0):
         self.eps = eps
         self.n_alphas = n_alphas
         self.alphas = alphas
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
+        self.tol_scale = tol_scale
         self.cv = cv
         self.n_jobs = n_jobs
         self.positive = positive
@@ -411,9 +426,9 @@ class ElasticNetCV(_BaseEnetCV):
     """
 
     def __init__(self, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None,
-                 fit_intercept=True, max_iter=100, tol=1e-4, cv=None, n_jobs=None,
-                 positive=False, penalty_factor=None, selection_rule="min",
-                 strong_rule=True, screening=True, verbose=0):
+                 fit_intercept=True, max_iter=100, tol=1e-4, tol_scale="null_deviance",
+                 cv=None, n_jobs=None, positive=False, penalty_factor=None,
+                 selection_rule="min", strong_rule=True, screening=True, verbose=0):
         self.l1_ratio = l1_ratio
         self.eps = eps
         self.n_alphas = n_alphas
@@ -421,6 +436,7 @@ class ElasticNetCV(_BaseEnetCV):
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
+        self.tol_scale = tol_scale
         self.cv = cv
         self.n_jobs = n_jobs
         self.positive = positive

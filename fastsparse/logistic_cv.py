@@ -50,6 +50,7 @@ from ._validation import (
     check_option,
     check_penalty_factor,
     check_scalar_param,
+    check_tol_scale,
 )
 from .logistic import (
     _CheckedLinearClassifierMixin,
@@ -164,6 +165,10 @@ class LogisticRegressionCV(SupportMixin, _CheckedLinearClassifierMixin, BaseEsti
     tol : float, default=1e-4
         Stopping tolerance of every fit, relative to its null deviance (on the fold's
         training rows), as in :class:`fastsparse.LogisticRegression`.
+    tol_scale : {"null_deviance", "objective"}, default="null_deviance"
+        What ``tol`` is relative to; "objective" makes it the relative duality gap G / P
+        of every fit, P the objective reached (as in
+        :class:`fastsparse.LogisticRegression`).
     max_iter : int, default=100
         Maximum outer (working-set) iterations per C and binary problem.
     n_jobs : int or None, default=None
@@ -232,9 +237,9 @@ class LogisticRegressionCV(SupportMixin, _CheckedLinearClassifierMixin, BaseEsti
     """
 
     def __init__(self, *, Cs=10, l1_ratio=1.0, cv=None, scoring=None, fit_intercept=True,
-                 class_weight=None, tol=1e-4, max_iter=100, n_jobs=None,
-                 penalty_factor=None, refit=True, selection_rule="min", screening=True,
-                 verbose=0):
+                 class_weight=None, tol=1e-4, tol_scale="null_deviance", max_iter=100,
+                 n_jobs=None, penalty_factor=None, refit=True, selection_rule="min",
+                 screening=True, verbose=0):
         self.Cs = Cs
         self.l1_ratio = l1_ratio
         self.cv = cv
@@ -242,6 +247,7 @@ class LogisticRegressionCV(SupportMixin, _CheckedLinearClassifierMixin, BaseEsti
         self.fit_intercept = fit_intercept
         self.class_weight = class_weight
         self.tol = tol
+        self.tol_scale = tol_scale
         self.max_iter = max_iter
         self.n_jobs = n_jobs
         self.penalty_factor = penalty_factor
@@ -293,6 +299,7 @@ class LogisticRegressionCV(SupportMixin, _CheckedLinearClassifierMixin, BaseEsti
         """
         check_scalar_param(self.l1_ratio, "l1_ratio", low=0.0, high=1.0)
         check_scalar_param(self.tol, "tol", low=0.0)
+        tol_scale = check_tol_scale(self.tol_scale)
         check_scalar_param(self.max_iter, "max_iter", low=1, integer=True)
         fit_intercept = check_bool_param(self.fit_intercept, "fit_intercept")
         refit = check_bool_param(self.refit, "refit")
@@ -332,7 +339,7 @@ class LogisticRegressionCV(SupportMixin, _CheckedLinearClassifierMixin, BaseEsti
         folds = check_folds(cv.split(np.empty((X.shape[0], 0)), y), X.shape[0])
         n_folds = len(folds)
         kw = dict(l1_ratio=self.l1_ratio, fit_intercept=fit_intercept,
-                  penalty_factor=self.penalty_factor, tol=self.tol,
+                  penalty_factor=self.penalty_factor, tol=self.tol, tol_scale=tol_scale,
                   max_iter=self.max_iter, screening=screening,
                   verbose=max(int(self.verbose) - 1, 0))
         t0 = time.perf_counter()

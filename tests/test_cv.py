@@ -227,3 +227,36 @@ def test_hand_made_cv_splits_are_checked(make, test_idx, match):
     est.set_params(cv=good).fit(X, target)  # well-formed hand-made splits work
     with pytest.raises(ValueError, match=match):
         est.set_params(cv=good + [(np.arange(20, 40), test_idx)]).fit(X, target)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_tol_scale_objective_certifies_every_fold_and_the_refit(fit_intercept):
+    # tol_scale="objective": every fold's gap G at every alpha satisfies G <= tol * P,
+    # P the fold objective reached; P >= P*, scikit-learn's optimum on X[train] (the fold
+    # problem, see test_zero_weight_fold_is_sklearn_fit_on_the_subset), so
+    # G <= tol * (P* + G) must hold. The refit is checked with the test's own gap.
+    X, y, folds = _data(n_samples=60, n_features=40, seed=4)
+    a_max = ref.alpha_max(X, y, fit_intercept=fit_intercept)
+    alphas = a_max * np.geomspace(0.1, 1e-3, 4)  # small alphas: P far below the null
+    tol = 1e-7
+    model = LassoCV(alphas=alphas, cv=folds, tol=tol, tol_scale="objective",
+                    fit_intercept=fit_intercept, max_iter=10_000).fit(X, y)
+    loose = LassoCV(alphas=alphas, cv=folds, tol=tol,
+                    fit_intercept=fit_intercept, max_iter=10_000).fit(X, y)
+    above = 0
+    for f, (train, _) in enumerate(folds):
+        for k, alpha in enumerate(model.alphas_):
+            sk = SkElasticNet(alpha=alpha, l1_ratio=1.0, tol=1e-14, max_iter=1_000_000,
+                              fit_intercept=fit_intercept).fit(X[train], y[train])
+            p_star = ref.objective(X[train], y[train], sk.coef_, sk.intercept_, alpha,
+                                   1.0)
+            gap = model.cv_dual_gaps_[k, f]
+            assert gap <= tol * (p_star + gap) * (1 + 1e-9), (f, k, gap / p_star)
+            above += loose.cv_dual_gaps_[k, f] > tol * p_star
+    assert above > 0  # the default criterion is looser here: the option matters
+    primal = ref.objective(X, y, model.coef_, model.intercept_, model.alpha_, 1.0)
+    gap = ref.duality_gap(X, y, model.coef_, model.alpha_, 1.0,
+                          fit_intercept=fit_intercept)
+    assert gap <= tol * primal * (1 + 1e-6)
+    with pytest.raises(ValueError, match="tol_scale"):
+        LassoCV(alphas=alphas, cv=folds, tol_scale="gap").fit(X, y)

@@ -259,3 +259,38 @@ def test_predict_api_and_invalid_parameters():
 ])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# saga is only the reference's upper bound on each fold's optimum: its accuracy does not
+# matter to the test, so its iteration cap is allowed to end it.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_tol_scale_objective_certifies_every_fold_and_the_refit():
+    # tol_scale="objective": each fold's gap G at each C satisfies G <= tol * P, P the
+    # fold objective reached (the fold is LogisticRegression(C) on X[train], see
+    # test_zero_weight_fold_is_logistic_regression_on_the_subset). P <= P_ref + G for
+    # any P_ref above the optimum, here the objective of scikit-learn's saga on X[train],
+    # so G <= tol * (P_ref + G) must hold. The refit is checked with its own objective.
+    from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+    X, y = make_problem(n=100, p=30, seed=6, noise=0.3, offset=-1.0)
+    folds = _folds(y)
+    Cs = np.array([1.0, 10.0, 100.0])  # weak penalties: P far below the null deviance
+    tol = 1e-6
+    kw = dict(Cs=Cs, cv=folds, tol=tol, max_iter=1000)
+    model = LogisticRegressionCV(tol_scale="objective", **kw).fit(X, y)
+    loose = LogisticRegressionCV(**kw).fit(X, y)
+    above = 0
+    for f, (train, _) in enumerate(folds):
+        for k, C in enumerate(Cs):
+            sk = SkLogisticRegression(C=C, l1_ratio=1.0, solver="saga", tol=1e-10,
+                                      max_iter=100_000).fit(X[train], y[train])
+            p_ref = _objective(X[train], y[train], sk.coef_.ravel(), sk.intercept_[0], C,
+                               1.0, 1.0)
+            gap = model.cv_dual_gaps_[k, f]
+            assert gap <= tol * (p_ref + gap) * (1 + 1e-9), (f, k, gap / p_ref)
+            above += loose.cv_dual_gaps_[k, f] > tol * p_ref
+    assert above > 0  # the default criterion is looser here: the option matters
+    primal = _objective(X, y, model.coef_.ravel(), model.intercept_[0], model.C_[0], 1.0,
+                        1.0)
+    assert model.dual_gap_[0] <= tol * primal * (1 + 1e-9)
+    with pytest.raises(ValueError, match="tol_scale"):
+        LogisticRegressionCV(Cs=Cs, cv=folds, tol_scale="gap").fit(X, y)
