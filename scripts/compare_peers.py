@@ -54,9 +54,10 @@ if _SCRIPTS not in sys.path:
 from peers.problems import alpha_max, default_target, load_problem  # noqa: E402
 from peers.solvers import DEFAULT_TOLS, SOLVER_MODULES, installed_solvers  # noqa: E402
 from peers.worker import run_worker  # noqa: E402
-from peers.parent import compare_solver  # noqa: E402
+from peers.parent import compare_solver, compare_solvers  # noqa: E402,F401
 from peers.report import (  # noqa: E402
     _describe_problem,
+    format_rounds,
     format_table,
     plot_curves,
     print_header,
@@ -108,6 +109,11 @@ example:
   # 5-fold LassoCV: time and peak memory relative to the size of X
   FASTSPARSE_CACHE_DIR=/tmp/fs-cache python scripts/compare_peers.py --cv \\
       --preset rcv1 --n-alphas 100 --cv-folds 5 --n-jobs 2
+  # L1 logistic without intercept, then 10 more rounds of every solver at its chosen
+  # rung, side by side: per-round ratios and their median (machine speed drifts)
+  FASTSPARSE_CACHE_DIR=/tmp/fs-cache python scripts/compare_peers.py --model logistic \\
+      --preset rcv1 --alpha-ratio 30 50 --no-fit-intercept --repeat 5 --rounds 11 \\
+      --solvers fastsparse sklearn-liblinear --no-cold-compile --no-memory-run
   # Ridge: time to a relative error of the coefficients, against scikit-learn's solvers
   FASTSPARSE_CACHE_DIR=/tmp/fs-cache python scripts/compare_peers.py --model ridge \\
       --preset rcv1 --target regression --ridge-alpha 1 1e-3 --rel-err 1e-4 1e-6 \\
@@ -154,6 +160,11 @@ def build_parser():
     parser.add_argument("--repeat", type=int, default=1,
                         help="fits per rung, keeping the best time; use 3-5 when fits take "
                              "milliseconds (default: 1)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="single fits (lasso, enet, logistic): after the ladders, fit "
+                             "every solver again at its chosen rung this many times in all, "
+                             "in turn, and report the per-round ratio to the fastest peer "
+                             "with its median (default: 1)")
     parser.add_argument("--cold-compile", action=argparse.BooleanOptionalAction,
                         default=True, help="time fastsparse's first fit with an empty "
                                            "Numba cache (default: yes)")
@@ -206,8 +217,10 @@ def _check_args(parser, args):
         parser.error("--l1-ratio must be in (0, 1]")
     if any(r <= 0 for r in args.alpha_ratio):
         parser.error("--alpha-ratio values must be positive")
-    if args.repeat < 1:
-        parser.error("--repeat must be >= 1")
+    if args.repeat < 1 or args.rounds < 1:
+        parser.error("--repeat and --rounds must be >= 1")
+    if args.rounds > 1 and (args.path or args.cv):
+        parser.error("--rounds is for single fits, not --path or --cv")
     if args.path and args.cv:
         parser.error("choose one of --path and --cv")
     if args.cv:
@@ -263,14 +276,13 @@ def run_comparison(args):
                     fit_intercept=args.fit_intercept, rel_gap=args.rel_gap,
                     repeat=args.repeat, preset=args.preset, target=args.target,
                     cache_dir=args.cache_dir)
-        solvers = {}
-        for solver in args.solvers:
-            cold = cold_pending and solver == "fastsparse"
-            solvers[solver] = compare_solver(solver, base, args, cold)
-            cold_pending = cold_pending and not cold  # one cold compile per run is enough
+        solvers, cold_pending = compare_solvers(base, args, cold_pending)
         entries.append(dict(alpha_ratio=ratio, alpha=alpha, solvers=solvers))
         print(f"### alpha = alpha_max / {ratio:g} = {alpha:.6g}\n")
         print(format_table(solvers, x_mib, args.timeout) + "\n", flush=True)
+        rounds = format_rounds(solvers)
+        if rounds:
+            print(rounds + "\n", flush=True)
 
     report = dict(machine=info, problem=problem, alpha_max=a_max, tols=args.tols,
                   timeout=args.timeout, results=entries)

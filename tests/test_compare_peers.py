@@ -258,3 +258,33 @@ def test_cv_mode_end_to_end_on_small(tmp_path):
         assert point["alpha"] in report["alphas"]
     # Same grid, same folds, same objective: the same alpha is selected.
     assert points["fastsparse"]["alpha"] == points["sklearn"]["alpha"]
+
+
+def test_rounds_time_every_solver_again_side_by_side(tmp_path):
+    # --rounds 3: the ladders once, then every solver twice more at its chosen rung; the
+    # per-round table and the median ratio come from those times (recomputed here from
+    # the JSON).
+    env = dict(os.environ, FASTSPARSE_CACHE_DIR=str(tmp_path / "cache"))
+    out_json = tmp_path / "out.json"
+    cmd = [sys.executable, str(SCRIPT), "--model", "logistic", "--preset", "small",
+           "--alpha-ratio", "10", "--no-fit-intercept", "--solvers", "fastsparse",
+           "sklearn-liblinear", "--no-cold-compile", "--no-memory-run", "--timeout", "60",
+           "--rounds", "3", "--json", str(out_json)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    solvers = json.loads(out_json.read_text())["results"][0]["solvers"]
+    times = {name: res["round_seconds"] for name, res in solvers.items()}
+    assert all(len(t) == 3 and all(s is not None and s > 0 for s in t)
+               for t in times.values()), times
+    # Round 1 is the ladder's own time at the chosen rung.
+    assert times["fastsparse"][0] == solvers["fastsparse"]["chosen"]["seconds"]
+    ratios = np.array(times["sklearn-liblinear"]) / np.array(times["fastsparse"])
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ")
+            and line.split("|")[1].strip() in ("1", "2", "3")]
+    assert len(rows) == 3
+    assert f"median **{np.median(ratios):.2f}x**" in proc.stdout
+    assert f"smallest {ratios.min():.2f}x" in proc.stdout
+
+    bad = subprocess.run(cmd[:-4] + ["--rounds", "0"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert bad.returncode != 0 and "--rounds" in bad.stderr

@@ -7,9 +7,10 @@ import warnings
 import numpy as np
 
 from .worker import _emit, run_ladder
-from .parent import compare_solver
+from .parent import compare_solvers
 from .report import (
     _describe_problem,
+    format_rounds,
     format_table,
     plot_curves,
     print_header,
@@ -199,14 +200,13 @@ def run_logistic_comparison(args):
         base = dict(mode="logistic", C=C, fit_intercept=args.fit_intercept,
                     rel_gap=args.rel_gap, repeat=args.repeat, preset=args.preset,
                     cache_dir=args.cache_dir)
-        solvers = {}
-        for solver in args.solvers:
-            cold = cold_pending and solver == "fastsparse"
-            solvers[solver] = compare_solver(solver, base, args, cold)
-            cold_pending = cold_pending and not cold
+        solvers, cold_pending = compare_solvers(base, args, cold_pending)
         entries.append(dict(alpha_ratio=ratio, C=C, solvers=solvers))
         print(f"### C = {ratio:g} * C_min = {C:.6g} (alpha = alpha_max / {ratio:g})\n")
         print(format_table(solvers, x_mib, args.timeout) + "\n", flush=True)
+        rounds = format_rounds(solvers)
+        if rounds:
+            print(rounds + "\n", flush=True)
     report = dict(machine=info, problem=problem, c_min=c_min, tols=args.tols,
                   timeout=args.timeout, results=entries)
     write_outputs(report, args, lambda path: plot_curves(entries, args.rel_gap, path))
@@ -219,8 +219,8 @@ def _check_logistic_args(parser, args):
         parser.error("--path and --cv compare Lasso: not with --model logistic")
     if any(r <= 0 for r in args.alpha_ratio):
         parser.error("--alpha-ratio values must be positive")
-    if args.repeat < 1:
-        parser.error("--repeat must be >= 1")
+    if args.repeat < 1 or args.rounds < 1:
+        parser.error("--repeat and --rounds must be >= 1")
     if args.rel_gap <= 0 or args.timeout <= 0 or any(t <= 0 for t in args.tols):
         parser.error("--rel-gap, --timeout and --tols must be positive")
     args.tols = sorted(set(args.tols), reverse=True)

@@ -162,3 +162,40 @@ def compare_solver(solver, base_spec, args, cold_compile):
             ladder["memory"] = mem["points"][0]
             ladder["memory_warmup_seconds"] = mem["warmup_seconds"]
     return ladder
+
+
+def compare_solvers(base_spec, args, cold_pending):
+    """Every solver of ``args.solvers`` at one alpha (or C), over ``args.rounds`` rounds.
+
+    Round 1 is :func:`compare_solver` for each solver (ladder, memory run). Each later
+    round fits every solver again, in the same order, at the rung it chose in round 1,
+    in a fresh process: the solvers' times are taken side by side, round after round,
+    so that a ratio can be read per round (a shared machine's speed drifts between
+    minutes, and not the same way for every program).
+
+    Returns
+    -------
+    results : dict
+        Solver name -> summary of :func:`compare_solver`, plus ``round_seconds``: the
+        chosen rung's time in each round (None where the rung was not reached or timed
+        out).
+    cold_pending : bool
+        Whether the cold-compile run of fastsparse is still to come.
+    """
+    results = {}
+    for solver in args.solvers:
+        cold = cold_pending and solver == "fastsparse"
+        results[solver] = compare_solver(solver, base_spec, args, cold)
+        cold_pending = cold_pending and not cold  # one cold compile per run is enough
+        chosen = results[solver]["chosen"]
+        results[solver]["round_seconds"] = [chosen["seconds"] if chosen else None]
+    for _ in range(getattr(args, "rounds", 1) - 1):
+        for solver, res in results.items():
+            seconds = None
+            if res["chosen"] is not None:
+                spec = dict(base_spec, solver=solver, tols=[res["chosen"]["tol"]])
+                run = run_solver_process(spec, args.timeout)
+                if run["points"]:
+                    seconds = run["points"][0]["seconds"]
+            res["round_seconds"].append(seconds)
+    return results, cold_pending

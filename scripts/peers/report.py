@@ -159,6 +159,39 @@ def format_table(results, x_mib, timeout):
     return "\n".join(lines)
 
 
+def format_rounds(results):
+    """Markdown table of the per-round times of :func:`compare_solvers`, or "".
+
+    One row per round: every solver's time at its chosen rung and the ratio of the
+    fastest peer's time in that round to fastsparse's, then the median, smallest and
+    largest ratio over the rounds.
+    """
+    fs = results.get("fastsparse")
+    if fs is None or len(fs.get("round_seconds", [])) < 2:
+        return ""
+    names = list(results)
+    header = ["round"] + [f"{name} (s)" for name in names] + ["fastest peer / fastsparse"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    ratios = []
+    for r, fs_seconds in enumerate(fs["round_seconds"]):
+        times = [results[name]["round_seconds"][r] for name in names]
+        peers = [t for name, t in zip(names, times) if name != "fastsparse" and t]
+        ratio = min(peers) / fs_seconds if peers and fs_seconds else None
+        if ratio is not None:
+            ratios.append(ratio)
+        cells = [str(r + 1)] + [f"{t:.3f}" if t is not None else "-" for t in times]
+        cells.append(f"{ratio:.2f}x" if ratio is not None else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    if ratios:
+        lines.append(f"Ratio of the fastest peer to fastsparse over {len(ratios)} rounds: "
+                     f"median **{np.median(ratios):.2f}x**, smallest {min(ratios):.2f}x, "
+                     f"largest {max(ratios):.2f}x.")
+    else:
+        lines.append("No round with both fastsparse and a peer at the requested gap.")
+    return "\n".join(lines)
+
+
 def _compile_line(fs):
     """fastsparse's first-fit costs, which the timed fits exclude."""
     cold = "empty Numba cache" if fs["cold_compile"] else "Numba cache as found"

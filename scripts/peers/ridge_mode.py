@@ -289,6 +289,8 @@ def _check_ridge_args(parser, args):
         parser.error("--ridge-alpha and --rel-err values must be positive")
     if args.repeat < 1 or args.timeout <= 0 or any(t <= 0 for t in args.tols):
         parser.error("--repeat must be >= 1, --timeout and --tols positive")
+    if args.rounds != 1:
+        parser.error("--rounds is for single fits of --model lasso, enet and logistic")
     args.tols = sorted(set(args.tols), reverse=True)
     args.solvers = args.solvers or [s for s, m in RIDGE_SOLVERS.items()
                                     if importlib.util.find_spec(m) is not None]
