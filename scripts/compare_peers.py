@@ -54,7 +54,7 @@ if _SCRIPTS not in sys.path:
 from peers.problems import alpha_max, default_target, load_problem  # noqa: E402
 from peers.solvers import DEFAULT_TOLS, SOLVER_MODULES, installed_solvers  # noqa: E402
 from peers.worker import run_worker  # noqa: E402
-from peers.parent import compare_solver, compare_solvers  # noqa: E402,F401
+from peers.parent import compare_solvers  # noqa: E402
 from peers.report import (  # noqa: E402
     _describe_problem,
     format_rounds,
