@@ -95,6 +95,7 @@ from peers.ridge_mode import (  # noqa: E402,F401
     make_ridge_estimator,
     ridge_certificate,
     ridge_reference,
+    ridge_time_to,
 )
 
 _EXAMPLE = """\
@@ -164,7 +165,8 @@ def build_parser():
                         help="single fits (lasso, enet, logistic): after the ladders, fit "
                              "every solver again at its chosen rung this many times in all, "
                              "in turn, and report the per-round ratio to the fastest peer "
-                             "with its median (default: 1)")
+                             "with its median; --model ridge: run every solver's ladder this "
+                             "many times, in turn (default: 1)")
     parser.add_argument("--cold-compile", action=argparse.BooleanOptionalAction,
                         default=True, help="time fastsparse's first fit with an empty "
                                            "Numba cache (default: yes)")

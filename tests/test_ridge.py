@@ -784,3 +784,39 @@ def test_constant_target_gives_exactly_zero_coefficients(solver, c):
                                                sample_weight=sw)
     assert not np.any(fold.coef_)
     assert not np.any(RidgeCV(alphas=[0.1, 1.0]).fit(X, y).coef_)
+
+
+def test_compare_peers_ridge_rounds(tmp_path):
+    # --rounds 2: every solver's ladder twice, in turn; the per-round speed-ups and their
+    # median are recomputed here from the JSON.
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cp = _compare_peers()
+    script = Path(__file__).resolve().parent.parent / "scripts" / "compare_peers.py"
+    out_json = tmp_path / "out.json"
+    cmd = [sys.executable, str(script), "--model", "ridge", "--preset", "small",
+           "--target", "regression", "--ridge-alpha", "1", "--rel-err", "1e-4",
+           "--timeout", "60", "--rounds", "2", "--solvers", "fastsparse",
+           "sklearn-sparse_cg", "--json", str(out_json)]
+    env = dict(os.environ, FASTSPARSE_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    entry = json.loads(out_json.read_text())["results"][0]
+    rounds = [entry["solvers"]] + entry["later_rounds"]
+    assert len(rounds) == 2
+    ratios = []
+    for results in rounds:
+        fs = cp.ridge_time_to(results["fastsparse"]["points"], 1e-4)["seconds"]
+        sk = cp.ridge_time_to(results["sklearn-sparse_cg"]["points"], 1e-4,
+                              "sklearn-sparse_cg")["seconds"]
+        ratios.append(sk / fs)
+    assert f"median **{np.median(ratios):.2f}x**" in proc.stdout
+    assert proc.stdout.count("(sklearn-sparse_cg) |") == 2
+
+    parser = cp.build_parser()
+    with pytest.raises(SystemExit):
+        cp._check_args(parser, parser.parse_args(["--model", "ridge", "--rounds", "0"]))

@@ -173,6 +173,50 @@ def ridge_time_to(points, rel_err, solver=None):
                  and (want is None or p.get("solver_used") in (None, want))), None)
 
 
+def _round_speedups(results, rel_errs):
+    """{rel_err: (fastest peer's time / fastsparse's, peer name)} of one round's results."""
+    fs = results.get("fastsparse")
+    out = {}
+    for e in rel_errs:
+        fs_point = ridge_time_to(fs["points"], e) if fs else None
+        peers = {name: ridge_time_to(res["points"], e, name)
+                 for name, res in results.items() if name != "fastsparse"}
+        peers = {name: p["seconds"] for name, p in peers.items() if p is not None}
+        if fs_point is not None and peers:
+            best = min(peers, key=peers.get)
+            out[e] = (peers[best] / fs_point["seconds"], best)
+    return out
+
+
+def format_ridge_rounds(rounds, rel_errs):
+    """Markdown table of the speed-up of every round (:func:`run_ridge_comparison`'s
+    ``--rounds``), with the median, smallest and largest per accuracy; "" for one round."""
+    if len(rounds) < 2:
+        return ""
+    header = ["round"] + [f"speed-up at rel err <= {e:g}" for e in rel_errs]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    per_err = {e: [] for e in rel_errs}
+    for r, results in enumerate(rounds):
+        speedups = _round_speedups(results, rel_errs)
+        cells = [str(r + 1)]
+        for e in rel_errs:
+            if e in speedups:
+                ratio, best = speedups[e]
+                per_err[e].append(ratio)
+                cells.append(f"{ratio:.2f}x ({best})")
+            else:
+                cells.append("-")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for e in rel_errs:
+        v = per_err[e]
+        if v:
+            lines.append(f"rel err <= {e:g}: speed-up over the fastest scikit-learn solver "
+                         f"in {len(v)} rounds: median **{np.median(v):.2f}x**, smallest "
+                         f"{min(v):.2f}x, largest {max(v):.2f}x.")
+    return "\n".join(lines)
+
+
 def format_ridge_table(results, rel_errs, timeout):
     """Markdown table of one alpha: time to each accuracy, per solver, and the speed-ups.
 
@@ -266,15 +310,24 @@ def run_ridge_comparison(args):
                         rel_err=min(args.rel_err), repeat=args.repeat, preset=args.preset,
                         target=args.target, cache_dir=args.cache_dir, reference=ref_path,
                         tols=list(args.tols))
-            solvers = {}
-            for solver in args.solvers:
-                solvers[solver] = run_solver_process(dict(base, solver=solver), args.timeout)
+            # Every solver's ladder in turn, --rounds times: round r of all solvers is
+            # a side-by-side run (this machine's speed drifts between minutes).
+            rounds = []
+            for _ in range(args.rounds):
+                rounds.append({solver: run_solver_process(dict(base, solver=solver),
+                                                          args.timeout)
+                               for solver in args.solvers})
+            solvers = rounds[0]
             entries.append(dict(alpha=alpha, reference_bound=bound,
-                                reference_seconds=ref_seconds, solvers=solvers))
+                                reference_seconds=ref_seconds, solvers=solvers,
+                                later_rounds=rounds[1:]))
+            rel_errs = sorted(args.rel_err, reverse=True)
             print(f"### alpha = {alpha:g} (reference: certified relative error "
                   f"{bound:.1e} by this script, {ref_seconds:.1f} s)\n")
-            print(format_ridge_table(solvers, sorted(args.rel_err, reverse=True),
-                                     args.timeout) + "\n", flush=True)
+            print(format_ridge_table(solvers, rel_errs, args.timeout) + "\n", flush=True)
+            table = format_ridge_rounds(rounds, rel_errs)
+            if table:
+                print(table + "\n", flush=True)
     report = dict(machine=info, problem=problem, tols=args.tols, rel_err=args.rel_err,
                   timeout=args.timeout, results=entries)
     write_outputs(report, args)
@@ -289,8 +342,8 @@ def _check_ridge_args(parser, args):
         parser.error("--ridge-alpha and --rel-err values must be positive")
     if args.repeat < 1 or args.timeout <= 0 or any(t <= 0 for t in args.tols):
         parser.error("--repeat must be >= 1, --timeout and --tols positive")
-    if args.rounds != 1:
-        parser.error("--rounds is for single fits of --model lasso, enet and logistic")
+    if args.rounds < 1:
+        parser.error("--rounds must be >= 1")
     args.tols = sorted(set(args.tols), reverse=True)
     args.solvers = args.solvers or [s for s, m in RIDGE_SOLVERS.items()
                                     if importlib.util.find_spec(m) is not None]
