@@ -333,6 +333,8 @@ def _gap(pb, st, cols, w, l1, l2, grad, free_proj, xc=None, known=None, rest=Non
     elif known is not None:
         n_cols = cols.shape[0]
         m = K.sorted_difference(cols, n_cols, known[0], rest)
+        if m != n_cols - known[0].shape[0]:  # expand_known would read out of bounds
+            raise RuntimeError("internal error: known columns not a subset of the gap's")
         xt_dot_full(pb.data, pb.indices, pb.indptr, rest[:m], st.u, grad[:m])
         K.expand_known(cols, n_cols, known[0], known[1], grad)
     elif xc is None:
@@ -596,8 +598,11 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
     grad = np.empty(n_usable)
     # Gradients reused between passes at the same z (see _gap's ``known``): the raw
     # x_j^T u of the features kept by screening, and scratch for the columns to read.
-    raw = np.empty(n_usable)
-    rest = np.empty(n_usable, dtype=dtype)
+    # Not for a memory-mapped X: there the per-feature arrays are what stays resident
+    # (millions of features), and these two would add 1.5 times grad and active.
+    reuse = not pb.mapped
+    raw = np.empty(n_usable) if reuse else None
+    rest = np.empty(n_usable, dtype=dtype) if reuse else None
     ws_known = None  # (ws, x_j^T u over ws) at the current z, from the last ws solve
     ws_size = 0
     n_newton = n_epochs = 0
@@ -655,7 +660,7 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
         ws_size = min(n_active, max(p0, 2 * nnz, nnz + free.shape[0], nnz + extra))
         ws = K.smallest_k(grad, active, n_active, ws_size)
         ws_grad = None
-        if not zeroed:  # z unchanged since the gap: its x_j^T u over ws still hold
+        if reuse and not zeroed:  # z unchanged since the gap: x_j^T u over ws hold
             ws_grad = np.empty(ws.shape[0])
             K.gather_sorted(active, n_active, raw, ws, ws_grad)
         tol_floor = 0.5 * tol_abs
@@ -666,7 +671,7 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
             pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
             min(max_newton, INCOMPLETE_WS_NEWTON) if incomplete else max_newton,
             max_epochs, ws_grad)
-        ws_known = None if ws_grad is None else (ws, ws_grad)
+        ws_known = None if ws_grad is None or not reuse else (ws, ws_grad)
         n_newton += nn
         n_epochs += ne
 

@@ -432,13 +432,16 @@ def add_columns(data, indices, indptr, cols, delta, xbar, fit_intercept, r_raw):
 def gather_sorted(cols, n, vals, sub, out):
     """out[k] = vals[i] where cols[i] == sub[k], for sub a subset of cols[:n].
 
-    Both ``cols[:n]`` and ``sub`` must be increasing; one merge walk, O(n).
+    Both ``cols[:n]`` and ``sub`` must be increasing; one merge walk, O(n). Raises
+    ValueError (instead of reading past cols[:n]) when ``sub`` is not such a subset.
     """
     i = 0
     for k in range(sub.shape[0]):
         j = sub[k]
-        while cols[i] != j:
+        while i < n and cols[i] != j:
             i += 1
+        if i == n:
+            raise ValueError("gather_sorted: sub is not an increasing subset of cols[:n]")
         out[k] = vals[i]
 
 

@@ -143,3 +143,7 @@ def test_sorted_set_helpers_match_numpy(seed):
         S.expand_known(cols, n, sub, truth[pos], buf)
         assert_array_equal(buf[:n], truth)
         assert np.all(np.isnan(buf[n:]))
+    # A column beyond cols[:n] is an error, not a read past the end.
+    with pytest.raises(ValueError, match="subset"):
+        S.gather_sorted(cols, n, vals, np.array([cols[n - 1] + 1], dtype=np.int32),
+                        np.empty(1))
