@@ -290,10 +290,25 @@ def xt_dot(data, indices, indptr, cols, v, out):
     Two accumulators per column let the two gathers overlap (15% faster on the
     news20-shaped preset, where columns are short); the sum order is fixed, so results
     are deterministic. :func:`xt_dot_parallel` runs this function on chunks of cols.
+
+    The loop of :func:`column_dot` is written out here (same operations, same order):
+    Numba increments and decrements the reference counts of the arrays passed to an
+    inlined function, six atomic operations per column, which made the pass over the
+    47 k columns of the rcv1-shaped preset 1.9 ms instead of 1.1 ms.
     """
     for k in range(cols.shape[0]):
         j = cols[k]
-        out[k] = column_dot(data, indices, indptr[j], indptr[j + 1], v)
+        kk = np.uint64(indptr[j])
+        stop = np.uint64(indptr[j + 1])
+        a0 = 0.0
+        a1 = 0.0
+        while kk + _U1 < stop:
+            a0 += data[kk] * v[np.uint64(indices[kk])]
+            a1 += data[kk + _U1] * v[np.uint64(indices[kk + _U1])]
+            kk += _U2
+        if kk < stop:
+            a0 += data[kk] * v[np.uint64(indices[kk])]
+        out[k] = a0 + a1
 
 
 def xt_dot_parallel(data, indices, indptr, cols, v, out, n_chunks):
