@@ -174,7 +174,8 @@ def ridge_time_to(points, rel_err, solver=None):
 
 
 def _round_speedups(results, rel_errs):
-    """{rel_err: (fastest peer's time / fastsparse's, peer name)} of one round's results."""
+    """{rel_err: (fastest peer's time / fastsparse's, its name, its time)} of one round's
+    results, for the accuracies both fastsparse and some peer reached."""
     fs = results.get("fastsparse")
     out = {}
     for e in rel_errs:
@@ -184,7 +185,7 @@ def _round_speedups(results, rel_errs):
         peers = {name: p["seconds"] for name, p in peers.items() if p is not None}
         if fs_point is not None and peers:
             best = min(peers, key=peers.get)
-            out[e] = (peers[best] / fs_point["seconds"], best)
+            out[e] = (peers[best] / fs_point["seconds"], best, peers[best])
     return out
 
 
@@ -201,7 +202,7 @@ def format_ridge_rounds(rounds, rel_errs):
         cells = [str(r + 1)]
         for e in rel_errs:
             if e in speedups:
-                ratio, best = speedups[e]
+                ratio, best, _ = speedups[e]
                 per_err[e].append(ratio)
                 cells.append(f"{ratio:.2f}x ({best})")
             else:
@@ -241,17 +242,9 @@ def format_ridge_table(results, rel_errs, timeout):
     fs = results.get("fastsparse")
     fs_times = {e: (ridge_time_to(fs["points"], e) or {}).get("seconds") if fs else None
                 for e in rel_errs}
-    summary = []
-    for e in rel_errs:
-        peers = {name: ridge_time_to(res["points"], e, name)["seconds"]
-                 for name, res in results.items()
-                 if name != "fastsparse"
-                 and ridge_time_to(res["points"], e, name) is not None}
-        if fs_times[e] is not None and peers:
-            best = min(peers, key=peers.get)
-            summary.append(f"rel err <= {e:g}: fastest scikit-learn solver {best} "
-                           f"{peers[best]:.3f} s, fastsparse {fs_times[e]:.3f} s: speed-up "
-                           f"**{peers[best] / fs_times[e]:.2f}x**")
+    summary = [f"rel err <= {e:g}: fastest scikit-learn solver {best} {seconds:.3f} s, "
+               f"fastsparse {fs_times[e]:.3f} s: speed-up **{ratio:.2f}x**"
+               for e, (ratio, best, seconds) in _round_speedups(results, rel_errs).items()]
     for name, res in results.items():
         cells = [name]
         for e in rel_errs:
