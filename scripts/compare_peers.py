@@ -57,9 +57,8 @@ from peers.worker import run_worker  # noqa: E402
 from peers.parent import compare_solvers  # noqa: E402
 from peers.report import (  # noqa: E402
     _describe_problem,
-    format_rounds,
-    format_table,
     plot_curves,
+    print_entry,
     print_header,
     write_outputs,
 )
@@ -280,11 +279,8 @@ def run_comparison(args):
                     cache_dir=args.cache_dir)
         solvers, cold_pending = compare_solvers(base, args, cold_pending)
         entries.append(dict(alpha_ratio=ratio, alpha=alpha, solvers=solvers))
-        print(f"### alpha = alpha_max / {ratio:g} = {alpha:.6g}\n")
-        print(format_table(solvers, x_mib, args.timeout) + "\n", flush=True)
-        rounds = format_rounds(solvers)
-        if rounds:
-            print(rounds + "\n", flush=True)
+        print_entry(f"alpha = alpha_max / {ratio:g} = {alpha:.6g}", solvers, x_mib,
+                    args.timeout)
 
     report = dict(machine=info, problem=problem, alpha_max=a_max, tols=args.tols,
                   timeout=args.timeout, results=entries)

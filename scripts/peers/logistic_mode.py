@@ -10,9 +10,8 @@ from .worker import _emit, run_ladder
 from .parent import compare_solvers
 from .report import (
     _describe_problem,
-    format_rounds,
-    format_table,
     plot_curves,
+    print_entry,
     print_header,
     write_outputs,
 )
@@ -202,11 +201,8 @@ def run_logistic_comparison(args):
                     cache_dir=args.cache_dir)
         solvers, cold_pending = compare_solvers(base, args, cold_pending)
         entries.append(dict(alpha_ratio=ratio, C=C, solvers=solvers))
-        print(f"### C = {ratio:g} * C_min = {C:.6g} (alpha = alpha_max / {ratio:g})\n")
-        print(format_table(solvers, x_mib, args.timeout) + "\n", flush=True)
-        rounds = format_rounds(solvers)
-        if rounds:
-            print(rounds + "\n", flush=True)
+        print_entry(f"C = {ratio:g} * C_min = {C:.6g} (alpha = alpha_max / {ratio:g})",
+                    solvers, x_mib, args.timeout)
     report = dict(machine=info, problem=problem, c_min=c_min, tols=args.tols,
                   timeout=args.timeout, results=entries)
     write_outputs(report, args, lambda path: plot_curves(entries, args.rel_gap, path))

@@ -11,12 +11,12 @@ from .solvers import SOLVER_MODULES
 from .worker import _emit, _warm_up_problem, measured, warning_texts
 from .parent import compare_solver
 from .report import (
-    _compile_line,
     _describe_problem,
     _fmt_mib,
     fastest_peer,
     ladder_cells,
     print_header,
+    speedup_lines,
     write_outputs,
 )
 
@@ -349,19 +349,8 @@ def format_path_table(results, x_mib, timeout, fit_intercept):
             cells[0], cells[2] = f"**{cells[0]}**", f"**{cells[2]}**"
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    if fs is None:
-        lines.append("fastsparse was not run: no speed-up to report.")
-    elif fs_seconds is None:
-        lines.append("fastsparse did not reach the requested worst gap: no speed-up to "
-                     "report.")
-    elif best is None:
-        lines.append("No peer reached the requested worst gap: no speed-up to report.")
-    else:
-        speedup = results[best]["chosen"]["seconds"] / fs_seconds
-        lines.append(f"Speed-up of fastsparse's path over the fastest peer ({best}): "
-                     f"**{speedup:.2f}x**" + (" (fastsparse is slower)" if speedup < 1 else ""))
-    if fs is not None:
-        lines.append(_compile_line(fs))
+    lines += speedup_lines(results, best, fs_seconds, gap="worst gap",
+                           subject="fastsparse's path")
     lines.append("")
     lines.append("How each path was run (grid, gaps and times identical for all; the gap "
                  "of every alpha is computed by this script from the returned coefficients "

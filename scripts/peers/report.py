@@ -144,19 +144,28 @@ def format_table(results, x_mib, timeout):
         cells = _solver_row(name, res, fs_seconds, x_mib, timeout, bold=name == best)
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    lines += speedup_lines(results, best, fs_seconds)
+    return "\n".join(lines)
+
+
+def speedup_lines(results, best, fs_seconds, gap="gap", subject="fastsparse"):
+    """The lines under a results table: the speed-up of ``subject`` over the fastest
+    peer ``best`` (or why there is none), then fastsparse's first-fit costs.
+
+    ``gap`` names the accuracy required ("gap", or "worst gap" for paths).
+    """
+    fs = results.get("fastsparse")
     if fs is None:
-        lines.append("fastsparse was not run: no speed-up to report.")
-    elif fs_seconds is None:
-        lines.append("fastsparse did not reach the requested gap: no speed-up to report.")
+        return ["fastsparse was not run: no speed-up to report."]
+    if fs_seconds is None:
+        line = f"fastsparse did not reach the requested {gap}: no speed-up to report."
     elif best is None:
-        lines.append("No peer reached the requested gap: no speed-up to report.")
+        line = f"No peer reached the requested {gap}: no speed-up to report."
     else:
         speedup = results[best]["chosen"]["seconds"] / fs_seconds
-        lines.append(f"Speed-up of fastsparse over the fastest peer ({best}): "
-                     f"**{speedup:.2f}x**" + (" (fastsparse is slower)" if speedup < 1 else ""))
-    if fs is not None:
-        lines.append(_compile_line(fs))
-    return "\n".join(lines)
+        line = (f"Speed-up of {subject} over the fastest peer ({best}): "
+                f"**{speedup:.2f}x**" + (" (fastsparse is slower)" if speedup < 1 else ""))
+    return [line, _compile_line(fs)]
 
 
 def format_rounds(results):
@@ -190,6 +199,16 @@ def format_rounds(results):
     else:
         lines.append("No round with both fastsparse and a peer at the requested gap.")
     return "\n".join(lines)
+
+
+def print_entry(title, results, x_mib, timeout):
+    """Print one alpha's (or C's) section: its title, :func:`format_table` and, with
+    ``--rounds``, :func:`format_rounds`."""
+    print(f"### {title}\n")
+    print(format_table(results, x_mib, timeout) + "\n", flush=True)
+    rounds = format_rounds(results)
+    if rounds:
+        print(rounds + "\n", flush=True)
 
 
 def _compile_line(fs):
