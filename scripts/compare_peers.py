@@ -27,7 +27,10 @@ from the on-disk cache of :func:`fastsparse.datasets.fetch_preset`:
 ``--n-alphas`` alphas from alpha_max down to ``--eps * alpha_max`` (computed once by this
 script, respecting the intercept) and its ladder stops at the first tolerance whose
 WORST relative gap over the grid is within ``--rel-gap`` (the time is the whole path).
-The report says how each peer's path was run (:data:`PATH_METHODS`). ``--cv`` times a
+The report says how each peer's path was run (:data:`PATH_METHODS`). Paths can also be
+compared with glmnet (``--solvers glmnet``, the glmnet-rs port of R glmnet's C++ core,
+installed by the ``bench`` extra), whose ``thresh`` is the ladder's tol: its default is
+1e-7. ``--cv`` times a
 k-fold ``LassoCV`` of fastsparse and scikit-learn on such a grid and reports its peak
 extra memory relative to the size of X.
 
@@ -52,7 +55,12 @@ if _SCRIPTS not in sys.path:
     sys.path.insert(0, _SCRIPTS)
 
 from peers.problems import alpha_max, default_target, load_problem  # noqa: E402
-from peers.solvers import DEFAULT_TOLS, SOLVER_MODULES, installed_solvers  # noqa: E402
+from peers.solvers import (  # noqa: E402
+    DEFAULT_TOLS,
+    PATH_SOLVER_MODULES,
+    SOLVER_MODULES,
+    installed_solvers,
+)
 from peers.worker import run_worker  # noqa: E402
 from peers.parent import compare_solvers  # noqa: E402
 from peers.report import (  # noqa: E402
@@ -106,6 +114,9 @@ example:
   # whole paths: 100 alphas down to alpha_max/1000, worst gap over the grid <= 1e-6
   FASTSPARSE_CACHE_DIR=/tmp/fs-cache python scripts/compare_peers.py --path \\
       --preset rcv1 --n-alphas 100 --eps 1e-3 --rel-gap 1e-6 --timeout 200
+  # the same path with glmnet: its default thresh (1e-7), then tighter ones
+  FASTSPARSE_CACHE_DIR=/tmp/fs-cache python scripts/compare_peers.py --path \\
+      --preset rcv1 --solvers fastsparse glmnet --tols 1e-6 1e-7 1e-10 1e-13 1e-16
   # 5-fold LassoCV: time and peak memory relative to the size of X
   FASTSPARSE_CACHE_DIR=/tmp/fs-cache python scripts/compare_peers.py --cv \\
       --preset rcv1 --n-alphas 100 --cv-folds 5 --n-jobs 2
@@ -149,7 +160,7 @@ def build_parser():
     parser.add_argument("--rel-gap", type=float, default=1e-6,
                         help="required relative duality gap (default: 1e-6)")
     parser.add_argument("--solvers", nargs="+",
-                        choices=sorted(set(SOLVER_MODULES) | set(RIDGE_SOLVERS)
+                        choices=sorted(set(PATH_SOLVER_MODULES) | set(RIDGE_SOLVERS)
                                            | set(LOGISTIC_SOLVERS)),
                         default=None, help="solvers to compare (default: all installed)")
     parser.add_argument("--tols", type=float, nargs="+", default=list(DEFAULT_TOLS),
@@ -237,12 +248,16 @@ def _check_args(parser, args):
     if args.rel_gap <= 0 or args.timeout <= 0 or any(t <= 0 for t in args.tols):
         parser.error("--rel-gap, --timeout and --tols must be positive")
     args.tols = sorted(set(args.tols), reverse=True)  # loose to tight
-    default_solvers = list(CV_SOLVERS) if args.cv else installed_solvers()
+    default_solvers = list(CV_SOLVERS) if args.cv else installed_solvers(path=args.path)
     args.solvers = args.solvers or default_solvers
-    ridge_only = [s for s in args.solvers if s not in SOLVER_MODULES]
-    if ridge_only:
-        parser.error(f"{', '.join(ridge_only)}: only with --model ridge")
-    missing = [s for s in args.solvers if importlib.util.find_spec(SOLVER_MODULES[s]) is None]
+    other_model = [s for s in args.solvers if s not in PATH_SOLVER_MODULES]
+    if other_model:
+        parser.error(f"{', '.join(other_model)}: only with --model ridge or logistic")
+    path_only = [s for s in args.solvers if s not in SOLVER_MODULES]
+    if path_only and not args.path:
+        parser.error(f"{', '.join(path_only)}: only with --path")
+    missing = [s for s in args.solvers
+               if importlib.util.find_spec(PATH_SOLVER_MODULES[s]) is None]
     if missing:
         parser.error(f"not installed: {', '.join(missing)}")
     if "fastsparse" in args.solvers:  # it is the reference of the ratio column: first

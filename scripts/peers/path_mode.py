@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from .problems import alpha_max, load_problem, relative_gap
-from .solvers import SOLVER_MODULES
+from .solvers import PATH_SOLVER_MODULES
 from .worker import _emit, _warm_up_problem, measured, warning_texts
 from .parent import compare_solver
 from .report import (
@@ -49,6 +49,17 @@ PATH_METHODS = {
                      "the last row of the returned coefs): one call.",
     ("skglm", False): "`skglm.Lasso(tol=tol, max_iter=10_000, fit_intercept=False)"
                       ".path(X, y, grid)` (AndersonCD.path, warm-started): one call.",
+    ("glmnet", True): "`glmnetrs.glmnet(X, y, lambda_=grid, standardize=False, "
+                      "intercept=True, thresh=tol, maxit=GLMNET_MAXIT)`: one call "
+                      "(glmnet-rs, a port of R glmnet's C++ core; thresh bounds the "
+                      "largest objective change of a coordinate update relative to the "
+                      "null deviance; glmnet's default is 1e-7). Includes the wrapper's "
+                      "conversion of X's index arrays to Python lists. glmnet ends the path "
+                      "early when the deviance explained saturates; alphas it did not "
+                      "reach count as not certified (gap inf).",
+    ("glmnet", False): "`glmnetrs.glmnet(X, y, lambda_=grid, standardize=False, "
+                       "intercept=False, thresh=tol, maxit=GLMNET_MAXIT)`: one call, as "
+                       "with an intercept.",
 }
 
 #: Short label of each path method, for the table.
@@ -57,7 +68,13 @@ PATH_LABELS = {
     ("sklearn", True): "Lasso(warm_start) loop", ("sklearn", False): "lasso_path",
     ("celer", True): "celer_path + X_offset", ("celer", False): "celer_path",
     ("skglm", True): "Lasso.path", ("skglm", False): "Lasso.path",
+    ("glmnet", True): "glmnet (glmnet-rs)", ("glmnet", False): "glmnet (glmnet-rs)",
 }
+
+#: glmnet's cap on the total coordinate-descent passes of a path (its default, 1e5, can
+#: end a long path at a tight thresh before thresh does): far above it, so that only
+#: thresh decides, as with the other solvers' iteration caps.
+GLMNET_MAXIT = 10**9
 
 
 def alpha_path_grid(X, y, n_alphas, eps, fit_intercept):
@@ -155,7 +172,7 @@ def run_path(solver, X, y, alphas, fit_intercept, tol):
 
     Parameters
     ----------
-    solver : {"fastsparse", "sklearn", "skglm", "celer"}
+    solver : {"fastsparse", "sklearn", "skglm", "celer", "glmnet"}
         Which library.
     X : scipy.sparse.csc_matrix of shape (n_samples, n_features)
         Design matrix (never densified or centered here).
@@ -176,7 +193,9 @@ def run_path(solver, X, y, alphas, fit_intercept, tol):
         Intercepts (zeros without intercept).
     extra : dict
         ``alpha_seconds`` (time from the start to the end of each alpha, when the solver
-        lets it be observed) and fastsparse's per-alpha ``n_iters`` and ``n_epochs``.
+        lets it be observed), fastsparse's per-alpha ``n_iters`` and ``n_epochs``, and
+        ``n_solved`` when the solver ended the path before its last alpha (glmnet: the
+        columns from ``n_solved`` on are zeros, not solutions).
     """
     n_alphas = len(alphas)
     alphas = np.asarray(alphas, dtype=np.float64)
@@ -243,8 +262,32 @@ def run_path(solver, X, y, alphas, fit_intercept, tol):
             coefs, intercepts = coefs[:-1], np.array(coefs[-1], dtype=np.float64)
         else:
             intercepts = np.zeros(n_alphas)
+    elif solver == "glmnet":
+        from glmnetrs import glmnet
+
+        fit = glmnet(X, y, lambda_=alphas, standardize=False, intercept=fit_intercept,
+                     thresh=tol, maxit=GLMNET_MAXIT)
+        if fit.warning:
+            warnings.warn(f"glmnet: {fit.warning}")
+        n_solved = min(int(fit.lmu), n_alphas)
+        intercepts = np.zeros(n_alphas)
+        if fit_intercept:
+            intercepts[:n_solved] = np.asarray(fit.a0, dtype=np.float64)[:n_solved]
+        # beta is dense (n_features, lmu): keep its non-zeros only, one column per alpha,
+        # with empty columns for the alphas the path did not reach.
+        beta = np.asarray(fit.beta, dtype=np.float64)
+        del fit
+        columns = []
+        for k in range(n_alphas):
+            nz = np.flatnonzero(beta[:, k]) if k < n_solved else np.zeros(0, np.int64)
+            columns.append((nz, beta[nz, k] if k < n_solved else np.zeros(0)))
+        del beta
+        coefs = _csc_from_columns(columns, X.shape[1])
+        if n_solved < n_alphas:
+            extra = dict(n_solved=n_solved)
     else:
-        raise ValueError(f"unknown solver {solver!r}; choose from {sorted(SOLVER_MODULES)}")
+        raise ValueError(f"unknown solver {solver!r}; choose from "
+                         f"{sorted(PATH_SOLVER_MODULES)}")
     return coefs, intercepts, extra
 
 
@@ -268,7 +311,7 @@ def run_path_worker(spec):
         within ``spec["rel_gap"]``.
     """
     start = time.perf_counter()
-    importlib.import_module(SOLVER_MODULES[spec["solver"]])
+    importlib.import_module(PATH_SOLVER_MODULES[spec["solver"]])
     import_seconds = time.perf_counter() - start
     X, y = load_problem(spec["preset"], spec["target"], spec["cache_dir"])
     start = time.perf_counter()
@@ -288,6 +331,7 @@ def run_path_worker(spec):
             seconds = min(seconds, _timed_path(spec, X, y, tol)[1])
         _emit("fitted", tol=tol)  # the gaps below take a while: not part of the timeout
         gaps = path_relative_gaps(X, y, coefs, intercepts, alphas, spec["fit_intercept"])
+        gaps[extra.get("n_solved", len(alphas)):] = np.inf  # alphas the path never reached
         summary = summarize_path_gaps(gaps, spec["rel_gap"])
         last = _path_column(coefs, len(alphas) - 1)
         _emit("point", tol=tol, seconds=seconds, rel_gap=summary["worst_rel_gap"],

@@ -10,13 +10,19 @@ SOLVER_MODULES = {
     "celer": "celer",
 }
 
+#: Solvers of ``--path`` only: glmnet (the glmnet-rs port of R glmnet's C++ core, which
+#: has no single-alpha estimator here) and every single-fit solver.
+PATH_SOLVER_MODULES = {**SOLVER_MODULES, "glmnet": "glmnetrs"}
+
 #: Default tolerance ladder, loose to tight, shared by all solvers.
 DEFAULT_TOLS = tuple(10.0 ** -k for k in range(2, 13))
 
 
-def installed_solvers():
-    """Solvers whose package can be imported here, in display order."""
-    return [name for name, module in SOLVER_MODULES.items()
+def installed_solvers(path=False):
+    """Solvers whose package can be imported here, in display order (with ``path``, the
+    solvers of ``--path``: :data:`PATH_SOLVER_MODULES`)."""
+    modules = PATH_SOLVER_MODULES if path else SOLVER_MODULES
+    return [name for name, module in modules.items()
             if importlib.util.find_spec(module) is not None]
 
 
