@@ -347,6 +347,83 @@ def _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, x
 
 
 @njit(**_JIT)
+def _measuring_epoch(data, indices, indptr, ws, w, e, h, h_sum, lipschitz, l1, l2, mean,
+                     centered):
+    """The first plain epoch of a model without intercept, measuring each column as it
+    sweeps it; returns (max KKT gap, common-mode weight).
+
+    The same updates as :func:`_cd_epoch` without intercept, whose coordinate j needs
+    only its own curvature: so the column statistics of
+    :func:`weighted_column_stats` (h-weighted mean and centered squared norm, into
+    ``mean`` and ``centered``) and the plain curvature sum_i h_i x_ij^2 = centered +
+    H mean^2 (into ``lipschitz``) are summed in the same read of the column as its
+    gradient, instead of a separate pass over the working set before the sweeps. Same
+    sums in the same order as those two functions, so the same iterates.
+
+    The weight is sum_j cos^2(x_j, 1) in the h metric (H mean_j^2 / lipschitz_j), the
+    bound on the common mode's eigenvalue that decides the deflation.
+    """
+    viol = 0.0
+    weight = 0.0
+    n_rows = e.shape[0]
+    for jj in range(ws.shape[0]):
+        j = ws[jj]
+        start = np.int64(indptr[j])
+        end = np.int64(indptr[j + 1])
+        # column_dot's two accumulators for the gradient, weighted_column_stats's single
+        # ones for the moments (see those functions for the order of the sums).
+        k = np.uint64(start)
+        stop = np.uint64(end)
+        g0 = 0.0
+        g1 = 0.0
+        sa = 0.0
+        sb = 0.0
+        while k + np.uint64(1) < stop:
+            x = np.float64(data[k])
+            i = np.uint64(indices[k])
+            hx = h[i] * x
+            sa += hx
+            sb += hx * x
+            g0 += data[k] * e[i]
+            k1 = k + np.uint64(1)
+            x = np.float64(data[k1])
+            i = np.uint64(indices[k1])
+            hx = h[i] * x
+            sa += hx
+            sb += hx * x
+            g1 += data[k1] * e[i]
+            k += np.uint64(2)
+        if k < stop:
+            x = np.float64(data[k])
+            i = np.uint64(indices[k])
+            hx = h[i] * x
+            sa += hx
+            sb += hx * x
+            g0 += data[k] * e[i]
+        m = sa / h_sum
+        c = centered_sqnorm(data, indices, indptr, j, h, True, n_rows, h_sum, sa, sb, True)
+        plain = m * m * h_sum
+        lj = plain + c
+        mean[jj] = m
+        centered[jj] = c
+        lipschitz[jj] = lj
+        if lj <= 0.0:
+            continue
+        weight += plain / lj
+        g = g0 + g1
+        old = w[j]
+        v = _subgradient_distance(g - l2[j] * old, old, l1[j])
+        if v > viol:
+            viol = v
+        new = enet_coordinate_minimizer(old * lj + g, lj, l1[j], l2[j], False)
+        if new != old:
+            d = new - old
+            w[j] = new
+            column_axpy_scaled(data, indices, start, end, -d, h, e)
+    return viol, weight
+
+
+@njit(**_JIT)
 def _try_extrapolation(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept,
                        xbar, l1, l2, target, v):
     """Move w[ws] to ``target`` if that lowers the quadratic model; returns new shift.
@@ -492,7 +569,8 @@ def _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2, deflation
 
 @njit(**_JIT)
 def quadratic_cd(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, xbar,
-                 lipschitz, l1, l2, max_epochs, eps, anderson_k, v, deflation=None):
+                 lipschitz, l1, l2, max_epochs, eps, anderson_k, v, deflation=None,
+                 min_common_mode=-1.0):
     """Coordinate descent on the quadratic model restricted to the working set ``ws``.
 
     Minimises 1/2 sum_i h_i r_i^2 + sum_{j in ws} (l1_j |w_j| + l2_j / 2 w_j^2) with
@@ -508,7 +586,11 @@ def quadratic_cd(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept
     With ``deflation`` (no intercept, see :func:`_deflated_epoch`; off when its means
     are empty), two of every three epochs sweep the common-mode-deflated model; the
     third, a plain epoch (also after a short deflated step), measures the KKT violation
-    for the stopping test. Numba prunes that branch for ``deflation=None``.
+    for the stopping test. Numba prunes that branch for ``deflation=None``. With
+    ``min_common_mode`` >= 0 as well, the first epoch also measures the columns
+    (:func:`_measuring_epoch`: fills ``lipschitz`` and the deflation's means and
+    centered norms, which need not be set on entry) and the deflation is on when their
+    common-mode weight is at least ``min_common_mode``.
 
     Returns (shift, n_epochs).
     """
@@ -519,11 +601,21 @@ def quadratic_cd(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept
     n_hist = 0
     epoch = 0
     plain_next = True
+    measure = min_common_mode >= 0.0
+    deflate = not measure
     for epoch in range(1, max_epochs + 1):
-        if deflation is not None and deflation[0].shape[0] > 0 and not plain_next:
+        if (deflation is not None and deflate and deflation[0].shape[0] > 0
+                and not plain_next):
             t = _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2,
                                 deflation)
             plain_next = epoch % 3 == 2 or t < JACOBI_MIN_STEP
+        elif deflation is not None and measure and epoch == 1:
+            viol, weight = _measuring_epoch(data, indices, indptr, ws, w, e, h, h_sum,
+                                            lipschitz, l1, l2, deflation[0], deflation[1])
+            deflate = weight >= min_common_mode
+            plain_next = False
+            if viol <= eps:
+                break
         else:
             shift, viol = _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum,
                                     fit_intercept, xbar, lipschitz, l1, l2)

@@ -588,8 +588,13 @@ def test_deflated_sweeps_run_and_match_reference(monkeypatch, l1_ratio, weighted
     original = LS.LK.quadratic_cd
 
     def spy(*args):
-        used.append(args[-1] is not None and args[-1][0].shape[0] > 0)
-        return original(*args)
+        # Deflated epochs record secant pairs in the deflation's state (args[-2][2]);
+        # whether they run is decided inside the kernel, by the first epoch's measure.
+        deflation = args[-2]
+        before = None if deflation is None else deflation[2].copy()
+        out = original(*args)
+        used.append(before is not None and not np.array_equal(before, deflation[2]))
+        return out
 
     monkeypatch.setattr(LS.LK, "quadratic_cd", spy)
     X, y = make_problem(n=120, p=60, seed=4, density=0.4)
@@ -604,6 +609,47 @@ def test_deflated_sweeps_run_and_match_reference(monkeypatch, l1_ratio, weighted
     assert abs(ours - ref) <= 1e-6 * ref
     assert dense_gap(X, y, clf.coef_, 0.0, C, l1_ratio, sw, fit_intercept=False) <= (
         1e-8 * ref)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_measuring_epoch_is_the_stats_pass_and_a_plain_epoch(seed):
+    # The first epoch of a model without intercept sums the column statistics in the
+    # same read as the gradients: the same sums in the same order as
+    # weighted_column_stats followed by a plain _cd_epoch, so bit for bit the same
+    # statistics, coefficients and residual.
+    import fastsparse._logistic_kernels as LK
+    rng = np.random.default_rng(seed)
+    X, _ = make_problem(n=90, p=50, seed=seed, density=0.3)
+    X = X.tocsc()
+    n, p = X.shape
+    h = rng.uniform(0.01, 0.25, n)
+    X[:, 3] = 0.0  # an all-zero column (zero curvature: skipped by both)
+    X.eliminate_zeros()
+    ws = rng.permutation(p)[:35].astype(np.int64)
+    l1, l2 = np.full(p, 0.2), np.full(p, 0.05)
+    w0 = np.where(rng.random(p) < 0.3, rng.standard_normal(p), 0.0)
+    e0 = h * rng.standard_normal(n)
+    H = h.sum()
+
+    mean_ref, cen_ref = np.empty(ws.size), np.empty(ws.size)
+    LK.weighted_column_stats(X.data, X.indices, X.indptr, ws, h, H, True, mean_ref,
+                             cen_ref)
+    lip_ref = mean_ref * mean_ref * H + cen_ref
+    w_ref, e_ref = w0.copy(), e0.copy()
+    _, viol_ref = LK._cd_epoch(X.data, X.indices, X.indptr, ws, w_ref, e_ref, 0.0, h, H,
+                               False, np.zeros(ws.size), lip_ref, l1, l2)
+
+    mean, cen, lip = np.empty(ws.size), np.empty(ws.size), np.empty(ws.size)
+    w, e = w0.copy(), e0.copy()
+    viol, weight = LK._measuring_epoch(X.data, X.indices, X.indptr, ws, w, e, h, H, lip,
+                                       l1, l2, mean, cen)
+    assert np.array_equal(mean, mean_ref) and np.array_equal(cen, cen_ref)
+    assert np.array_equal(lip, lip_ref)
+    assert np.array_equal(w, w_ref) and np.array_equal(e, e_ref) and viol == viol_ref
+    plain = mean_ref ** 2 * H
+    expected = np.sum(np.divide(plain, lip_ref, out=np.zeros_like(plain),
+                                where=lip_ref > 0))
+    assert weight == pytest.approx(expected, rel=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(3))
