@@ -172,11 +172,12 @@ def build_parser():
                         help="fits per rung, keeping the best time; use 3-5 when fits take "
                              "milliseconds (default: 1)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="single fits (lasso, enet, logistic): after the ladders, fit "
-                             "every solver again at its chosen rung this many times in all, "
-                             "in turn, and report the per-round ratio to the fastest peer "
-                             "with its median; --model ridge: run every solver's ladder this "
-                             "many times, in turn (default: 1)")
+                        help="single fits (lasso, enet, logistic) and --path: after the "
+                             "ladders, fit every solver again at its chosen rung (a whole "
+                             "path with --path) this many times in all, in turn, and report "
+                             "the per-round ratio to the fastest peer with its median; "
+                             "--model ridge: run every solver's ladder this many times, in "
+                             "turn (default: 1)")
     parser.add_argument("--cold-compile", action=argparse.BooleanOptionalAction,
                         default=True, help="time fastsparse's first fit with an empty "
                                            "Numba cache (default: yes)")
@@ -231,8 +232,8 @@ def _check_args(parser, args):
         parser.error("--alpha-ratio values must be positive")
     if args.repeat < 1 or args.rounds < 1:
         parser.error("--repeat and --rounds must be >= 1")
-    if args.rounds > 1 and (args.path or args.cv):
-        parser.error("--rounds is for single fits, not --path or --cv")
+    if args.rounds > 1 and args.cv:
+        parser.error("--rounds is for single fits and --path, not --cv")
     if args.path and args.cv:
         parser.error("choose one of --path and --cv")
     if args.cv:

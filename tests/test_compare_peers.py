@@ -262,6 +262,30 @@ def test_path_mode_end_to_end_on_small(tmp_path):
     assert len(report["results"]["fastsparse"]["chosen"]["alpha_seconds"]) == 10
 
 
+def test_path_rounds_time_every_path_again_side_by_side(tmp_path):
+    # --path --rounds 2: the ladders once, then every solver's whole path again at its
+    # chosen rung; the rounds table's median is recomputed here from the JSON.
+    env = dict(os.environ, FASTSPARSE_CACHE_DIR=str(tmp_path / "cache"))
+    out_json = tmp_path / "path.json"
+    cmd = [sys.executable, str(SCRIPT), "--path", "--preset", "small", "--n-alphas", "6",
+           "--eps", "1e-2", "--solvers", "fastsparse", "sklearn", "--no-cold-compile",
+           "--no-memory-run", "--timeout", "60", "--rounds", "2", "--json", str(out_json)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out_json.read_text())["results"]
+    times = {name: res["round_seconds"] for name, res in results.items()}
+    assert all(len(t) == 2 and all(s is not None and s > 0 for s in t)
+               for t in times.values()), times
+    assert times["fastsparse"][0] == results["fastsparse"]["chosen"]["seconds"]
+    ratios = np.array(times["sklearn"]) / np.array(times["fastsparse"])
+    assert f"median **{np.median(ratios):.2f}x**" in proc.stdout
+
+    cv = subprocess.run([sys.executable, str(SCRIPT), "--cv", "--preset", "small",
+                         "--rounds", "2"], capture_output=True, text=True, env=env,
+                        timeout=120)
+    assert cv.returncode != 0 and "--rounds" in cv.stderr
+
+
 def test_cv_mode_end_to_end_on_small(tmp_path):
     env = dict(os.environ, FASTSPARSE_CACHE_DIR=str(tmp_path / "cache"))
     out_json = tmp_path / "cv.json"

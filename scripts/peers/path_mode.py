@@ -9,11 +9,12 @@ import numpy as np
 from .problems import alpha_max, load_problem, relative_gap
 from .solvers import PATH_SOLVER_MODULES
 from .worker import _emit, _warm_up_problem, measured, warning_texts
-from .parent import compare_solver
+from .parent import compare_solvers
 from .report import (
     _describe_problem,
     _fmt_mib,
     fastest_peer,
+    format_rounds,
     ladder_cells,
     print_header,
     speedup_lines,
@@ -353,7 +354,7 @@ def format_path_table(results, x_mib, timeout, fit_intercept):
     Parameters
     ----------
     results : dict
-        Solver name -> summary from :func:`compare_solver` (points of the path worker).
+        Solver name -> summary from :func:`compare_solvers` (points of the path worker).
     x_mib : float
         Size of X in MiB.
     timeout : float
@@ -462,13 +463,16 @@ def run_path_comparison(args):
     base = dict(mode="path", alphas=grid.tolist(), fit_intercept=args.fit_intercept,
                 rel_gap=args.rel_gap, repeat=args.repeat, preset=args.preset,
                 target=args.target, cache_dir=args.cache_dir)
-    solvers = {}
-    for solver in args.solvers:
-        cold = args.cold_compile and solver == "fastsparse"
-        solvers[solver] = compare_solver(solver, base, args, cold)
-        solvers[solver]["method"] = PATH_METHODS[(solver, args.fit_intercept)]
+    # With --rounds, every solver's chosen rung is run again, in turn, after the ladders:
+    # one side-by-side pair of path times per round.
+    solvers, _ = compare_solvers(base, args, args.cold_compile)
+    for solver, res in solvers.items():
+        res["method"] = PATH_METHODS[(solver, args.fit_intercept)]
     print(format_path_table(solvers, x_mib, args.timeout, args.fit_intercept) + "\n",
           flush=True)
+    rounds = format_rounds(solvers)
+    if rounds:
+        print(rounds + "\n", flush=True)
 
     report = dict(machine=info, problem=problem, mode="path", alphas=grid.tolist(),
                   n_alphas=args.n_alphas, eps=args.eps, tols=args.tols,
