@@ -283,6 +283,17 @@ def _subgradient_distance(c, wj, l1j):
 
 
 @njit(**_JIT)
+def _model_step(g, old, lj, l1j, l2j):
+    """One coordinate of the quadratic model: (its KKT gap at ``old``, its minimizer).
+
+    ``g`` is the coordinate's gradient x_j^T e (plus the lazy-centering term), ``lj`` its
+    curvature sum_i h_i x_ij^2 (centered with an intercept).
+    """
+    v = _subgradient_distance(g - l2j * old, old, l1j)
+    return v, enet_coordinate_minimizer(old * lj + g, lj, l1j, l2j, False)
+
+
+@njit(**_JIT)
 def kkt_violation(grad, ws, w, l1, l2):
     """max over j = ws[k] of the distance of grad[k] - l2_j w_j to l1_j d|w_j|.
 
@@ -328,10 +339,9 @@ def _cd_epoch(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept, x
         if fit_intercept and not dense:
             g += shift * h_sum * xbar[jj]
         old = w[j]
-        v = _subgradient_distance(g - l2[j] * old, old, l1[j])
+        v, new = _model_step(g, old, lj, l1[j], l2[j])
         if v > viol:
             viol = v
-        new = enet_coordinate_minimizer(old * lj + g, lj, l1[j], l2[j], False)
         if new != old:
             d = new - old
             w[j] = new
@@ -410,12 +420,10 @@ def _measuring_epoch(data, indices, indptr, ws, w, e, h, h_sum, lipschitz, l1, l
         if lj <= 0.0:
             continue
         weight += plain / lj
-        g = g0 + g1
         old = w[j]
-        v = _subgradient_distance(g - l2[j] * old, old, l1[j])
+        v, new = _model_step(g0 + g1, old, lj, l1[j], l2[j])
         if v > viol:
             viol = v
-        new = enet_coordinate_minimizer(old * lj + g, lj, l1[j], l2[j], False)
         if new != old:
             d = new - old
             w[j] = new
