@@ -10,8 +10,8 @@ SOLVER_MODULES = {
     "celer": "celer",
 }
 
-#: Solvers of ``--path`` only: glmnet (the glmnet-rs port of R glmnet's C++ core, which
-#: has no single-alpha estimator here) and every single-fit solver.
+#: Solvers of ``--path``: every single-fit solver, plus glmnet (the glmnet-rs port of R
+#: glmnet's C++ core), which only ``--path`` compares (no single-alpha estimator here).
 PATH_SOLVER_MODULES = {**SOLVER_MODULES, "glmnet": "glmnetrs"}
 
 #: Default tolerance ladder, loose to tight, shared by all solvers.
