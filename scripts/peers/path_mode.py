@@ -55,9 +55,10 @@ PATH_METHODS = {
                       "(glmnet-rs, a port of R glmnet's C++ core; thresh bounds the "
                       "largest objective change of a coordinate update relative to the "
                       "null deviance; glmnet's default is 1e-7). Includes the wrapper's "
-                      "conversion of X's index arrays to Python lists. glmnet ends the path "
-                      "early when the deviance explained saturates; alphas it did not "
-                      "reach count as not certified (gap inf).",
+                      "conversion of X's index arrays to Python lists. Should glmnet end "
+                      "the path early (its pmax / dfmax caps; its deviance rules apply "
+                      "to its own grid only), the alphas it did not reach count as not "
+                      "certified (gap inf).",
     ("glmnet", False): "`glmnetrs.glmnet(X, y, lambda_=grid, standardize=False, "
                        "intercept=False, thresh=tol, maxit=GLMNET_MAXIT)`: one call, as "
                        "with an intercept.",
