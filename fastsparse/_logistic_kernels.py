@@ -591,14 +591,14 @@ def quadratic_cd(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept
     (Anderson acceleration, as in skglm), the extrapolated point kept only if it lowers
     the model, so the iteration stays monotone. ``v`` is scratch space of length n.
 
-    With ``deflation`` (no intercept, see :func:`_deflated_epoch`; off when its means
-    are empty), two of every three epochs sweep the common-mode-deflated model; the
-    third, a plain epoch (also after a short deflated step), measures the KKT violation
-    for the stopping test. Numba prunes that branch for ``deflation=None``. With
-    ``min_common_mode`` >= 0 as well, the first epoch also measures the columns
-    (:func:`_measuring_epoch`: fills ``lipschitz`` and the deflation's means and
-    centered norms, which need not be set on entry) and the deflation is on when their
-    common-mode weight is at least ``min_common_mode``.
+    With ``deflation`` (no intercept, see :func:`_deflated_epoch`), two of every three
+    epochs sweep the common-mode-deflated model; the third, a plain epoch (also after a
+    short deflated step), measures the KKT violation for the stopping test. Numba prunes
+    that branch for ``deflation=None``. With ``min_common_mode`` >= 0 as well, the first
+    epoch also measures the columns (:func:`_measuring_epoch`: fills ``lipschitz`` and
+    the deflation's means and centered norms, which need not be set on entry) and the
+    deflated sweeps run only when their common-mode weight is at least
+    ``min_common_mode``.
 
     Returns (shift, n_epochs).
     """
@@ -612,8 +612,7 @@ def quadratic_cd(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept
     measure = min_common_mode >= 0.0
     deflate = not measure
     for epoch in range(1, max_epochs + 1):
-        if (deflation is not None and deflate and deflation[0].shape[0] > 0
-                and not plain_next):
+        if deflation is not None and deflate and not plain_next:
             t = _deflated_epoch(data, indices, indptr, ws, w, e, h, h_sum, l1, l2,
                                 deflation)
             plain_next = epoch % 3 == 2 or t < JACOBI_MIN_STEP
