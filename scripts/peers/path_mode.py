@@ -73,9 +73,9 @@ PATH_LABELS = {
     ("glmnet", True): "glmnet (glmnet-rs)", ("glmnet", False): "glmnet (glmnet-rs)",
 }
 
-#: glmnet's cap on the total coordinate-descent passes of a path (its default, 1e5, can
-#: end a long path at a tight thresh before thresh does): far above it, so that only
-#: thresh decides, as with the other solvers' iteration caps.
+#: glmnet's maxit, its cap on the passes over the data of the whole path (1e5 by
+#: default): set far above that, so that only thresh decides, as with the other
+#: solvers' iteration caps.
 GLMNET_MAXIT = 10**9
 
 
@@ -280,10 +280,11 @@ def run_path(solver, X, y, alphas, fit_intercept, tol):
         beta = np.asarray(fit.beta, dtype=np.float64)
         del fit
         columns = []
-        for k in range(n_alphas):
-            nz = np.flatnonzero(beta[:, k]) if k < n_solved else np.zeros(0, np.int64)
-            columns.append((nz, beta[nz, k] if k < n_solved else np.zeros(0)))
+        for k in range(n_solved):
+            nz = np.flatnonzero(beta[:, k])
+            columns.append((nz, beta[nz, k]))
         del beta
+        columns += [(np.zeros(0, np.int64), np.zeros(0))] * (n_alphas - n_solved)
         coefs = _csc_from_columns(columns, X.shape[1])
         if n_solved < n_alphas:
             extra = dict(n_solved=n_solved)
