@@ -88,52 +88,6 @@ def linear_predictor(data, indices, indptr, w, b, z):
 
 
 @njit(**_JIT)
-def loss_and_dual_direction(z, y, sw, weighted, u):
-    """F(z) and u = -grad F(z) (u_i = s_i y_i sigma(-y_i z_i)).
-
-    Returns (loss, sum of u over the positive class, minus the sum over the negative one):
-    the two class totals the intercept projection balances.
-    """
-    loss = 0.0
-    pos = 0.0
-    neg = 0.0
-    for i in range(z.shape[0]):
-        m = y[i] * z[i]
-        s = sw[i] if weighted else 1.0
-        # One exp for both terms (this loop runs once per gap evaluation and the
-        # transcendental functions are most of its cost): with e = exp(-|m|),
-        # log(1 + exp(-m)) = log1p(e) + max(-m, 0) and sigma(-m) = e / (1 + e) for
-        # m >= 0, 1 / (1 + e) for m < 0.
-        e = np.exp(-abs(m))
-        if m > 0.0:
-            loss += s * np.log1p(e)
-            a = s * (e / (1.0 + e))
-        else:
-            loss += s * (np.log1p(e) - m)
-            a = s / (1.0 + e)
-        if y[i] > 0.0:
-            u[i] = a
-            pos += a
-        else:
-            u[i] = -a
-            neg += a
-    return loss, pos, neg
-
-
-@njit(**_JIT)
-def loss_value(z, dz, step, y, sw, weighted):
-    """F(z + step * dz): the line search's evaluation, O(n), nothing written."""
-    loss = 0.0
-    for i in range(z.shape[0]):
-        m = y[i] * (z[i] + step * dz[i])
-        if weighted:
-            loss += sw[i] * log1pexp_neg(m)
-        else:
-            loss += log1pexp_neg(m)
-    return loss
-
-
-@njit(**_JIT)
 def balance_classes(u, y, pos, neg):
     """Make sum_i u_i = 0 (the intercept's dual constraint) by shrinking one class.
 
@@ -174,29 +128,6 @@ def feasible_scale(grad, cols, l1, l2):
 
 
 @njit(**_JIT)
-def entropy_value(u, t, y, sw, weighted):
-    """sum_i s_i H(t y_i u_i / s_i): the entropy part of D(t u), O(n) with two logs per row.
-
-    It depends on u and t only, not on the columns: :func:`fastsparse._logistic_solver._gap`
-    reuses it across gaps at the same point with the same t.
-    """
-    ent = 0.0
-    for i in range(u.shape[0]):
-        a = t * y[i] * u[i]  # in [0, s_i]
-        if weighted:
-            s = sw[i]
-            if s > 0.0:
-                p = a / s
-                if p > 1.0:
-                    p = 1.0
-                ent += s * entropy(p)
-        else:
-            p = a if a < 1.0 else 1.0
-            ent += entropy(p)
-    return ent
-
-
-@njit(**_JIT)
 def conjugate_value(grad, cols, t, l1, l2):
     """sum_{j in cols} h_j*(t x_j^T u), grad[k] = x_j^T u: the penalty part of D(t u)."""
     conj = 0.0
@@ -224,7 +155,9 @@ def hessian_weights(z, y, sw, weighted, floor, h):
 
     The floor keeps the quadratic model strictly convex on rows with extreme margins
     (separable data); it only over-estimates the curvature, so the Newton direction
-    stays a descent direction.
+    stays a descent direction. The solver's Newton models take their weights from
+    :func:`fastsparse._logistic_rows.loss_and_dual_direction`, in the same pass as the
+    loss; this one serves the projection of the dual point (floor 0).
     """
     total = 0.0
     for i in range(z.shape[0]):
@@ -644,29 +577,6 @@ def quadratic_cd(data, indices, indptr, ws, w, e, shift, h, h_sum, fit_intercept
         shift = _try_extrapolation(data, indices, indptr, ws, w, e, shift, h, h_sum,
                                    fit_intercept, xbar, l1, l2, target, v)
     return shift, epoch
-
-
-@njit(**_JIT)
-def loss_change(z, dz, step, y, sw, weighted):
-    """F(z + step dz) - F(z), summed term by term without cancellation.
-
-    f(m + d) - f(m) = log1p(sigma(-m) expm1(-d)) for f(m) = log(1 + exp(-m)), accurate
-    to rounding relative to the change itself, so the line search still sees a decrease
-    of 1e-15 relative to F near the optimum. Large |d| use the plain difference.
-    """
-    out = 0.0
-    for i in range(z.shape[0]):
-        m = y[i] * z[i]
-        d = y[i] * step * dz[i]
-        if abs(d) < 1.0:
-            c = np.log1p(sigmoid_neg(m) * np.expm1(-d))
-        else:
-            c = log1pexp_neg(m + d) - log1pexp_neg(m)
-        if weighted:
-            out += sw[i] * c
-        else:
-            out += c
-    return out
 
 
 @njit(**_JIT)

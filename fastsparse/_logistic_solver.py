@@ -43,9 +43,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels as K
 from . import _logistic_kernels as LK
+from . import _logistic_rows as LR
 from . import _mmap_passes as MP
 from ._interrupt import check_cancelled
-from ._parallel import column_sqnorms_f32, xt_dot_full
+from ._parallel import column_sqnorms_f32, run_rows, xt_dot_full
 from ._solver import (
     MAX_UNPENALIZED,
     _checked_gap,
@@ -248,10 +249,10 @@ class _FreeProjection:
 class _State:
     """Work arrays of one fit (all of length n_samples), allocated once.
 
-    ``fresh`` is True while ``loss``, ``g``, ``u`` and ``ok`` were computed at the current
-    ``z`` (by :func:`_dual_point`), so that the next gap at the same point reuses them:
-    the loss and the dual direction cost one exp and one log per row, as much as the rest
-    of a gap evaluation on a working set. Whoever changes z sets it to False. Likewise
+    ``fresh`` is True while ``loss``, ``g``, ``u``, ``ok``, ``h`` and ``h_sum`` were
+    computed at the current ``z`` (by :func:`_dual_point`), so that the next gap and the
+    Newton model at the same point reuse them: they cost one exp and one log per row, as
+    much as the rest of a gap evaluation on a working set. Whoever changes z sets it to False. Likewise
     ``entropy`` is the entropy part of D(t u) for t = ``entropy_t`` (None: not computed
     at this point): two logs per row, reused when the next gap's scale t is the same
     (the working set holds the feature that sets t, as it usually does).
@@ -266,14 +267,17 @@ class _State:
         self.z = np.empty(n)    # linear predictor Xw + b, always computed from scratch
         self.g = np.empty(n)    # -grad F(z)
         self.u = np.empty(n)    # dual direction (g made feasible for the constraints)
-        self.h = np.empty(n)    # Hessian weights
+        self.h = np.empty(n)    # Hessian weights (floored)
+        self.h_sum = 0.0
+        self.parts = LR.row_parts()  # per-chunk sums of the row passes
         self.e = np.empty(n)    # h-weighted working residual
         self.dz = np.empty(n)   # Newton direction in sample space
         self.v = np.empty(n)    # scratch
 
 
 def _dual_point(pb, st, free_proj):
-    """Loss, g = -grad F(z) and the feasible dual direction u; returns (loss, ok).
+    """Loss, g = -grad F(z), the Hessian weights and the feasible dual direction u;
+    returns (loss, ok).
 
     With an intercept, sum_i u_i = 0 is required: the larger of the two class totals of
     g is scaled down to the smaller (:func:`LK.balance_classes`), which keeps u in the
@@ -281,7 +285,9 @@ def _dual_point(pb, st, free_proj):
     """
     if st.fresh:
         return st.loss, st.ok
-    loss, pos, neg = LK.loss_and_dual_direction(st.z, pb.y, pb.sw, pb.weighted, st.g)
+    loss, pos, neg, st.h_sum = run_rows(
+        LR.loss_and_dual_direction, LR.loss_and_dual_direction_parallel, pb.n_samples,
+        st.z, pb.y, pb.sw, pb.weighted, HESSIAN_FLOOR, st.g, st.h, st.parts)
     st.u[:] = st.g
     ok = True
     if free_proj is not None:
@@ -342,7 +348,8 @@ def _gap(pb, st, cols, w, l1, l2, grad, free_proj, xc=None, known=None, rest=Non
         xt_dot_full(*xc, st.u, grad)
     t = LK.feasible_scale(grad, cols, l1, l2)
     if st.entropy_t != t:
-        st.entropy = LK.entropy_value(st.u, t, pb.y, pb.sw, pb.weighted)
+        st.entropy = run_rows(LR.entropy_value, LR.entropy_value_parallel, pb.n_samples,
+                              st.u, t, pb.y, pb.sw, pb.weighted, st.parts)
         st.entropy_t = t
     dual = st.entropy - LK.conjugate_value(grad, cols, t, l1, l2)
     return _checked_gap(primal - dual, primal), primal, t
@@ -423,7 +430,7 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
         if gap <= tol_in and not continue_first:
             step_count -= 1
             break
-        h_sum = LK.hessian_weights(st.z, pb.y, pb.sw, pb.weighted, HESSIAN_FLOOR, st.h)
+        h_sum = st.h_sum  # st.h and st.h_sum were computed at this z by the gap
         if fi:
             LK.weighted_column_stats(*src, st.h, h_sum, fi, xbar, lip)
         else:
@@ -478,7 +485,8 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
             break
         s = 1.0
         while True:
-            change = (LK.loss_change(st.z, st.dz, s, pb.y, pb.sw, pb.weighted)
+            change = (run_rows(LR.loss_change, LR.loss_change_parallel, pb.n_samples,
+                               st.z, st.dz, s, pb.y, pb.sw, pb.weighted, st.parts)
                       + LK.penalty_change(w0, delta, s, ws, l1, l2))
             if change <= ARMIJO * s * decrease:
                 break
