@@ -169,6 +169,32 @@ def test_gap_matches_dense_and_bounds_suboptimality(l1_ratio, fit_intercept):
         assert clf.dual_gap_[0] >= sub - 1e-9 * p_star
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_certificate_is_taken_at_a_recomputed_predictor(monkeypatch, fit_intercept):
+    # Between certificates the solver moves z along its Newton steps (z + s dz). Make
+    # every such move drift from Xw + b far beyond rounding: the reported gap must still
+    # be the one of the returned coefficients (z recomputed from scratch before it).
+    from fastsparse import _logistic_solver as LS
+
+    move = LS._move_predictor
+    rng = np.random.default_rng(0)
+
+    def drifting_move(st, s):
+        move(st, s)
+        st.z *= 1.0 + 1e-12 * rng.standard_normal(st.z.shape[0])
+
+    monkeypatch.setattr(LS, "_move_predictor", drifting_move)
+    X, y = make_problem(n=120, p=40, seed=5)
+    C, tol = 2.0, 1e-8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # converged, not stopped
+        clf = LogisticRegression(C=C, tol=tol, fit_intercept=fit_intercept).fit(X, y)
+    gap = dense_gap(X, y, clf.coef_, clf.intercept_[0], C, 1.0,
+                    fit_intercept=fit_intercept)
+    assert clf.dual_gap_[0] == pytest.approx(gap, rel=1e-6, abs=1e-12)
+    assert np.count_nonzero(clf.coef_) > 0
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_gap_safe_radius_contains_optimal_dual_point(weighted):
     # The sphere of Gap Safe screening, in the solver's internal units (weights summing
