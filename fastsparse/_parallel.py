@@ -5,7 +5,9 @@ Coordinate descent is sequential by nature, but the passes that touch every colu
 are independent per column: :func:`fastsparse._sparse_ops.xt_dot_parallel` splits them into
 blocks holding about the same number of non-zeros and runs the blocks on Numba's threads.
 Each column's dot product is computed by one thread in a fixed order, so the results are
-bit-identical whatever the number of threads.
+bit-identical whatever the number of threads. The logistic solver's passes over the rows
+(an exp and a log or two per row) are cut into row chunks fixed by n the same way
+(:mod:`fastsparse._logistic_rows`, run through :func:`run_rows`).
 
 The thread count is Numba's: ``numba.set_num_threads(k)`` or the ``NUMBA_NUM_THREADS``
 environment variable (default: the number of cores; joblib's process-based backends set
@@ -150,8 +152,8 @@ _NORMS = _Chooser()
 _ROWS = {}
 
 #: A pass over the rows with an exp and one or two logs per row costs about as much per
-#: row as this many stored entries of a column pass (rcv1-shaped preset, 20 k rows:
-#: 0.48 ms for the loss and dual direction, against ~1 ns per stored entry).
+#: row as this many stored entries of a column pass (rcv1-shaped preset, 20 k rows: 0.65
+#: ms for the loss, dual direction and Hessian weights, against 1-3 ns per stored entry).
 ROW_PASS_COST = 25
 
 
@@ -221,10 +223,6 @@ def _sqnorms(data, indices, indptr, n_rows, sw, weighted, fit_intercept, nnz):
                       data, indices, indptr, n_rows, sw, weighted, fit_intercept)
 
 
-__all__ = ["MIN_PARALLEL_NNZ", "column_sqnorms_f32", "pass_threads", "run_chosen",
-           "xt_dot_full"]
-
-
 def run_rows(serial, parallel, n_rows, *args):
     """``serial(*args)`` or its twin ``parallel(*args)`` (same result), a pass over
     ``n_rows`` rows of :mod:`fastsparse._logistic_rows`, on several threads when that is
@@ -236,3 +234,7 @@ def run_rows(serial, parallel, n_rows, *args):
     if chooser is None:
         chooser = _ROWS[serial] = _Chooser()
     return run_chosen(chooser, threads, n_rows, serial, parallel, *args)
+
+
+__all__ = ["MIN_PARALLEL_NNZ", "column_sqnorms_f32", "pass_threads", "run_chosen",
+           "run_rows", "xt_dot_full"]
