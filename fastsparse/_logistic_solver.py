@@ -645,18 +645,18 @@ def solve_logistic(X, pb, lam, l1_ratio, penalty_factor, *, tol=1e-4, max_iter=1
                   f"  active {n_active}  ws {ws_size}  nnz {np.count_nonzero(w)}  "
                   f"newton {n_newton}  epochs {n_epochs}  "
                   f"{time.perf_counter() - t_start:.2f}s")
-        if gap <= tol_abs and not st.exact:
-            # Certify at z = Xw + b from scratch, not at the z moved step by step.
-            _set_predictor(pb, st, w, b)
-            it -= 1  # the same iteration's gap, at the recomputed z
-            continue
         if gap <= tol_abs:
-            if n_active == n_usable or final_check:
+            if st.exact and (n_active == n_usable or final_check):
                 converged = True
                 break
-            n_screened = p - n_active
-            K.positive_entries(pb.sqnorm_f32, active)
-            n_active = n_usable
+            # The certificate: the gap over every feature at z = Xw + b from scratch,
+            # not at the z moved step by step (one pass does both checks).
+            if not st.exact:
+                _set_predictor(pb, st, w, b)
+            if n_active < n_usable:
+                n_screened = p - n_active
+                K.positive_entries(pb.sqnorm_f32, active)
+                n_active = n_usable
             final_check = True
             it -= 1  # the certification pass is not an extra iteration
             continue
