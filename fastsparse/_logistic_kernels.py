@@ -150,6 +150,13 @@ def penalty_value(w, cols, l1, l2):
 
 
 @njit(**_JIT)
+def curvature(e, floor):
+    """sigma(m) sigma(-m) = e / (1 + e)^2 from e = exp(-|m|), floored at ``floor``."""
+    v = e / ((1.0 + e) * (1.0 + e))
+    return floor if v < floor else v
+
+
+@njit(**_JIT)
 def hessian_weights(z, y, sw, weighted, floor, h):
     """h_i = s_i sigma(m_i) sigma(-m_i), floored at s_i * floor; returns sum_i h_i.
 
@@ -161,11 +168,8 @@ def hessian_weights(z, y, sw, weighted, floor, h):
     """
     total = 0.0
     for i in range(z.shape[0]):
-        m = abs(z[i])  # sigma(m) sigma(-m) is even in m (y_i = +-1)
-        e = np.exp(-m)
-        v = e / ((1.0 + e) * (1.0 + e))
-        if v < floor:
-            v = floor
+        # sigma(m) sigma(-m) is even in m (y_i = +-1)
+        v = curvature(np.exp(-abs(z[i])), floor)
         if weighted:
             v *= sw[i]
         h[i] = v

@@ -22,7 +22,7 @@ m_i = y_i z_i). ``parts`` is scratch of shape (:data:`MAX_ROW_CHUNKS`, 4).
 import numpy as np
 from numba import njit, prange
 
-from ._logistic_kernels import entropy, log1pexp_neg, sigmoid_neg
+from ._logistic_kernels import curvature, entropy, log1pexp_neg, sigmoid_neg
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 _JIT_PAR = dict(_JIT, parallel=True)
@@ -84,9 +84,7 @@ def _loss_rows(z, y, sw, weighted, floor, u, h, lo, hi, out):
         else:
             u[i] = -a
             neg += a
-        v = e / ((1.0 + e) * (1.0 + e))
-        if v < floor:
-            v = floor
+        v = curvature(e, floor)
         if weighted:
             v *= s
         h[i] = v
