@@ -423,8 +423,8 @@ def _newton_working_set(pb, st, ws, w, b, l1, l2, free_proj, tol_in, tol_floor,
     d_mean = d_lip = deflation = None
     if not fi:
         d_mean, d_lip = np.empty(m), np.empty(m)
-        defl_scratch = (np.zeros(5), np.empty(m), np.empty(pb.n_samples),
-                        np.empty(pb.n_samples), np.empty(m), np.empty(m))
+        defl_scratch = (np.zeros(5), np.empty(m), np.empty(pb.n_samples), np.empty(m),
+                        np.empty(m))
     w0 = np.empty(m)
     delta = np.empty(m)
     n_epochs = 0

@@ -76,23 +76,6 @@ def column_axpy_scaled(data, indices, start, end, a, h, v):
 
 
 @njit(**_JIT_INLINE)
-def column_axpy_scaled_tracked(data, indices, start, end, a, h, v, moved):
-    """:func:`column_axpy_scaled` that also accumulates the move itself:
-    v[i] += a * h[i] * data[k] and moved[i] -= a * data[k].
-
-    The deflated logistic sweep needs X d (d the sweep's change of w) for its line
-    search; gathered here while each entry is loaded, instead of a second pass over the
-    changed columns (each column is updated at most once per sweep, so the sums are
-    those of that pass, term for term).
-    """
-    for k in range(np.uint64(start), np.uint64(end)):
-        i = np.uint64(indices[k])
-        x = data[k]
-        v[i] += a * h[i] * x
-        moved[i] -= a * x
-
-
-@njit(**_JIT_INLINE)
 def _column_moments(data, indices, indptr, j, sw, weighted):
     """sum_i s_i x_ij and sum_i s_i x_ij^2 of column j."""
     a = 0.0

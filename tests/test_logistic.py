@@ -698,8 +698,7 @@ def test_deflated_epoch_never_increases_the_model(seed, bad_secant):
         state[:] = [2.0, -1e6, 3.0, 1e6, 5.0]
     elif bad_secant == "overflow":
         state[:] = [2.0, -1e308, 1e-300, 1e308, 2e-300]  # mu = -inf
-    deflation = (mean, lip, state, np.empty(p), np.empty(n), np.empty(n), np.empty(p),
-                 np.empty(p))
+    deflation = (mean, lip, state, np.empty(p), np.empty(n), np.empty(p), np.empty(p))
 
     def model():
         r = r0 - X @ w
@@ -725,6 +724,63 @@ def test_deflated_epoch_never_increases_the_model(seed, bad_secant):
     w[:] = w_best
     best = model()
     assert values[-1] <= best * (1 + 1e-9) + 1e-15
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_deflated_epoch_line_search_with_extreme_margin_rows(seed):
+    # Rows with an extreme margin have h at its floor and r = e / h up to 1e10. The
+    # epoch's line search takes its curvature from the change of e divided by h, and
+    # its slope from the sweep's own gradients, not from e_old (e_old - e) / h, whose
+    # rounding those rows would multiply by 1e10. Reference: the model change along the
+    # epoch's actual move, computed from X (dense), must be a decrease at every epoch,
+    # and the step t must be the exact minimizer of the model along the sweep's move.
+    import fastsparse._logistic_kernels as LK
+    rng = np.random.default_rng(seed)
+    X, _ = make_problem(n=100, p=40, seed=seed, density=0.4)
+    Xd = X.toarray()
+    n, p = X.shape
+    h = rng.uniform(0.01, 0.25, n)
+    extreme = rng.random(n) < 0.2
+    h[extreme] = 1e-10
+    e0 = np.where(extreme, rng.choice([-1.0, 1.0], n), h * rng.standard_normal(n))
+    l1, l2 = np.full(p, 0.3), np.full(p, 0.05)
+    ws = np.arange(p, dtype=np.int64)
+    mean, lip = np.empty(p), np.empty(p)
+    LK.weighted_column_stats(X.data, X.indices, X.indptr, ws, h, h.sum(), True, mean, lip)
+
+    def change(w):  # model(w) - model(0) = -e0^T X w + 1/2 sum h (X w)^2 + penalty
+        v = Xd @ w
+        return -e0 @ v + 0.5 * h @ v ** 2 + l1 @ np.abs(w) + 0.5 * l2 @ w ** 2
+
+    w, e = np.zeros(p), e0.copy()
+    deflation = (mean, lip, np.zeros(5), np.empty(p), np.empty(n), np.empty(p),
+                 np.empty(p))
+    values = [0.0]
+    for _ in range(30):
+        t = LK._deflated_epoch(X.data, X.indices, X.indptr, ws, w, e, h, h.sum(), l1, l2,
+                               deflation)
+        values.append(change(w))
+        assert np.isfinite(t) and 0.0 <= t <= 4.0
+        np.testing.assert_allclose(e, e0 - h * (Xd @ w), rtol=0, atol=1e-13)
+    steps = np.diff(values)
+    assert np.all(steps <= 1e-12 * abs(values[1])), steps
+    assert values[-1] < values[1] < 0.0
+
+    # The step of one epoch against the closed form along the sweep's own move: with
+    # a pure L2 penalty the model is smooth along it, minimized at t = -slope / curv.
+    no_l1 = np.zeros(p)
+    w_start = rng.standard_normal(p)
+    e_start = e0 - h * (Xd @ w_start)
+    w1, e1 = w_start.copy(), e_start.copy()
+    t = LK._deflated_epoch(X.data, X.indices, X.indptr, ws, w1, e1, h, h.sum(), no_l1,
+                           l2, (mean, lip, np.zeros(5), np.empty(p), np.empty(n),
+                                np.empty(p), np.empty(p)))
+    assert 0.0 < t < 4.0
+    d = (w1 - w_start) / t  # the sweep's move
+    v = Xd @ d
+    slope = -e_start @ v + l2 @ (w_start * d)
+    curv = h @ v ** 2 + l2 @ d ** 2
+    assert t == pytest.approx(-slope / curv, rel=1e-6)
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])

@@ -40,10 +40,6 @@ def test_column_dot_and_axpy_match_numpy(index_dtype):
         out = v.copy()
         S.column_axpy_scaled(X.data, X.indices, start, end, -0.75, h, out)
         assert_allclose(out, v - 0.75 * h * dense[:, j], rtol=1e-14, atol=1e-14)
-        out, moved = v.copy(), np.full(v.shape[0], 2.0)
-        S.column_axpy_scaled_tracked(X.data, X.indices, start, end, -0.75, h, out, moved)
-        assert_allclose(out, v - 0.75 * h * dense[:, j], rtol=1e-14, atol=1e-14)
-        assert_allclose(moved, 2.0 + 0.75 * dense[:, j], rtol=1e-14, atol=1e-14)
 
 
 def test_xt_dot_matches_scipy_for_any_column_order():
