@@ -69,3 +69,50 @@ class CDEpoch:
         LK._cd_epoch(pb.data, pb.indices, pb.indptr, self.ws, self.w, self.e, 0.0,
                      self.h, 0.25 * pb.n_samples, fit_intercept, self.xbar,
                      0.25 * self.lip, self.l1, self.l2)
+
+
+class LogisticDeflatedEpoch:
+    """One common-mode-deflated epoch of the logistic model without intercept
+    (:func:`fastsparse._logistic_kernels._deflated_epoch`: the sweep, then its exact line
+    search), on the working set of :class:`CDEpoch`. Two of every three epochs of a
+    no-intercept logistic fit are of this kind; compare with
+    ``CDEpoch.time_logistic_model_epoch`` (fit_intercept False), the plain epoch."""
+
+    params = (PRESETS,)
+    param_names = ("preset",)
+    timeout = TIMEOUT
+
+    def setup(self, preset):
+        X, y = load(preset)
+        pb = prepare_problem(X, y, None, False)
+        n, p = X.shape
+        counts = np.diff(X.indptr)
+        m = max(1, int(WS_FRACTION * p))
+        self.ws = np.sort(np.argsort(-counts, kind="stable")[:m]).astype(np.int64)
+        self.pb = pb
+        # The model at the null point: h = 1/4, e = h * (working residual).
+        self.h = np.full(n, 0.25)
+        self.h_sum = 0.25 * n
+        self.e0 = 0.25 * pb.y_c
+        mean, centered = np.empty(m), np.empty(m)
+        LK.weighted_column_stats(pb.data, pb.indices, pb.indptr, self.ws, self.h,
+                                 self.h_sum, True, mean, centered)
+        g = np.empty(m)
+        K.xt_dot(pb.data, pb.indices, pb.indptr, self.ws, self.e0, g)
+        lam = 0.01 * float(np.max(np.abs(g))) if g.size else 1.0
+        self.l1 = np.broadcast_to(np.float64(lam), (p,))
+        self.l2 = np.broadcast_to(np.float64(0.0), (p,))
+        self.state = np.zeros(5)
+        self.deflation = (mean, centered, self.state, np.empty(m), np.empty(n),
+                          np.empty(m), np.empty(m))
+        self.w = np.zeros(p)
+        self.e = np.empty(n)
+        self.time_logistic_deflated_epoch(preset)  # compile / load from the cache
+
+    def time_logistic_deflated_epoch(self, preset):
+        pb = self.pb
+        self.w[self.ws] = 0.0
+        self.e[:] = self.e0
+        self.state[:] = 0.0
+        LK._deflated_epoch(pb.data, pb.indices, pb.indptr, self.ws, self.w, self.e,
+                           self.h, self.h_sum, self.l1, self.l2, self.deflation)
