@@ -743,6 +743,10 @@ def test_deflated_epoch_line_search_with_extreme_margin_rows(seed):
     extreme = rng.random(n) < 0.2
     h[extreme] = 1e-10
     e0 = np.where(extreme, rng.choice([-1.0, 1.0], n), h * rng.standard_normal(n))
+    # Rows of zero weight (held-out rows of a CV fold): h = 0 and e = 0, never moved.
+    held_out = ~extreme & (rng.random(n) < 0.1)
+    h[held_out] = 0.0
+    e0[held_out] = 0.0
     l1, l2 = np.full(p, 0.3), np.full(p, 0.05)
     ws = np.arange(p, dtype=np.int64)
     mean, lip = np.empty(p), np.empty(p)
