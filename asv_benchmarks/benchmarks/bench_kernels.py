@@ -20,6 +20,13 @@ from .bench_lasso import PRESETS, TIMEOUT, load
 WS_FRACTION = 0.05
 
 
+def frequent_columns(X):
+    """The working set: the ``WS_FRACTION`` most frequent columns of X, in order."""
+    counts = np.diff(X.indptr)
+    m = max(1, int(WS_FRACTION * X.shape[1]))
+    return np.sort(np.argsort(-counts, kind="stable")[:m]).astype(np.int64)
+
+
 class CDEpoch:
     """One cyclic epoch of :func:`fastsparse._kernels.cd_epoch` and of the logistic
     model's :func:`fastsparse._logistic_kernels._cd_epoch`."""
@@ -32,9 +39,7 @@ class CDEpoch:
         X, y = load(preset)
         pb = prepare_problem(X, y, None, fit_intercept)
         n, p = X.shape
-        counts = np.diff(X.indptr)
-        m = max(1, int(WS_FRACTION * p))
-        self.ws = np.sort(np.argsort(-counts, kind="stable")[:m]).astype(np.int64)
+        self.ws = frequent_columns(X)
         self.xbar, self.lip = column_stats(pb, self.ws)
         r0 = np.empty(n)
         shift0 = K.residual(pb.data, pb.indices, pb.indptr, pb.y_c, np.zeros(p), pb.sw,
@@ -86,9 +91,8 @@ class LogisticDeflatedEpoch:
         X, y = load(preset)
         pb = prepare_problem(X, y, None, False)
         n, p = X.shape
-        counts = np.diff(X.indptr)
-        m = max(1, int(WS_FRACTION * p))
-        self.ws = np.sort(np.argsort(-counts, kind="stable")[:m]).astype(np.int64)
+        self.ws = frequent_columns(X)
+        m = self.ws.shape[0]
         self.pb = pb
         # The model at the null point: h = 1/4, e = h * (working residual).
         self.h = np.full(n, 0.25)
