@@ -26,8 +26,10 @@ and is never read, so the unweighted loops read one array less.
 import numpy as np
 from numba import njit, prange
 
+from . import _krylov_dual as KD
 from ._sparse_ops import (  # noqa: F401  (re-exported: the solvers use them as K.*)
     add_columns,
+    add_columns_blocks,
     column_axpy,
     column_dot,
     column_sqnorms_f32,
@@ -43,6 +45,7 @@ from ._sparse_ops import (  # noqa: F401  (re-exported: the solvers use them as 
     sort_by_keys,
     sorted_difference,
     xt_dot,
+    xt_dot_blocks_parallel,
 )
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -529,56 +532,6 @@ def _jacobi_combine(data, indices, indptr, ws, w, w_old, r_raw, shift, sw, weigh
     return shift, t
 
 
-@njit(**_JIT_PAR)
-def _xt_dot_blocks_parallel(data, indices, indptr, ws, v, out, bounds):
-    """xt_dot over the blocks of ws on Numba's threads (bit-identical to xt_dot)."""
-    for b in prange(bounds.shape[0] - 1):
-        lo = bounds[b]
-        hi = bounds[b + 1]
-        xt_dot(data, indices, indptr, ws[lo:hi], v, out[lo:hi])
-
-
-@njit(**_JIT)
-def _block_add(b, data, indices, indptr, ws, delta, xbar, fit_intercept, bounds,
-               r_blocks, shifts):
-    """r_blocks[b] = -X[:, ws_b] delta_b and shifts[b] its shift change (block b)."""
-    lo = bounds[b]
-    hi = bounds[b + 1]
-    rb = r_blocks[b]
-    for i in range(rb.shape[0]):
-        rb[i] = 0.0
-    shifts[b] = add_columns(data, indices, indptr, ws[lo:hi], delta[lo:hi], xbar[lo:hi],
-                            fit_intercept, rb)
-
-
-@njit(**_JIT_PAR)
-def _block_adds_parallel(data, indices, indptr, ws, delta, xbar, fit_intercept, bounds,
-                         r_blocks, shifts):
-    for b in prange(bounds.shape[0] - 1):
-        _block_add(b, data, indices, indptr, ws, delta, xbar, fit_intercept, bounds,
-                   r_blocks, shifts)
-
-
-@njit(**_JIT)
-def add_columns_blocks(data, indices, indptr, ws, delta, xbar, fit_intercept, r_raw,
-                       bounds, parallel, r_blocks, shifts):
-    """:func:`add_columns` computed per block of ws (on Numba's threads when
-    ``parallel``) and summed in block order: the same result either way."""
-    if parallel:
-        _block_adds_parallel(data, indices, indptr, ws, delta, xbar, fit_intercept,
-                             bounds, r_blocks, shifts)
-    else:
-        for b in range(bounds.shape[0] - 1):
-            _block_add(b, data, indices, indptr, ws, delta, xbar, fit_intercept, bounds,
-                       r_blocks, shifts)
-    dshift = 0.0
-    for b in range(shifts.shape[0]):
-        dshift += shifts[b]
-        rb = r_blocks[b]
-        for i in range(r_raw.shape[0]):
-            r_raw[i] += rb[i]
-    return dshift
-
 @njit(**_JIT)
 def _weighted_sum(r_raw, shift, sw, weighted):
     """sum_i s_i (r_raw_i + shift)."""
@@ -821,11 +774,145 @@ def _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw, weighted, 
 GAP_NOISE_FLOOR = 1e-13
 
 
+#: Krylov dual points (:mod:`fastsparse._krylov_dual`) are tried in a working-set solve
+#: only after KRYLOV_MIN_EPOCHS epochs (a solve that converges quickly never pays for
+#: them), then after 2x, 4x, ... that many, each attempt running at most as many
+#: conjugate-residual iterations as the solve has run epochs, so that they cost at most
+#: about as much as the epochs. Each attempt aims at the outer loop's final tolerance.
+KRYLOV_MIN_EPOCHS = 60
+#: Iterations of the first conjugate-residual chunk of an attempt; later chunks grow by
+#: a quarter of the iterations done, and the candidate is evaluated after each (a
+#: scatter over the support and a gather over the working set).
+KRYLOV_FIRST_CHUNK = 32
+#: An attempt stops when three evaluations lowered the candidate's gap by less than
+#: 10% (1 - KRYLOV_STALL): it is then limited by the iterate's own suboptimality.
+KRYLOV_STALL = 0.9
+
+
+@njit(**_JIT)
+def krylov_dual_attempt(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                        fit_intercept, xbar, lipschitz, l1, l2, positive, y_c, free,
+                        xbar_free, gram_pinv, grad, primal, best_dual, tol, budget,
+                        target, in_target, q_out, parallel):
+    """Try Krylov dual points (:mod:`fastsparse._krylov_dual`) on the support of w in ws.
+
+    ``grad`` holds x_j^T (s q) over ws for the current iterate's dual direction q (the
+    check just computed it). Runs up to ``budget`` conjugate-residual iterations on
+    the sign-fixed system of the support, evaluating the corrected residual's dual
+    value (rescaled over all of ws) after chunks of growing length, and stops once
+    ``primal - dual <= tol``. ``target``/``in_target`` (aligned with ws) carry the
+    Newton point w + z of the previous attempt, its start point when the support
+    still holds it. Writes the best direction into ``q_out`` when its dual value beats
+    ``best_dual``.
+
+    The products run on Numba's threads when ``parallel`` (the same result either way).
+
+    Returns (dual value, iterations run): the best candidate's dual value, -inf if no
+    candidate beat ``best_dual``.
+    """
+    n = r_raw.shape[0]
+    n_ws = ws.shape[0]
+    pos = np.empty(n_ws, dtype=np.int64)
+    m = 0
+    for k in range(n_ws):
+        j = ws[k]
+        if w[j] != 0.0 and lipschitz[k] + l2[j] > 0.0:
+            pos[m] = k
+            m += 1
+    if m == 0:
+        return -np.inf, 0
+    pos = pos[:m]
+    cols = np.empty(m, dtype=ws.dtype)
+    xbar_s = np.empty(m)
+    scale = np.empty(m)
+    l2c = np.empty(m)
+    state = np.zeros((5, m))
+    warm = False
+    for i in range(m):
+        k = pos[i]
+        j = ws[k]
+        cols[i] = j
+        xbar_s[i] = xbar[k]
+        l2c[i] = l2[j]
+        scale[i] = 1.0 / np.sqrt(lipschitz[k] + l2[j])
+        sgn = 1.0 if (positive or w[j] > 0.0) else -1.0
+        # b: minus the gradient of the objective in w_j on the sign-fixed face
+        state[1, i] = scale[i] * (grad[k] - l2[j] * w[j] - l1[j] * sgn)
+        if in_target[k]:
+            state[0, i] = (target[k] - w[j]) / scale[i]
+            warm = True
+    bounds = jacobi_bounds(cols, indptr, 2)
+    ws_bounds = jacobi_bounds(ws, indptr, 2)
+    r_blocks = np.empty((2, n))
+    shifts = np.empty(2)
+    v = np.empty(n)
+    sv = np.empty(n)
+    scratch = np.empty(m)
+    if warm:  # residual of the warm start: b - A u0
+        a_u = np.empty(m)
+        KD.apply_scaled(data, indices, indptr, cols, xbar_s, scale, l2c, sw, weighted,
+                        fit_intercept, state[0], a_u, scratch, v, sv, bounds, parallel,
+                        r_blocks, shifts)
+        for i in range(m):
+            state[1, i] -= a_u[i]
+    scalars = np.zeros(1)
+    r_c = np.empty(n)
+    q = np.empty(n)
+    sq = np.empty(n)
+    grad_c = np.empty(n_ws)
+    z = np.empty(m)
+    best = -np.inf
+    done = 0
+    chunk = min(KRYLOV_FIRST_CHUNK, budget)
+    restart = True
+    hist = np.full(3, np.inf)  # the candidate gaps of the last three evaluations
+    older = np.inf  # the smallest candidate gap before those
+    n_eval = 0
+    while done < budget:
+        ran = KD.conjugate_residuals(data, indices, indptr, cols, xbar_s, scale, l2c,
+                                     sw, weighted, fit_intercept, state, scalars, chunk,
+                                     restart, bounds, parallel, r_blocks, shifts, scratch,
+                                     v, sv)
+        restart = False
+        done += ran
+        KD.corrected_residual(data, indices, indptr, cols, xbar_s, scale, state[0],
+                              fit_intercept, r_raw, shift, z, r_c)
+        dual_direction(data, indices, indptr, r_c, sw, weighted, free, gram_pinv,
+                       xbar_free, fit_intercept, q, sq)
+        if parallel:
+            xt_dot_blocks_parallel(data, indices, indptr, ws, sq, grad_c, ws_bounds)
+        else:
+            xt_dot(data, indices, indptr, ws, sq, grad_c)
+        dual, _ = dual_value(q, sw, weighted, y_c, grad_c, ws, l1, l2, positive)
+        if dual > max(best, best_dual):
+            best = dual
+            copy_into(q_out, q)
+        if primal - max(best, best_dual) <= tol or ran < chunk:
+            break
+        # Stalled: three evaluations (about twice the iterations) without lowering the
+        # candidate's gap by 10%. It is then about the iterate's own suboptimality, which
+        # more iterations cannot remove (on the successful attempts measured the gap
+        # kept falling from chunk to chunk, superlinearly at the end).
+        hist[n_eval % 3] = primal - dual
+        n_eval += 1
+        if n_eval >= 6 and min(hist[0], min(hist[1], hist[2])) > KRYLOV_STALL * older:
+            break
+        if n_eval >= 3:
+            older = min(older, hist[n_eval % 3])
+        chunk = min(max(done // 4, 1), budget - done)
+    for k in range(n_ws):
+        in_target[k] = False
+    for i in range(m):
+        target[pos[i]] = w[cols[i]] + z[i]
+        in_target[pos[i]] = True
+    return best, done
+
+
 @njit(**_JIT)
 def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
                 xbar, lipschitz, l1, l2, positive, y_c, free, xbar_free, gram_pinv, tol,
                 max_epochs, anderson_k, dual_extrapolation, q_best, early_check=True,
-                blocks=None, parallel_blocks=False):
+                blocks=None, parallel_blocks=False, krylov_tol=0.0):
     """Coordinate descent on the working set until its restricted duality gap <= tol.
 
     Epochs run in cycles of ``anderson_k + 1``. At the end of each cycle:
@@ -848,10 +935,18 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     every block-Jacobi branch, so that the cyclic solver, the one every small fit uses,
     does not compile them (they added 6.5 s to a first fit's compilation).
 
-    Returns (shift, n_epochs, gap, found) with found True when q_best was written.
+    With ``krylov`` a solve that runs long tries Krylov dual points once its iterate
+    has stopped improving much (:func:`krylov_dual_attempt`, KRYLOV_MIN_EPOCHS): near
+    interpolation the gap of the rescaled residual lags the objective by orders of
+    magnitude.
+
+    Returns (shift, n_epochs, gap, found): found is 0 when q_best was not written, 1
+    when it holds the best rescaled residual (or extrapolated residual) of the checks,
+    2 when it holds a Krylov dual point, worth trying over all features.
     """
     n_ws = ws.shape[0]
     n = r_raw.shape[0]
+    krylov_tol = min(krylov_tol, tol)
     cycle = max(anderson_k, 1) + 1
     hist_w = np.empty((cycle, n_ws))
     hist_r = np.empty((cycle if dual_extrapolation else 1, n))
@@ -868,9 +963,12 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     best_dual = -np.inf
     last_primal = np.inf
     last_dual = -np.inf
-    found = False
+    found = 0
     epoch = 0
     jacobi = blocks is not None  # until the block epochs hand over to cyclic ones
+    next_krylov = KRYLOV_MIN_EPOCHS if krylov_tol > 0.0 else max_epochs + 1
+    k_target = np.empty(n_ws if krylov_tol > 0.0 else 0)
+    k_in = np.zeros(n_ws if krylov_tol > 0.0 else 0, dtype=np.bool_)
     for epoch in range(1, max_epochs + 1):
         if blocks is not None and jacobi:
             shift = jacobi_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
@@ -897,7 +995,7 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
                 r[i] = r_raw[i] + shift
             dual_direction(data, indices, indptr, r, sw, weighted, free, gram_pinv,
                            xbar_free, fit_intercept, q, sq)
-            _xt_dot_blocks_parallel(data, indices, indptr, ws, sq, grad, blocks[0])
+            xt_dot_blocks_parallel(data, indices, indptr, ws, sq, grad, blocks[0])
         else:
             dual_gradient(data, indices, indptr, ws, r_raw, shift, sw, weighted, free,
                           gram_pinv, xbar_free, fit_intercept, r, q, sq, grad)
@@ -906,7 +1004,7 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
         if dual > best_dual:
             best_dual = dual
             copy_into(q_best, q)
-            found = True
+            found = 1
         if dual_extrapolation and n_hist == cycle:
             d_acc = _extrapolated_dual(data, indices, indptr, ws, hist_r, n_hist, sw,
                                        weighted, free, gram_pinv, xbar_free,
@@ -916,6 +1014,7 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
             if d_acc > best_dual:
                 best_dual = d_acc
                 copy_into(q_best, q_acc)
+                found = 1
         # The primal only decreases, so the best dual seen so far stays a valid bound.
         gap = primal - best_dual
         # Below ~1e-13 relative the gap is rounding noise (a difference of two sums of
@@ -923,6 +1022,22 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
         # they would run to max_epochs inside one uninterruptible call.
         if gap <= tol or gap <= GAP_NOISE_FLOOR * abs(primal):
             break
+        if epoch >= next_krylov and gap > 2.0 * krylov_tol:
+            # Attempts at 60, 120, 240, ... epochs, each of at most as many iterations:
+            # the aim is the outer loop's final tolerance, not this solve's.
+            d_k, _ = krylov_dual_attempt(
+                data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
+                xbar, lipschitz, l1, l2, positive, y_c, free, xbar_free, gram_pinv, grad,
+                primal, best_dual, krylov_tol, epoch, k_target, k_in, q_acc,
+                parallel_blocks)
+            if d_k > best_dual:
+                best_dual = d_k
+                copy_into(q_best, q_acc)
+                found = 2
+                gap = primal - best_dual
+                if gap <= tol:
+                    break
+            next_krylov = 2 * epoch
         if jacobi and gap <= JACOBI_MIN_REL_GAP * abs(primal):
             jacobi = False  # cyclic epochs for the last digits (see JACOBI_MIN_REL_GAP)
         # Neither value moved at all since the last check: the cyclic iterates are at a

@@ -411,7 +411,8 @@ def _local_positions(ws, free):
 
 
 def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv,
-                tol, max_epochs, anderson_k, dual_extrapolation, q_best, n_blocks=1):
+                tol, max_epochs, anderson_k, dual_extrapolation, q_best, n_blocks=1,
+                krylov_tol=0.0):
     """Working-set statistics and :func:`fastsparse._kernels.inner_solve` on a copy of ws.
 
     The working-set columns are gathered into compact in-memory arrays (block by block,
@@ -420,7 +421,8 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
     runs on them with local column numbers 0..|ws|-1: the unpenalized features ``free``
     (all in ws) are renumbered, and ``w``, ``l1``, ``l2`` are taken on ws and ``w``
     scattered back. Same arithmetic in the same order as on X, so the same result;
-    ``n_blocks`` is the in-memory solver's choice of block-Jacobi epochs
+    ``krylov_tol`` is passed on (Krylov dual points in long solves). ``n_blocks`` is the
+    in-memory solver's choice of block-Jacobi epochs
     (:func:`fastsparse._solver.jacobi_plan`), whose blocks run one after the other here.
 
     Returns what the kernel returns: (shift, n_epochs, gap, found).
@@ -441,7 +443,7 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
                             K.jacobi_buffers(pb.data, pb.indices, pb.indptr, ws,
                                              pb.n_samples, pb.sw, pb.weighted,
                                              pb.fit_intercept, n_blocks,
-                                             pb.tilt_state), False)
+                                             pb.tilt_state), False, krylov_tol)
         release_pages(arrays)
         return out
     cdata, cind, cptr = gather_columns(*arrays, ws, cptr)
@@ -456,7 +458,7 @@ def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram
                         K.jacobi_buffers(cdata, cind, cptr, local, pb.n_samples, pb.sw,
                                          pb.weighted, pb.fit_intercept, n_blocks,
                                          pb.tilt_state),
-                        False)
+                        False, krylov_tol)
     w[ws] = w_ws
     return out
 

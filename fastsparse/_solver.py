@@ -87,17 +87,18 @@ def jacobi_plan(pb, ws):
     return (JACOBI_BLOCKS if weight >= JACOBI_MIN_COMMON_MODE else 1), nnz
 
 
-def run_inner_solve(pb, ws, inner_args, n_blocks, nnz):
+def run_inner_solve(pb, ws, inner_args, n_blocks, nnz, krylov_tol=0.0):
     """:func:`fastsparse._kernels.inner_solve` with ``n_blocks``, its blocks on Numba's
-    threads when :mod:`fastsparse._parallel`'s chooser finds that faster."""
+    threads when :mod:`fastsparse._parallel`'s chooser finds that faster
+    (``krylov_tol`` > 0: try Krylov dual points in long solves, aiming at that gap)."""
     blocks = K.jacobi_buffers(pb.data, pb.indices, pb.indptr, ws, pb.n_samples, pb.sw,
                               pb.weighted, pb.fit_intercept, n_blocks, pb.tilt_state)
     threads = P.pass_threads(nnz) if blocks is not None else 1
     if threads == 1:
-        return K.inner_solve(*inner_args, True, blocks, False)
+        return K.inner_solve(*inner_args, True, blocks, False, krylov_tol)
     use = _JACOBI_CHOOSER.pick(threads)
     start = time.perf_counter()
-    out = K.inner_solve(*inner_args, True, blocks, use > 1)
+    out = K.inner_solve(*inner_args, True, blocks, use > 1, krylov_tol)
     _JACOBI_CHOOSER.record(use, time.perf_counter() - start, nnz * max(out[1], 1))
     return out
 
@@ -563,7 +564,8 @@ def _intercept(pb, w):
 def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e-4,
                max_iter=100, max_epochs=50_000, w_init=None, ws_init=None, screening=True,
                p0=100, ws_growth=4, anderson_k=5, dual_extrapolation=False,
-               verbose=0, cancel=None, gram_cache=None, tol_scale="null_deviance"):
+               krylov_dual=False, verbose=0, cancel=None, gram_cache=None,
+               tol_scale="null_deviance"):
     """Solve a weighted elastic net with working sets, Gap Safe screening and CD.
 
     Minimises, over w and an unpenalized intercept b (when ``pb.fit_intercept``)::
@@ -619,6 +621,16 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         it saved once the primal iterates are Anderson-accelerated (6.0 s vs 6.7 s at
         alpha_max/100; without Anderson 17 s vs 22 s), because the gap there is limited
         by features outside the working set, not by the residual's dual point.
+    krylov_dual : bool, default=False
+        In working-set solves that run long (at least
+        :data:`fastsparse._kernels.KRYLOV_MIN_EPOCHS` epochs) and whose objective has
+        stopped moving, also try the Krylov dual point of the support
+        (:mod:`fastsparse._krylov_dual`): the residual corrected by conjugate residuals
+        on the sign-fixed optimality system. Near interpolation it certifies in
+        hundreds of products what coordinate descent takes thousands of epochs to
+        certify. A candidate only: the gap is computed exactly either way. Off by
+        default until measured on whole paths (docs/benchmarks.md): at alpha 95 of
+        the news20-shaped path without intercept it took 960 epochs instead of 2,760.
     verbose : int, default=0
         Print one line per outer iteration when > 0.
     cancel : fastsparse._interrupt.Cancellation or None
@@ -741,11 +753,12 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
             ws_init = None
         ws_last = ws.shape[0]
         tol_in = max(INNER_GAP_RATIO * gap, 0.5 * tol_abs)
+        krylov_tol = 0.5 * tol_abs if krylov_dual else 0.0
         if pb.mapped:  # on a compact in-memory copy of the working set
             shift, ep, _, have_cand = MP.inner_solve(
                 pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv,
                 tol_in, max_epochs, anderson_k, dual_extrapolation, q_cand,
-                jacobi_plan(pb, ws)[0])
+                jacobi_plan(pb, ws)[0], krylov_tol)
         else:
             xbar_ws, sqnorm_ws = column_stats(pb, ws)
             inner_args = (*args, ws, w, r_raw, shift, pb.sw, pb.weighted,
@@ -761,15 +774,20 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
                 n_blocks, nnz_ws = jacobi_plan(pb, ws)
                 jacobi_used = n_blocks > 1
                 shift, ep, _, have_cand = run_inner_solve(pb, ws, inner_args, n_blocks,
-                                                          nnz_ws)
+                                                          nnz_ws, krylov_tol)
             # The Gram cost model expects the epoch counts of cyclic solves. Fed those
             # of block-Jacobi solves, it built Gram matrices of large working sets:
             # the rcv1 path without intercept peaked 125 MiB above its start instead
             # of 18 MiB.
             if gram_cache is not None and not jacobi_used:
                 gram_cache.expected_epochs = max(ep, 1)
-        # (An extrapolated dual point is not checked against one-sided constraints.)
-        have_cand = have_cand and dual_extrapolation and not (positive and free.size)
+        # A Krylov dual point (found == 2) is always worth a pass over all features; the
+        # best rescaled residual of the checks only with dual extrapolation. (Neither is
+        # checked against one-sided constraints.)
+        have_cand = ((have_cand == 2 or (have_cand and dual_extrapolation))
+                     and not (positive and free.size))
+        if have_cand and grad_cand is None:  # allocated once a Krylov point shows up
+            grad_cand = np.empty(n_usable)
         n_epochs += ep
 
     if not converged:
