@@ -935,10 +935,10 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     every block-Jacobi branch, so that the cyclic solver, the one every small fit uses,
     does not compile them (they added 6.5 s to a first fit's compilation).
 
-    With ``krylov`` a solve that runs long tries Krylov dual points once its iterate
-    has stopped improving much (:func:`krylov_dual_attempt`, KRYLOV_MIN_EPOCHS): near
-    interpolation the gap of the rescaled residual lags the objective by orders of
-    magnitude.
+    With ``krylov_tol`` > 0 a solve that runs long tries Krylov dual points aimed at
+    that gap (:func:`krylov_dual_attempt`, after KRYLOV_MIN_EPOCHS epochs, then twice,
+    four times as many, ...): near interpolation the gap of the rescaled residual lags
+    the objective by orders of magnitude.
 
     Returns (shift, n_epochs, gap, found): found is 0 when q_best was not written, 1
     when it holds the best rescaled residual (or extrapolated residual) of the checks,

@@ -622,9 +622,9 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         alpha_max/100; without Anderson 17 s vs 22 s), because the gap there is limited
         by features outside the working set, not by the residual's dual point.
     krylov_dual : bool, default=False
-        In working-set solves that run long (at least
-        :data:`fastsparse._kernels.KRYLOV_MIN_EPOCHS` epochs) and whose objective has
-        stopped moving, also try the Krylov dual point of the support
+        In working-set solves that run long (after
+        :data:`fastsparse._kernels.KRYLOV_MIN_EPOCHS` epochs, then twice, four times
+        as many, ...), also try the Krylov dual point of the support
         (:mod:`fastsparse._krylov_dual`): the residual corrected by conjugate residuals
         on the sign-fixed optimality system. Near interpolation it certifies in
         hundreds of products what coordinate descent takes thousands of epochs to
