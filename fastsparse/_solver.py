@@ -629,8 +629,10 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
         on the sign-fixed optimality system. Near interpolation it certifies in
         hundreds of products what coordinate descent takes thousands of epochs to
         certify. A candidate only: the gap is computed exactly either way. Off by
-        default until measured on whole paths (docs/benchmarks.md): at alpha 95 of
-        the news20-shaped path without intercept it took 960 epochs instead of 2,760.
+        default: at alpha 95 of the news20-shaped path without intercept, solved
+        alone, it took 960 epochs instead of 2,760, but on the whole path its
+        iterations cost more than the epochs they saved (951 s against 808 s over
+        alphas 2-96; docs/benchmarks.md).
     verbose : int, default=0
         Print one line per outer iteration when > 0.
     cancel : fastsparse._interrupt.Cancellation or None
