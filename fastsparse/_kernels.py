@@ -912,7 +912,7 @@ def krylov_dual_attempt(data, indices, indptr, ws, w, r_raw, shift, sw, weighted
 def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
                 xbar, lipschitz, l1, l2, positive, y_c, free, xbar_free, gram_pinv, tol,
                 max_epochs, anderson_k, dual_extrapolation, q_best, early_check=True,
-                blocks=None, parallel_blocks=False, krylov_tol=0.0):
+                blocks=None, parallel_blocks=False, krylov_tol=None):
     """Coordinate descent on the working set until its restricted duality gap <= tol.
 
     Epochs run in cycles of ``anderson_k + 1``. At the end of each cycle:
@@ -935,10 +935,12 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     every block-Jacobi branch, so that the cyclic solver, the one every small fit uses,
     does not compile them (they added 6.5 s to a first fit's compilation).
 
-    With ``krylov_tol`` > 0 a solve that runs long tries Krylov dual points aimed at
+    With a ``krylov_tol`` a solve that runs long tries Krylov dual points aimed at
     that gap (:func:`krylov_dual_attempt`, after KRYLOV_MIN_EPOCHS epochs, then twice,
     four times as many, ...): near interpolation the gap of the rescaled residual lags
-    the objective by orders of magnitude.
+    the objective by orders of magnitude. With ``krylov_tol=None`` (the default of
+    the solvers) Numba prunes that code, as it prunes the block-Jacobi code with
+    ``blocks=None``, so fits that do not ask for it do not compile it.
 
     Returns (shift, n_epochs, gap, found): found is 0 when q_best was not written, 1
     when it holds the best rescaled residual (or extrapolated residual) of the checks,
@@ -946,7 +948,6 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     """
     n_ws = ws.shape[0]
     n = r_raw.shape[0]
-    krylov_tol = min(krylov_tol, tol)
     cycle = max(anderson_k, 1) + 1
     hist_w = np.empty((cycle, n_ws))
     hist_r = np.empty((cycle if dual_extrapolation else 1, n))
@@ -966,9 +967,11 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
     found = 0
     epoch = 0
     jacobi = blocks is not None  # until the block epochs hand over to cyclic ones
-    next_krylov = KRYLOV_MIN_EPOCHS if krylov_tol > 0.0 else max_epochs + 1
-    k_target = np.empty(n_ws if krylov_tol > 0.0 else 0)
-    k_in = np.zeros(n_ws if krylov_tol > 0.0 else 0, dtype=np.bool_)
+    if krylov_tol is not None:
+        k_tol = min(krylov_tol, tol)
+        next_krylov = KRYLOV_MIN_EPOCHS
+        k_target = np.empty(n_ws)
+        k_in = np.zeros(n_ws, dtype=np.bool_)
     for epoch in range(1, max_epochs + 1):
         if blocks is not None and jacobi:
             shift = jacobi_epoch(data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
@@ -1022,22 +1025,23 @@ def inner_solve(data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_in
         # they would run to max_epochs inside one uninterruptible call.
         if gap <= tol or gap <= GAP_NOISE_FLOOR * abs(primal):
             break
-        if epoch >= next_krylov and gap > 2.0 * krylov_tol:
-            # Attempts at 60, 120, 240, ... epochs, each of at most as many iterations:
-            # the aim is the outer loop's final tolerance, not this solve's.
-            d_k, _ = krylov_dual_attempt(
-                data, indices, indptr, ws, w, r_raw, shift, sw, weighted, fit_intercept,
-                xbar, lipschitz, l1, l2, positive, y_c, free, xbar_free, gram_pinv, grad,
-                primal, best_dual, krylov_tol, epoch, k_target, k_in, q_acc,
-                parallel_blocks)
-            if d_k > best_dual:
-                best_dual = d_k
-                copy_into(q_best, q_acc)
-                found = 2
-                gap = primal - best_dual
-                if gap <= tol:
-                    break
-            next_krylov = 2 * epoch
+        if krylov_tol is not None:
+            if epoch >= next_krylov and gap > 2.0 * k_tol:
+                # Attempts at 60, 120, 240, ... epochs, each of at most as many
+                # iterations: the aim is the outer loop's final tolerance.
+                d_k, _ = krylov_dual_attempt(
+                    data, indices, indptr, ws, w, r_raw, shift, sw, weighted,
+                    fit_intercept, xbar, lipschitz, l1, l2, positive, y_c, free,
+                    xbar_free, gram_pinv, grad, primal, best_dual, k_tol, epoch,
+                    k_target, k_in, q_acc, parallel_blocks)
+                if d_k > best_dual:
+                    best_dual = d_k
+                    copy_into(q_best, q_acc)
+                    found = 2
+                    gap = primal - best_dual
+                    if gap <= tol:
+                        break
+                next_krylov = 2 * epoch
         if jacobi and gap <= JACOBI_MIN_REL_GAP * abs(primal):
             jacobi = False  # cyclic epochs for the last digits (see JACOBI_MIN_REL_GAP)
         # Neither value moved at all since the last check: the cyclic iterates are at a

@@ -412,7 +412,7 @@ def _local_positions(ws, free):
 
 def inner_solve(pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv,
                 tol, max_epochs, anderson_k, dual_extrapolation, q_best, n_blocks=1,
-                krylov_tol=0.0):
+                krylov_tol=None):
     """Working-set statistics and :func:`fastsparse._kernels.inner_solve` on a copy of ws.
 
     The working-set columns are gathered into compact in-memory arrays (block by block,

@@ -87,10 +87,10 @@ def jacobi_plan(pb, ws):
     return (JACOBI_BLOCKS if weight >= JACOBI_MIN_COMMON_MODE else 1), nnz
 
 
-def run_inner_solve(pb, ws, inner_args, n_blocks, nnz, krylov_tol=0.0):
+def run_inner_solve(pb, ws, inner_args, n_blocks, nnz, krylov_tol=None):
     """:func:`fastsparse._kernels.inner_solve` with ``n_blocks``, its blocks on Numba's
     threads when :mod:`fastsparse._parallel`'s chooser finds that faster
-    (``krylov_tol`` > 0: try Krylov dual points in long solves, aiming at that gap)."""
+    (``krylov_tol``: try Krylov dual points in long solves, aiming at that gap)."""
     blocks = K.jacobi_buffers(pb.data, pb.indices, pb.indptr, ws, pb.n_samples, pb.sw,
                               pb.weighted, pb.fit_intercept, n_blocks, pb.tilt_state)
     threads = P.pass_threads(nnz) if blocks is not None else 1
@@ -755,7 +755,7 @@ def solve_enet(X, pb, alpha, l1_ratio, penalty_factor, *, positive=False, tol=1e
             ws_init = None
         ws_last = ws.shape[0]
         tol_in = max(INNER_GAP_RATIO * gap, 0.5 * tol_abs)
-        krylov_tol = 0.5 * tol_abs if krylov_dual else 0.0
+        krylov_tol = 0.5 * tol_abs if krylov_dual else None
         if pb.mapped:  # on a compact in-memory copy of the working set
             shift, ep, _, have_cand = MP.inner_solve(
                 pb, ws, w, r_raw, shift, l1, l2, positive, free, xbar_free, gram_pinv,
