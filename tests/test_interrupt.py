@@ -14,6 +14,8 @@ from fastsparse import Lasso
 from fastsparse.datasets import make_sparse_data
 X, y, _ = make_sparse_data(3000, 30000, nnz=300000, noise=1.0, random_state=0)
 Lasso(alpha=1e-3).fit(X[:, :100], y)  # compile first: interrupt the fit, not Numba
+# and the passes over all of X (parallel above a size: compiled by the first one)
+Lasso(alpha=10.0).fit(X, y)
 print("ready", flush=True)
 # tol=0 can never be certified: without an interrupt this runs max_iter outer iterations.
 try:
