@@ -4,6 +4,12 @@ Coordinate descent in Numba on the CSC arrays of scipy.sparse matrices, with Gap
 screening, working sets and a duality gap that certifies every solution.
 """
 
+from . import _numba_cache
+
+# First, before any kernel module is imported: Numba picks a function's cache locator
+# when @njit(cache=True) decorates it.
+_numba_cache.install()
+
 from .cv import ElasticNetCV, LassoCV
 from .linear_model import ElasticNet, Lasso
 from .logistic import LogisticRegression, logistic_c_min, logistic_path
