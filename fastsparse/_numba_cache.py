@@ -29,6 +29,7 @@ import hashlib
 import os
 import warnings
 from functools import lru_cache
+from pathlib import Path
 
 from numba.core import caching
 
@@ -75,9 +76,13 @@ def package_source_digest(package_dir=PACKAGE_DIR):
 
 
 def _is_under(path, directory):
-    """Whether ``path`` is ``directory`` or lies below it."""
-    path, directory = os.path.realpath(path), os.path.realpath(directory)
-    return os.path.commonpath([path, directory]) == directory
+    """Whether ``path`` is ``directory`` or lies below it.
+
+    ``Path.is_relative_to``, not ``os.path.commonpath``: the locator sees the file of
+    every cached function of every package, and commonpath raises ValueError for paths
+    on different Windows drives.
+    """
+    return Path(path).resolve().is_relative_to(Path(directory).resolve())
 
 
 def _make_locator_class(package_dir):
